@@ -1,0 +1,189 @@
+//! Errors, split by phase: building a configuration ([`ConfigError`]), feeding inputs to a
+//! machine ([`Error`]) and decoding snapshots or messages ([`DecodeError`]).
+//!
+//! Every variant carries the offending values, and every error has a stable
+//! machine-readable [`code`](Error::code) that the bindings expose unchanged
+//! (`err.code` in JavaScript, `exc.code` in Python).
+//!
+//! A rejected input leaves the machine exactly as it was: inputs are validated completely
+//! before anything changes.
+
+use crate::message::ShardRef;
+
+/// A configuration was rejected by its builder's `build()`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A setting that must be positive was zero.
+    #[error("{field} must be greater than zero")]
+    Zero {
+        /// The setting's name, as in the builder.
+        field: &'static str,
+    },
+    /// The first retry delay is longer than the largest one.
+    #[error("retry_initial_ms ({initial_ms}) must not exceed retry_max_ms ({max_ms})")]
+    BackoffRange {
+        /// The configured first delay.
+        initial_ms: u64,
+        /// The configured largest delay.
+        max_ms: u64,
+    },
+    /// A setting is above its allowed maximum.
+    #[error("{field} is {value}, at most {max} is allowed")]
+    TooLarge {
+        /// The setting's name, as in the builder.
+        field: &'static str,
+        /// The configured value.
+        value: u64,
+        /// The largest allowed value.
+        max: u64,
+    },
+    /// A pinned router targets a shard outside the shard count.
+    #[error("pinned shard {shard} is not below the shard count {shard_count}")]
+    PinnedOutOfRange {
+        /// The pinned shard.
+        shard: u32,
+        /// The configured shard count.
+        shard_count: u32,
+    },
+}
+
+impl ConfigError {
+    /// A stable, machine-readable code (`"CONFIG_ZERO"`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Zero { .. } => "CONFIG_ZERO",
+            ConfigError::BackoffRange { .. } => "CONFIG_BACKOFF_RANGE",
+            ConfigError::TooLarge { .. } => "CONFIG_TOO_LARGE",
+            ConfigError::PinnedOutOfRange { .. } => "CONFIG_PINNED_OUT_OF_RANGE",
+        }
+    }
+}
+
+/// An input was rejected; the machine is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key was the empty string.
+    #[error("key must not be empty")]
+    EmptyKey,
+    /// A key is longer than `max_key_bytes`.
+    #[error("key is {len} bytes, at most {max} are allowed")]
+    KeyTooLong {
+        /// The key's length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// Adding `delta` to `current` would overflow a signed 64-bit integer.
+    #[error("adding {delta} to {current} for key {key:?} overflows a 64-bit counter")]
+    Overflow {
+        /// The key whose count would overflow.
+        key: String,
+        /// The pending delta or total the increment was added to.
+        current: i64,
+        /// The rejected delta.
+        delta: i64,
+    },
+    /// Accepting the input would exceed a table's bound.
+    #[error("{table} is full ({limit} entries)")]
+    TableFull {
+        /// Which table: `"pending keys"`, `"interned keys"`, `"totals"`.
+        table: &'static str,
+        /// The configured bound.
+        limit: usize,
+    },
+    /// A key id that this shard never issued.
+    #[error("key id {id} was not issued by this shard")]
+    UnknownKeyId {
+        /// The unknown id.
+        id: u32,
+    },
+    /// A message meant for another shard (or another incarnation of it) was delivered here.
+    #[error("message for shard {got} delivered to shard {expected}")]
+    WrongShard {
+        /// This shard.
+        expected: ShardRef,
+        /// The shard the message names.
+        got: ShardRef,
+    },
+    /// A shard count of zero, or a shard index outside the count.
+    #[error("shard {shard} is not below the shard count {shard_count}")]
+    ShardOutOfRange {
+        /// The requested shard (or count).
+        shard: u32,
+        /// The shard count in force.
+        shard_count: u32,
+    },
+    /// Two inputs that must have the same length do not.
+    #[error("{what}: {left} and {right} items do not match")]
+    LengthMismatch {
+        /// What was being matched (`"keys and deltas"`).
+        what: &'static str,
+        /// Length of the first sequence.
+        left: usize,
+        /// Length of the second sequence.
+        right: usize,
+    },
+    /// This global has no upstream shard (tiered aggregation was not configured).
+    #[error("this global has no upstream")]
+    NoUpstream,
+}
+
+impl Error {
+    /// A stable, machine-readable code (`"EMPTY_KEY"`, `"OVERFLOW"`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyKey => "EMPTY_KEY",
+            Error::KeyTooLong { .. } => "KEY_TOO_LONG",
+            Error::Overflow { .. } => "OVERFLOW",
+            Error::TableFull { .. } => "TABLE_FULL",
+            Error::UnknownKeyId { .. } => "UNKNOWN_KEY_ID",
+            Error::WrongShard { .. } => "WRONG_SHARD",
+            Error::ShardOutOfRange { .. } => "SHARD_OUT_OF_RANGE",
+            Error::LengthMismatch { .. } => "LENGTH_MISMATCH",
+            Error::NoUpstream => "NO_UPSTREAM",
+        }
+    }
+}
+
+/// Bytes could not be decoded as a snapshot or message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes do not start with shardtally's magic and the expected kind.
+    #[error("not a shardtally {expected} encoding")]
+    WrongKind {
+        /// The kind that was expected (`"shard snapshot"`, `"batch"`, ...).
+        expected: &'static str,
+    },
+    /// The format version is not one this build reads.
+    #[error("format version {found} is not supported (this build reads version {supported})")]
+    UnsupportedVersion {
+        /// The version in the bytes.
+        found: u8,
+        /// The version this build reads.
+        supported: u8,
+    },
+    /// The body is truncated, malformed or violates an invariant.
+    #[error("corrupt encoding: {reason}")]
+    Corrupt {
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl DecodeError {
+    /// A stable, machine-readable code (`"DECODE_WRONG_KIND"`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::WrongKind { .. } => "DECODE_WRONG_KIND",
+            DecodeError::UnsupportedVersion { .. } => "DECODE_UNSUPPORTED_VERSION",
+            DecodeError::Corrupt { .. } => "DECODE_CORRUPT",
+        }
+    }
+
+    pub(crate) fn corrupt(reason: impl Into<String>) -> Self {
+        DecodeError::Corrupt { reason: reason.into() }
+    }
+}

@@ -1,0 +1,3 @@
+//! shardtally (work in progress)
+pub mod partition;
+mod rng;

@@ -1,0 +1,94 @@
+//! Partitioning helpers: which shard owns a key.
+//!
+//! Every function here gives exactly one owner in `0..num_shards` for every input and every
+//! shard count `>= 1`, and is stable across platforms and versions (routing in a Python
+//! worker, a Node server and a Durable Object agrees).
+
+/// A stable 64-bit hash of a key: FNV-1a over the UTF-8 bytes, then a 64-bit mixer.
+///
+/// Unlike `std`'s or ahash's hashers, the value never changes between runs, platforms or
+/// releases, so it can be used for routing that several processes must agree on.
+pub fn key_hash(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    crate::rng::mix64(h)
+}
+
+/// Jump consistent hash (Lamping & Veach): the bucket in `0..num_buckets` for `key`.
+///
+/// Growing from `n` to `n + 1` buckets moves only about `1 / (n + 1)` of the keys.
+/// `num_buckets == 0` is treated as 1.
+pub fn jump_hash(mut key: u64, num_buckets: u32) -> u32 {
+    let n = i64::from(num_buckets.max(1));
+    let mut b: i64 = -1;
+    let mut j: i64 = 0;
+    while j < n {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = (((b + 1) as f64) * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b as u32
+}
+
+/// Owner by modulo: `hash % num_shards` (`0` shards is treated as 1).
+pub fn owner_mod(hash: u64, num_shards: u32) -> u32 {
+    (hash % u64::from(num_shards.max(1))) as u32
+}
+
+/// Owner by range: the hash space `0..=u64::MAX` is cut into `num_shards` equal ranges.
+pub fn owner_range(hash: u64, num_shards: u32) -> u32 {
+    ((u128::from(hash) * u128::from(num_shards.max(1))) >> 64) as u32
+}
+
+/// Knuth's multiplicative hash: `x * 2654435761 mod 2^32`.
+pub fn knuth_hash(x: u32) -> u32 {
+    x.wrapping_mul(2_654_435_761)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_hash_is_stable() {
+        // Pinned values: routing must never change between releases.
+        assert_eq!(key_hash(""), crate::rng::mix64(0xcbf2_9ce4_8422_2325));
+        assert_eq!(key_hash("x"), key_hash("x"));
+        assert_ne!(key_hash("x"), key_hash("y"));
+    }
+
+    #[test]
+    fn every_helper_has_one_owner_in_range() {
+        for n in 1..=40u32 {
+            for k in 0..500u64 {
+                let h = crate::rng::mix64(k);
+                assert!(jump_hash(h, n) < n);
+                assert!(owner_mod(h, n) < n);
+                assert!(owner_range(h, n) < n);
+            }
+        }
+        assert_eq!(jump_hash(123, 0), 0);
+    }
+
+    #[test]
+    fn jump_hash_moves_few_keys() {
+        let keys: Vec<u64> = (0..10_000u64).map(crate::rng::mix64).collect();
+        let moved = keys.iter().filter(|k| jump_hash(**k, 10) != jump_hash(**k, 11)).count();
+        // Expected 1/11 of the keys (~909); allow generous slack.
+        assert!(moved > 600 && moved < 1300, "moved {moved}");
+        // Keys that move only move to the new bucket.
+        assert!(keys.iter().all(|k| {
+            let (a, b) = (jump_hash(*k, 10), jump_hash(*k, 11));
+            a == b || b == 10
+        }));
+    }
+
+    #[test]
+    fn knuth_matches_definition() {
+        assert_eq!(knuth_hash(1), 2_654_435_761);
+        assert_eq!(knuth_hash(2), (2u64 * 2_654_435_761 % (1 << 32)) as u32);
+    }
+}
