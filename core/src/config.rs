@@ -112,7 +112,7 @@ impl ShardConfigBuilder {
 }
 
 /// What a publish carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum PublishMode {
     /// Every key's total (what do-counter-sharding wrote to KV). The default.
     #[default]
@@ -302,7 +302,10 @@ mod tests {
         assert_eq!((s.flush_after_requests(), s.flush_after_idle_ms(), s.flush_max_age_ms()), (100, 5_000, 60_000));
         assert_eq!((s.retry_initial_ms(), s.retry_max_ms(), s.max_pending_keys(), s.max_key_bytes()), (1_000, 30_000, 100_000, 256));
         let g = GlobalConfig::default();
-        assert_eq!((g.persist_after_writes(), g.persist_after_idle_ms(), g.persist_max_age_ms(), g.write_log_capacity()), (100, 5_000, 60_000, 1_000));
+        assert_eq!(
+            (g.persist_after_writes(), g.persist_after_idle_ms(), g.persist_max_age_ms(), g.write_log_capacity()),
+            (100, 5_000, 60_000, 1_000)
+        );
         assert_eq!(ShardConfig::builder().build(), Ok(s));
         assert_eq!(GlobalConfig::builder().build(), Ok(g));
         assert_eq!(RouterConfig::builder().build(), Ok(RouterConfig::default()));

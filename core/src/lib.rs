@@ -1,3 +1,115 @@
-//! shardtally (work in progress)
+//! # shardtally
+//!
+//! An embeddable, no-I/O counter engine. When one counter row, one Redis key or one Durable
+//! Object cannot take the write rate, spread increments over [`Shard`]s: each buffers deltas
+//! per key and flushes them as a [`Batch`] when enough requests arrived, when traffic went
+//! idle or when the oldest delta got old. A [`Global`] aggregator applies every batch exactly
+//! once, keeps the totals and tells the host when to persist them. A [`Router`] picks the
+//! shard for each increment.
+//!
+//! Every machine is a pure state machine: it never reads a clock, draws randomness, spawns
+//! threads or does I/O. The host feeds inputs stamped with its own time and carries out the
+//! outputs, so the same engine runs in a Durable Object, a Python worker, a Node server or a
+//! test with a fake clock.
+//!
+//! ## The run loop
+//!
+//! After every input, drain the outputs and re-arm one timer:
+//!
+//! ```text
+//! input (with now)  ──►  machine  ──►  take_state_changed()  → persist snapshot() (durable hosts)
+//!                                 ──►  poll_output()         → send batch / ack / publish
+//!                                 ──►  poll_timeout()        → call handle_timeout(now) then
+//! ```
+//!
+//! Outcomes of effects come back as inputs: the [`Ack`] a global returns goes to
+//! [`Shard::handle_ack`]; a failed send goes to [`Shard::handle_failure`]; a persisted
+//! [`Publish`] goes to [`Global::handle_publish_ack`].
+//!
+//! ```
+//! use shardtally::*;
+//!
+//! let shard_config = ShardConfig::builder().flush_after_requests(3).build()?;
+//! let mut router = Router::new(RouterConfig::builder().shard_count(2).build()?);
+//! let mut shards: Vec<Shard> =
+//!     (0..2).map(|i| Shard::new(shard_config, ShardRef { shard: i, incarnation: 1 })).collect();
+//! let mut global = Global::new(GlobalConfig::builder().persist_after_writes(1).build()?);
+//! let mut store = Vec::new(); // stands in for a database
+//!
+//! for (i, key) in ["a", "b", "a", "c", "a", "b"].iter().enumerate() {
+//!     let now = Timestamp::from_millis(i as u64 * 10);
+//!     let shard = &mut shards[router.route(key) as usize];
+//!     shard.increment(key, 1, now)?;
+//!     // Drain the shard's outputs: deliver batches, route the acks back.
+//!     while let Some(ShardOutput::SendBatch(batch)) = shard.poll_output() {
+//!         let ack = global.handle_batch(&batch, now)?;
+//!         shard.handle_ack(&ack, now)?;
+//!     }
+//!     // Drain the global's outputs: persist publishes, acknowledge them.
+//!     while let Some(out) = global.poll_output() {
+//!         if let GlobalOutput::Publish(p) = out {
+//!             store.push(p.entries.clone());
+//!             global.handle_publish_ack(p.version, now);
+//!         }
+//!     }
+//! }
+//! // Whatever is still pending goes out when its timer fires.
+//! for shard in &mut shards {
+//!     let Some(deadline) = shard.poll_timeout() else { continue };
+//!     shard.handle_timeout(deadline);
+//!     while let Some(ShardOutput::SendBatch(batch)) = shard.poll_output() {
+//!         let ack = global.handle_batch(&batch, deadline)?;
+//!         shard.handle_ack(&ack, deadline)?;
+//!     }
+//! }
+//! assert_eq!(global.totals(), vec![("a", 3), ("b", 2), ("c", 1)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Guarantees
+//!
+//! - **Exactly once.** A shard keeps one batch in flight and re-sends it unchanged until
+//!   acknowledged; the global applies each `(shard, incarnation, seq)` once.
+//! - **Atomic inputs.** A rejected input returns a typed [`Error`] and changes nothing.
+//! - **Checked arithmetic.** Deltas and totals are `i64`; overflow is an error.
+//! - **Bounded.** Every table has a configured bound.
+//! - **Deterministic.** Same inputs, same seed → byte-identical outputs and snapshots.
+//! - **Durable.** [`Shard::snapshot`] / [`Global::snapshot`] capture everything, deadlines
+//!   and in-flight batches included; decoding bad bytes is an error, never a panic.
+//!
+//! ## Modules
+//!
+//! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
+//! hashing), [`time`], [`config`], [`error`], [`message`], [`writelog`] and [`snapshot`].
+//! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
+//! and a faulty network.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod global;
+mod keys;
+pub mod message;
 pub mod partition;
 mod rng;
+pub mod router;
+pub mod shard;
+pub mod snapshot;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod time;
+pub mod writelog;
+
+pub use config::{
+    GlobalConfig, GlobalConfigBuilder, PublishMode, RouterConfig, RouterConfigBuilder, ShardConfig, ShardConfigBuilder, Strategy,
+};
+pub use error::{ConfigError, DecodeError, Error};
+pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
+pub use keys::KeyId;
+pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
+pub use router::Router;
+pub use shard::{Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
+pub use time::Timestamp;
+pub use writelog::{ShardWrites, WriteKind, WriteRecord};

@@ -76,20 +76,6 @@ impl Clock {
         }
         self.last
     }
-
-    /// The latest time seen.
-    pub(crate) fn last(&self) -> Timestamp {
-        self.last
-    }
-}
-
-/// The earliest of two optional deadlines.
-pub(crate) fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
 }
 
 #[cfg(test)]
@@ -102,14 +88,11 @@ mod tests {
         assert_eq!(c.observe(Timestamp::from_millis(10)), Timestamp::from_millis(10));
         assert_eq!(c.observe(Timestamp::from_millis(3)), Timestamp::from_millis(10));
         assert_eq!(c.observe(Timestamp::from_millis(11)), Timestamp::from_millis(11));
-        assert_eq!(c.last(), Timestamp::from_millis(11));
     }
 
     #[test]
     fn saturating_arithmetic() {
         assert_eq!(Timestamp::MAX.saturating_add(5), Timestamp::MAX);
         assert_eq!(Timestamp::from_millis(3).saturating_since(Timestamp::from_millis(5)), 0);
-        assert_eq!(earliest(None, Some(Timestamp::ZERO)), Some(Timestamp::ZERO));
-        assert_eq!(earliest(Some(Timestamp::from_millis(4)), Some(Timestamp::from_millis(2))), Some(Timestamp::from_millis(2)));
     }
 }

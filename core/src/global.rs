@@ -1,0 +1,810 @@
+//! The global aggregator: applies batches exactly once, keeps the totals, tells the host
+//! when to publish them, and fences resets with generations.
+
+use crate::config::{Backoff, GlobalConfig, PublishMode, ShardConfig};
+use crate::error::{DecodeError, Error};
+use crate::keys::validate_key;
+use crate::message::{Ack, Batch, ShardRef};
+use crate::rng::Rng;
+use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
+use crate::snapshot::{self, Kind};
+use crate::time::{Clock, Timestamp};
+use crate::writelog::{ShardWrites, WriteKind, WriteLog, WriteRecord};
+use ahash::{AHashMap, AHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// Why a publish was cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PublishReason {
+    /// `persist_after_writes` batches were applied.
+    Writes,
+    /// No batch arrived for `persist_after_idle_ms`.
+    Idle,
+    /// The oldest unpublished change reached `persist_max_age_ms`.
+    MaxAge,
+    /// A key was reset.
+    Reset,
+    /// The host asked with [`Global::publish`].
+    Manual,
+    /// A previous publish failed or timed out; this one carries its changes again.
+    Retry,
+}
+
+impl PublishReason {
+    /// The reason as a stable lower-case string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishReason::Writes => "writes",
+            PublishReason::Idle => "idle",
+            PublishReason::MaxAge => "max_age",
+            PublishReason::Reset => "reset",
+            PublishReason::Manual => "manual",
+            PublishReason::Retry => "retry",
+        }
+    }
+}
+
+/// Totals for the host to persist (the KV write of do-counter-sharding).
+///
+/// Values are absolute totals, so writing a publish twice, or an older one after a newer
+/// one has been acknowledged, is harmless when the host keeps the highest `version`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publish {
+    /// Increases with every publish. Acknowledge with [`Global::handle_publish_ack`].
+    pub version: u64,
+    /// Whether `entries` holds every key or only the changed ones.
+    pub mode: PublishMode,
+    /// Why it was cut.
+    pub reason: PublishReason,
+    /// `(key, total)`, sorted by key.
+    pub entries: Vec<(Arc<str>, i64)>,
+}
+
+/// What a global asks its host to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GlobalOutput {
+    /// Persist these totals, then report [`Global::handle_publish_ack`] or
+    /// [`Global::handle_publish_failure`].
+    Publish(Publish),
+    /// Tiered aggregation: deliver this batch to the upstream global, then report
+    /// [`Global::handle_upstream_ack`] or [`Global::handle_upstream_failure`].
+    Forward(Batch),
+}
+
+/// What [`Global::reset`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetOutcome {
+    /// The total went to zero and the key's generation went up.
+    Reset {
+        /// The total before the reset.
+        previous: i64,
+        /// The key's new generation.
+        generation: u64,
+    },
+    /// The key was zero or absent: nothing changed ("not defined" in do-counter-sharding).
+    NotDefined,
+}
+
+/// What [`Global::publish`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// A publish with this version is waiting in [`Global::poll_output`].
+    Sent {
+        /// The new publish's version.
+        version: u64,
+    },
+    /// A publish is in flight or waiting to be retried; the changes follow it.
+    Deferred,
+    /// Nothing changed since the last publish.
+    NothingChanged,
+}
+
+/// Which of a global's timers a deadline belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GlobalTimer {
+    /// No batch arrived for `persist_after_idle_ms`.
+    Idle,
+    /// The oldest unpublished change reaches `persist_max_age_ms`.
+    MaxAge,
+    /// The in-flight publish has gone unacknowledged for `publish_timeout_ms`.
+    PublishTimeout,
+    /// Retry a failed publish.
+    PublishRetry,
+    /// A deadline of the upstream shard (tiered aggregation).
+    Upstream,
+}
+
+impl GlobalTimer {
+    /// The timer's name as a stable lower-case string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GlobalTimer::Idle => "idle",
+            GlobalTimer::MaxAge => "max_age",
+            GlobalTimer::PublishTimeout => "publish_timeout",
+            GlobalTimer::PublishRetry => "publish_retry",
+            GlobalTimer::Upstream => "upstream",
+        }
+    }
+}
+
+/// Counters of a global's activity (kept across snapshots).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalStats {
+    /// Batches applied.
+    pub total_writes: u64,
+    /// Distinct shard indices that wrote.
+    pub distinct_shards: u64,
+    /// Batches acknowledged without applying (already applied).
+    pub duplicates: u64,
+    /// Entries dropped because their key was reset after the deltas were accepted.
+    pub stale_dropped: u64,
+    /// Resets that changed a total.
+    pub resets: u64,
+    /// Publishes cut.
+    pub publishes: u64,
+    /// Publishes that failed or timed out.
+    pub publish_failures: u64,
+    /// Deduplication entries pruned by `max_dedup_entries`.
+    pub dedup_evictions: u64,
+    /// Batches from shards beyond the per-shard statistics bound (counted here only).
+    pub untracked_shard_writes: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct KeyState {
+    total: i64,
+    generation: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct DedupEntry {
+    last_seq: u64,
+    last_seen: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct PublishFlight {
+    publish: Publish,
+    /// The changed keys it carries (restored to `dirty` if it fails).
+    keys: Vec<Arc<str>>,
+    deadline: Timestamp,
+}
+
+/// Publish bookkeeping.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct PublishState {
+    next_version: u64,
+    published_version: u64,
+    in_flight: Option<PublishFlight>,
+    /// A failed publish: retry at this time; `attempts` failures so far in a row.
+    retry_at: Option<Timestamp>,
+    attempts: u32,
+    forced: Option<PublishReason>,
+    writes_since: u32,
+    last_batch_at: Option<Timestamp>,
+    first_unpublished_at: Option<Timestamp>,
+}
+
+/// The global aggregator.
+///
+/// # Run loop
+///
+/// ```text
+/// loop {
+///     feed one input:  handle_batch → send the returned Ack back to the shard
+///                      reset / publish / handle_publish_ack / handle_publish_failure / handle_timeout
+///     if take_state_changed() { persist snapshot() }       // before sending the Ack
+///     while let Some(out) = poll_output() { persist the Publish / forward the Batch upstream }
+///     arm a timer for poll_timeout()
+/// }
+/// ```
+///
+/// # Methods by kind
+///
+/// - **Getters**: [`total`](Self::total), [`totals`](Self::totals),
+///   [`key_generation`](Self::key_generation), [`generation`](Self::generation),
+///   [`write_log`](Self::write_log), [`shard_writes`](Self::shard_writes),
+///   [`stats`](Self::stats), [`published_version`](Self::published_version),
+///   [`in_flight_publish`](Self::in_flight_publish), [`last_seq`](Self::last_seq),
+///   [`next_deadline`](Self::next_deadline), [`upstream`](Self::upstream),
+///   [`config`](Self::config), [`snapshot`](Self::snapshot).
+/// - **Inputs** (take `now`): [`handle_batch`](Self::handle_batch), [`reset`](Self::reset),
+///   [`publish`](Self::publish), [`handle_publish_ack`](Self::handle_publish_ack),
+///   [`handle_publish_failure`](Self::handle_publish_failure),
+///   [`handle_upstream_ack`](Self::handle_upstream_ack),
+///   [`handle_upstream_failure`](Self::handle_upstream_failure),
+///   [`flush_upstream`](Self::flush_upstream), [`handle_timeout`](Self::handle_timeout).
+/// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
+///   [`take_state_changed`](Self::take_state_changed).
+///
+/// # Exactly once
+///
+/// A batch whose seq is not newer than the last applied for its `(shard, incarnation)` is
+/// acknowledged without being applied. Shards keep a batch in flight until it is
+/// acknowledged and never change a batch they re-send, so every delta counts once.
+///
+/// # Resets and generations
+///
+/// The global keeps a reset counter, its *generation*. Resetting a key sets its total to
+/// zero and its generation to the incremented counter. Shards tag every delta with the
+/// generation they last heard of (acknowledgements carry it); a delta tagged older than its
+/// key's generation was accepted before the shard learned of the reset and is dropped.
+///
+/// # Tiered aggregation
+///
+/// [`Global::with_upstream`] gives the global an embedded [`Shard`]: every applied batch is
+/// also added to it as one request, and its batches come out as [`GlobalOutput::Forward`],
+/// to be delivered to a higher-level global. Merging is associative, so fan-in trees count
+/// exactly like a single global.
+#[derive(Debug)]
+pub struct Global {
+    config: GlobalConfig,
+    backoff: Backoff,
+    clock: Clock,
+    generation: u64,
+    totals: AHashMap<Arc<str>, KeyState>,
+    dedup: AHashMap<ShardRef, DedupEntry>,
+    dirty: AHashSet<Arc<str>>,
+    publish: PublishState,
+    log: WriteLog,
+    shard_writes: BTreeMap<u32, ShardWrites>,
+    stats: GlobalStats,
+    rng: Rng,
+    upstream: Option<Shard>,
+    outputs: VecDeque<GlobalOutput>,
+    state_changed: bool,
+}
+
+impl Global {
+    /// An empty global.
+    pub fn new(config: GlobalConfig) -> Global {
+        Global {
+            backoff: Backoff::new(config.retry_initial_ms(), config.retry_max_ms(), config.retry_jitter_percent()),
+            log: WriteLog::new(config.write_log_capacity(), config.write_log_keys_per_write()),
+            rng: Rng::new(config.seed()),
+            config,
+            clock: Clock::default(),
+            generation: 0,
+            totals: AHashMap::new(),
+            dedup: AHashMap::new(),
+            dirty: AHashSet::new(),
+            publish: PublishState { next_version: 1, ..PublishState::default() },
+            shard_writes: BTreeMap::new(),
+            stats: GlobalStats::default(),
+            upstream: None,
+            outputs: VecDeque::new(),
+            state_changed: false,
+        }
+    }
+
+    /// An empty global that forwards everything it applies to a higher-level global through
+    /// `upstream` (tiered aggregation).
+    pub fn with_upstream(config: GlobalConfig, upstream: Shard) -> Global {
+        let mut g = Global::new(config);
+        g.upstream = Some(upstream);
+        g
+    }
+
+    // ----- getters -----
+
+    /// The configuration in force.
+    pub fn config(&self) -> &GlobalConfig {
+        &self.config
+    }
+
+    /// The total of one key (0 when absent).
+    pub fn total(&self, key: &str) -> i64 {
+        self.totals.get(key).map_or(0, |s| s.total)
+    }
+
+    /// Every key's total, sorted by key (keys reset to zero are included).
+    pub fn totals(&self) -> Vec<(&str, i64)> {
+        let mut out: Vec<(&str, i64)> = self.totals.iter().map(|(k, s)| (&**k, s.total)).collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// A key's generation: the reset counter's value at its last reset (0 if never reset).
+    pub fn key_generation(&self, key: &str) -> u64 {
+        self.totals.get(key).map_or(0, |s| s.generation)
+    }
+
+    /// The reset counter: new shards may start from it
+    /// ([`Shard::with_generation`](crate::Shard::with_generation)).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Recent writes (applied batches and resets), newest first.
+    pub fn write_log(&self) -> impl Iterator<Item = &WriteRecord> {
+        self.log.newest_first()
+    }
+
+    /// Per-shard write statistics, by shard index.
+    pub fn shard_writes(&self) -> impl Iterator<Item = (u32, &ShardWrites)> {
+        self.shard_writes.iter().map(|(s, w)| (*s, w))
+    }
+
+    /// Activity counters.
+    pub fn stats(&self) -> GlobalStats {
+        self.stats
+    }
+
+    /// The version of the last acknowledged publish (0 before any).
+    pub fn published_version(&self) -> u64 {
+        self.publish.published_version
+    }
+
+    /// The publish waiting for its acknowledgement, if any.
+    pub fn in_flight_publish(&self) -> Option<&Publish> {
+        self.publish.in_flight.as_ref().map(|f| &f.publish)
+    }
+
+    /// The last applied seq of a shard life, if it is remembered.
+    pub fn last_seq(&self, from: ShardRef) -> Option<u64> {
+        self.dedup.get(&from).map(|d| d.last_seq)
+    }
+
+    /// The upstream shard, for tiered aggregation.
+    pub fn upstream(&self) -> Option<&Shard> {
+        self.upstream.as_ref()
+    }
+
+    /// The next deadline and which timer it belongs to.
+    pub fn next_deadline(&self) -> Option<Deadline<GlobalTimer>> {
+        let own = self.own_deadline();
+        let up = self.upstream.as_ref().and_then(Shard::poll_timeout).map(|at| Deadline { at, timer: GlobalTimer::Upstream });
+        match (own, up) {
+            (Some(o), Some(u)) => Some(if u.at < o.at { u } else { o }),
+            (o, u) => o.or(u),
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Applies a batch exactly once and returns the acknowledgement to route back to its
+    /// shard. A batch already applied is acknowledged again without being applied.
+    ///
+    /// Errors (nothing changes; the shard will retry): [`Error::KeyTooLong`],
+    /// [`Error::Overflow`] (a total would overflow), [`Error::TableFull`] (`max_keys`),
+    /// and the upstream shard's errors in a tiered global.
+    pub fn handle_batch(&mut self, batch: &Batch, now: Timestamp) -> Result<Ack, Error> {
+        let from = batch.from;
+        if let Some(d) = self.dedup.get(&from) {
+            if batch.seq <= d.last_seq {
+                let now = self.clock.observe(now);
+                if let Some(d) = self.dedup.get_mut(&from) {
+                    d.last_seen = now;
+                }
+                self.stats.duplicates += 1;
+                self.state_changed = true;
+                return Ok(Ack { to: from, seq: batch.seq, duplicate: true, generation: self.generation, stale: Vec::new() });
+            }
+        }
+        // Validate everything first.
+        let max = self.config.max_key_bytes();
+        let mut stale: Vec<(Arc<str>, u64)> = Vec::new();
+        let mut new_keys = 0usize;
+        let mut running: Option<(&str, i64)> = None;
+        for e in batch.entries.iter() {
+            validate_key(&e.key, max)?;
+            let state = self.totals.get(&*e.key);
+            let generation = state.map_or(0, |s| s.generation);
+            if e.generation < generation {
+                if stale.last().is_none_or(|(k, _)| **k != *e.key) {
+                    stale.push((e.key.clone(), generation));
+                }
+                continue;
+            }
+            let current = match running {
+                Some((k, t)) if k == &*e.key => t,
+                _ => {
+                    if state.is_none() {
+                        new_keys += 1;
+                    }
+                    state.map_or(0, |s| s.total)
+                }
+            };
+            let total = current.checked_add(e.delta).ok_or_else(|| Error::Overflow { key: e.key.to_string(), current, delta: e.delta })?;
+            running = Some((&e.key, total));
+        }
+        if self.totals.len() + new_keys > self.config.max_keys() {
+            return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
+        }
+        let now = self.clock.observe(now);
+        if self.upstream.is_some() {
+            let items: Vec<(&str, i64)> = batch
+                .entries
+                .iter()
+                .filter(|e| e.generation >= self.totals.get(&*e.key).map_or(0, |s| s.generation))
+                .map(|e| (&*e.key, e.delta))
+                .collect();
+            if let Some(up) = self.upstream.as_mut() {
+                up.increments(&items, now)?;
+            }
+        }
+        // Apply.
+        let mut applied: Vec<(Arc<str>, i64)> = Vec::with_capacity(batch.len());
+        for e in batch.entries.iter() {
+            match self.totals.get_mut(&*e.key) {
+                Some(s) if e.generation < s.generation => {
+                    self.stats.stale_dropped += 1;
+                    continue;
+                }
+                Some(s) => s.total += e.delta,
+                None => {
+                    self.totals.insert(e.key.clone(), KeyState { total: e.delta, generation: 0 });
+                }
+            }
+            self.dirty.insert(e.key.clone());
+            applied.push((e.key.clone(), e.delta));
+        }
+        let known = self.shard_writes.contains_key(&from.shard);
+        if known || self.shard_writes.len() < self.config.max_dedup_entries() {
+            self.shard_writes.entry(from.shard).or_default().record(&applied);
+            if !known {
+                self.stats.distinct_shards += 1;
+            }
+        } else {
+            self.stats.untracked_shard_writes += 1;
+        }
+        self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, &applied, self.log.keys_per_write()) });
+        self.remember(from, batch.seq, now);
+        self.stats.total_writes += 1;
+        let p = &mut self.publish;
+        p.writes_since = p.writes_since.saturating_add(1);
+        p.last_batch_at = Some(now);
+        if !applied.is_empty() && p.first_unpublished_at.is_none() {
+            p.first_unpublished_at = Some(now);
+        }
+        self.state_changed = true;
+        self.maybe_publish(now);
+        self.drain_upstream();
+        Ok(Ack { to: from, seq: batch.seq, duplicate: false, generation: self.generation, stale })
+    }
+
+    /// Resets a key: its total goes to zero, its generation up; pending deltas shards
+    /// accepted before they learn of it never count. Produces a publish and a write-log
+    /// entry. A key that is zero or absent is "not defined": nothing changes.
+    ///
+    /// Errors: [`Error::EmptyKey`], [`Error::KeyTooLong`].
+    pub fn reset(&mut self, key: &str, now: Timestamp) -> Result<ResetOutcome, Error> {
+        validate_key(key, self.config.max_key_bytes())?;
+        let now = self.clock.observe(now);
+        let Some((k, state)) = self.totals.get_key_value(key).filter(|(_, s)| s.total != 0) else {
+            return Ok(ResetOutcome::NotDefined);
+        };
+        let (k, previous) = (k.clone(), state.total);
+        self.generation += 1;
+        self.totals.insert(k.clone(), KeyState { total: 0, generation: self.generation });
+        self.log.push(WriteRecord { at: now, kind: WriteKind::Reset { key: k.clone(), previous, generation: self.generation } });
+        self.dirty.insert(k);
+        self.stats.resets += 1;
+        if self.publish.first_unpublished_at.is_none() {
+            self.publish.first_unpublished_at = Some(now);
+        }
+        self.publish.forced = Some(PublishReason::Reset);
+        self.state_changed = true;
+        self.maybe_publish(now);
+        Ok(ResetOutcome::Reset { previous, generation: self.generation })
+    }
+
+    /// Publishes now (reason `manual`) if anything changed since the last publish.
+    pub fn publish(&mut self, now: Timestamp) -> PublishOutcome {
+        let now = self.clock.observe(now);
+        if self.dirty.is_empty() {
+            return PublishOutcome::NothingChanged;
+        }
+        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() {
+            if self.publish.forced.is_none() {
+                self.publish.forced = Some(PublishReason::Manual);
+                self.state_changed = true;
+            }
+            return PublishOutcome::Deferred;
+        }
+        self.publish.forced = Some(PublishReason::Manual);
+        self.maybe_publish(now);
+        PublishOutcome::Sent { version: self.publish.next_version - 1 }
+    }
+
+    /// The host persisted publish `version`. Returns whether it was the one in flight
+    /// (a late acknowledgement of a superseded publish returns `false`).
+    pub fn handle_publish_ack(&mut self, version: u64, now: Timestamp) -> bool {
+        let now = self.clock.observe(now);
+        if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
+            return false;
+        }
+        self.publish.in_flight = None;
+        self.publish.published_version = version;
+        self.publish.attempts = 0;
+        self.state_changed = true;
+        self.maybe_publish(now);
+        true
+    }
+
+    /// Persisting publish `version` failed: its changes are kept and published again after
+    /// a backoff. Returns `false` (and changes nothing) when `version` is not in flight.
+    pub fn handle_publish_failure(&mut self, version: u64, now: Timestamp) -> bool {
+        let now = self.clock.observe(now);
+        if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
+            return false;
+        }
+        self.fail_publish(now);
+        true
+    }
+
+    /// Tiered aggregation: the upstream global acknowledged a forwarded batch.
+    ///
+    /// Errors: [`Error::NoUpstream`], [`Error::WrongShard`].
+    pub fn handle_upstream_ack(&mut self, ack: &Ack, now: Timestamp) -> Result<bool, Error> {
+        let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
+        let matched = up.handle_ack(ack, now)?;
+        self.after_upstream();
+        Ok(matched)
+    }
+
+    /// Tiered aggregation: forwarding batch `seq` upstream failed.
+    ///
+    /// Errors: [`Error::NoUpstream`].
+    pub fn handle_upstream_failure(&mut self, seq: u64, now: Timestamp) -> Result<bool, Error> {
+        let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
+        let matched = up.handle_failure(seq, now);
+        self.after_upstream();
+        Ok(matched)
+    }
+
+    /// Tiered aggregation: forward everything merged so far upstream now.
+    ///
+    /// Errors: [`Error::NoUpstream`].
+    pub fn flush_upstream(&mut self, now: Timestamp) -> Result<FlushOutcome, Error> {
+        let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
+        let outcome = up.flush(now);
+        self.after_upstream();
+        Ok(outcome)
+    }
+
+    /// Fires every deadline `<= now` (publish timers, publish timeout and retry, the
+    /// upstream shard's timers). Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.clock.observe(now);
+        if let Some(f) = &self.publish.in_flight {
+            if f.deadline <= now {
+                self.fail_publish(now);
+            }
+        }
+        if self.publish.retry_at.is_some_and(|t| t <= now) {
+            self.publish.retry_at = None;
+            self.publish.forced = Some(PublishReason::Retry);
+            self.state_changed = true;
+        }
+        self.maybe_publish(now);
+        if let Some(up) = self.upstream.as_mut() {
+            up.handle_timeout(now);
+            self.after_upstream();
+        }
+    }
+
+    // ----- outputs -----
+
+    /// The next thing the host must do, if any.
+    pub fn poll_output(&mut self) -> Option<GlobalOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest deadline: call [`handle_timeout`](Self::handle_timeout) then.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_deadline().map(|d| d.at)
+    }
+
+    /// Whether the state changed since the last call (then a durable host persists
+    /// [`snapshot`](Self::snapshot) before sending acknowledgements).
+    pub fn take_state_changed(&mut self) -> bool {
+        std::mem::take(&mut self.state_changed)
+    }
+
+    // ----- snapshots -----
+
+    /// The whole state as versioned bytes: totals, generations, deduplication table,
+    /// publish state and deadlines, write log, statistics and the upstream shard.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut totals: Vec<(Arc<str>, i64, u64)> = self.totals.iter().map(|(k, s)| (k.clone(), s.total, s.generation)).collect();
+        totals.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut dedup: Vec<(ShardRef, u64, Timestamp)> = self.dedup.iter().map(|(r, d)| (*r, d.last_seq, d.last_seen)).collect();
+        dedup.sort_unstable();
+        let mut dirty: Vec<Arc<str>> = self.dirty.iter().cloned().collect();
+        dirty.sort_unstable();
+        snapshot::encode(
+            Kind::GlobalSnapshot,
+            &GlobalState {
+                clock: self.clock,
+                generation: self.generation,
+                totals,
+                dedup,
+                dirty,
+                publish: self.publish.clone(),
+                log: self.log.records(),
+                shard_writes: self.shard_writes.iter().map(|(s, w)| (*s, w.clone())).collect(),
+                stats: self.stats,
+                rng: self.rng.clone(),
+                upstream: self.upstream.as_ref().map(Shard::snapshot),
+            },
+        )
+    }
+
+    /// Restores a global from [`snapshot`](Self::snapshot) bytes. A publish that was in
+    /// flight is offered again by [`poll_output`](Self::poll_output).
+    ///
+    /// A snapshot of a tiered global needs [`restore_tiered`](Self::restore_tiered).
+    pub fn restore(config: GlobalConfig, bytes: &[u8]) -> Result<Global, DecodeError> {
+        Self::restore_inner(config, None, bytes)
+    }
+
+    /// Restores a tiered global (one created with [`with_upstream`](Self::with_upstream)).
+    pub fn restore_tiered(config: GlobalConfig, upstream: ShardConfig, bytes: &[u8]) -> Result<Global, DecodeError> {
+        Self::restore_inner(config, Some(upstream), bytes)
+    }
+
+    fn restore_inner(config: GlobalConfig, upstream: Option<ShardConfig>, bytes: &[u8]) -> Result<Global, DecodeError> {
+        let s: GlobalState = snapshot::decode(Kind::GlobalSnapshot, bytes)?;
+        let mut g = Global::new(config);
+        g.clock = s.clock;
+        g.generation = s.generation;
+        for (key, total, generation) in s.totals {
+            if key.is_empty() || generation > s.generation || g.totals.insert(key, KeyState { total, generation }).is_some() {
+                return Err(DecodeError::corrupt("invalid totals"));
+            }
+        }
+        for (r, last_seq, last_seen) in s.dedup {
+            g.dedup.insert(r, DedupEntry { last_seq, last_seen });
+        }
+        for k in s.dirty {
+            if !g.totals.contains_key(&k) {
+                return Err(DecodeError::corrupt("changed key without a total"));
+            }
+            g.dirty.insert(k);
+        }
+        if s.publish.next_version == 0 || s.publish.published_version >= s.publish.next_version {
+            return Err(DecodeError::corrupt("invalid publish versions"));
+        }
+        g.publish = s.publish;
+        if let Some(f) = &g.publish.in_flight {
+            if f.publish.version >= g.publish.next_version {
+                return Err(DecodeError::corrupt("invalid in-flight publish"));
+            }
+            g.outputs.push_back(GlobalOutput::Publish(f.publish.clone()));
+        }
+        g.log.restore(s.log);
+        g.shard_writes = s.shard_writes.into_iter().collect();
+        g.stats = s.stats;
+        g.rng = s.rng;
+        g.upstream = match (s.upstream, upstream) {
+            (None, _) => None,
+            (Some(bytes), Some(config)) => Some(Shard::restore(config, &bytes)?),
+            (Some(_), None) => return Err(DecodeError::corrupt("snapshot of a tiered global: use restore_tiered")),
+        };
+        g.drain_upstream();
+        Ok(g)
+    }
+
+    // ----- internals -----
+
+    fn own_deadline(&self) -> Option<Deadline<GlobalTimer>> {
+        let p = &self.publish;
+        if let Some(f) = &p.in_flight {
+            return Some(Deadline { at: f.deadline, timer: GlobalTimer::PublishTimeout });
+        }
+        if let Some(at) = p.retry_at {
+            return Some(Deadline { at, timer: GlobalTimer::PublishRetry });
+        }
+        if self.dirty.is_empty() {
+            return None;
+        }
+        let idle = self.config.persist_after_idle_ms();
+        let age = self.config.persist_max_age_ms();
+        let idle = p.last_batch_at.filter(|_| idle > 0).map(|t| Deadline { at: t.saturating_add(idle), timer: GlobalTimer::Idle });
+        let age = p.first_unpublished_at.filter(|_| age > 0).map(|t| Deadline { at: t.saturating_add(age), timer: GlobalTimer::MaxAge });
+        match (idle, age) {
+            (Some(i), Some(a)) => Some(if a.at <= i.at { a } else { i }),
+            (i, a) => i.or(a),
+        }
+    }
+
+    /// Cuts a publish if none is in flight or waiting to retry and a condition holds.
+    fn maybe_publish(&mut self, now: Timestamp) {
+        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() || self.dirty.is_empty() {
+            return;
+        }
+        let threshold = self.config.persist_after_writes();
+        let reason = if let Some(r) = self.publish.forced {
+            r
+        } else if threshold > 0 && self.publish.writes_since >= threshold {
+            PublishReason::Writes
+        } else {
+            match self.own_deadline() {
+                Some(Deadline { at, timer: GlobalTimer::Idle }) if at <= now => PublishReason::Idle,
+                Some(Deadline { at, timer: GlobalTimer::MaxAge }) if at <= now => PublishReason::MaxAge,
+                _ => return,
+            }
+        };
+        let mut keys: Vec<Arc<str>> = self.dirty.drain().collect();
+        keys.sort_unstable();
+        let mode = self.config.publish_mode();
+        let entries: Vec<(Arc<str>, i64)> = match mode {
+            PublishMode::Changes => keys.iter().map(|k| (k.clone(), self.totals.get(k).map_or(0, |s| s.total))).collect(),
+            PublishMode::Full => {
+                let mut all: Vec<(Arc<str>, i64)> = self.totals.iter().map(|(k, s)| (k.clone(), s.total)).collect();
+                all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                all
+            }
+        };
+        let p = &mut self.publish;
+        let publish = Publish { version: p.next_version, mode, reason, entries };
+        p.next_version += 1;
+        p.writes_since = 0;
+        p.first_unpublished_at = None;
+        p.forced = None;
+        p.in_flight =
+            Some(PublishFlight { publish: publish.clone(), keys, deadline: now.saturating_add(self.config.publish_timeout_ms()) });
+        self.stats.publishes += 1;
+        self.outputs.push_back(GlobalOutput::Publish(publish));
+        self.state_changed = true;
+    }
+
+    fn fail_publish(&mut self, now: Timestamp) {
+        let Some(f) = self.publish.in_flight.take() else { return };
+        self.dirty.extend(f.keys);
+        let p = &mut self.publish;
+        p.attempts = p.attempts.saturating_add(1);
+        p.retry_at = Some(now.saturating_add(self.backoff.delay(p.attempts, &mut self.rng)));
+        if p.first_unpublished_at.is_none() {
+            p.first_unpublished_at = Some(now);
+        }
+        self.stats.publish_failures += 1;
+        self.state_changed = true;
+    }
+
+    /// Remembers the last applied seq of a shard life, pruning the least recently seen
+    /// entry beyond `max_dedup_entries`.
+    fn remember(&mut self, from: ShardRef, seq: u64, now: Timestamp) {
+        if !self.dedup.contains_key(&from) && self.dedup.len() >= self.config.max_dedup_entries() {
+            if let Some(oldest) = self.dedup.iter().min_by_key(|(r, d)| (d.last_seen, **r)).map(|(r, _)| *r) {
+                self.dedup.remove(&oldest);
+                self.stats.dedup_evictions += 1;
+            }
+        }
+        self.dedup.insert(from, DedupEntry { last_seq: seq, last_seen: now });
+    }
+
+    fn after_upstream(&mut self) {
+        self.state_changed = true;
+        self.drain_upstream();
+    }
+
+    /// Moves the upstream shard's outputs into ours.
+    fn drain_upstream(&mut self) {
+        if let Some(up) = self.upstream.as_mut() {
+            while let Some(ShardOutput::SendBatch(b)) = up.poll_output() {
+                self.outputs.push_back(GlobalOutput::Forward(b));
+            }
+        }
+    }
+}
+
+/// The serialized form of a global.
+#[derive(Serialize, Deserialize)]
+struct GlobalState {
+    clock: Clock,
+    generation: u64,
+    totals: Vec<(Arc<str>, i64, u64)>,
+    dedup: Vec<(ShardRef, u64, Timestamp)>,
+    dirty: Vec<Arc<str>>,
+    publish: PublishState,
+    log: Vec<WriteRecord>,
+    shard_writes: Vec<(u32, ShardWrites)>,
+    stats: GlobalStats,
+    rng: Rng,
+    upstream: Option<Vec<u8>>,
+}

@@ -1,0 +1,241 @@
+//! Keys: validation, and the shard's key table (interning plus pending deltas).
+//!
+//! A key is a non-empty UTF-8 string of at most `max_key_bytes` bytes. The shard stores each
+//! key once, in a slot; [`KeyId`]s handed out by [`Shard::intern`](crate::Shard::intern)
+//! are slot indices, so an increment by id is a bounds check and an add.
+
+use crate::error::Error;
+use ahash::AHashMap;
+use std::sync::Arc;
+
+/// Checks a key against the bounds: non-empty and at most `max` bytes.
+#[inline]
+pub(crate) fn validate_key(key: &str, max: usize) -> Result<(), Error> {
+    if key.is_empty() {
+        return Err(Error::EmptyKey);
+    }
+    if key.len() > max {
+        return Err(Error::KeyTooLong { len: key.len(), max });
+    }
+    Ok(())
+}
+
+/// A key interned in one shard by [`Shard::intern`](crate::Shard::intern).
+///
+/// Only meaningful for the shard that issued it (and its restored snapshots, which keep
+/// every issued id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub(crate) u32);
+
+impl KeyId {
+    /// Wraps a raw id received from a binding or a wire format. Using an id the shard did
+    /// not issue is a typed error ([`Error::UnknownKeyId`]), never a panic.
+    pub const fn from_raw(raw: u32) -> Self {
+        KeyId(raw)
+    }
+    /// The raw id.
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+/// One key's slot: the key, its pending delta at the shard's current generation, and flags.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) key: Arc<str>,
+    pub(crate) delta: i64,
+    /// The slot has a pending delta (listed in `KeyTable::dirty`).
+    pub(crate) present: bool,
+    /// Issued to the host by `intern`: never freed.
+    pub(crate) pinned: bool,
+    /// The slot is unused (on the free list).
+    pub(crate) free: bool,
+    /// Request mark and running sum used to validate a multi-id request before applying it.
+    pub(crate) mark: u64,
+    pub(crate) scratch: i64,
+}
+
+/// Interned keys and the pending deltas of the current generation.
+#[derive(Debug, Default)]
+pub(crate) struct KeyTable {
+    pub(crate) index: AHashMap<Arc<str>, u32>,
+    pub(crate) slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Slots with a pending delta, in first-touch order.
+    pub(crate) dirty: Vec<u32>,
+    pinned: usize,
+    marks: u64,
+}
+
+impl KeyTable {
+    /// The slot of `key`, if it has one.
+    #[inline]
+    pub(crate) fn lookup(&self, key: &str) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    /// The slot of an issued id.
+    #[inline]
+    pub(crate) fn pinned_slot(&self, id: KeyId) -> Result<u32, Error> {
+        match self.slots.get(id.0 as usize) {
+            Some(s) if s.pinned => Ok(id.0),
+            _ => Err(Error::UnknownKeyId { id: id.0 }),
+        }
+    }
+
+    /// A fresh request mark (see [`Slot::mark`]).
+    pub(crate) fn next_mark(&mut self) -> u64 {
+        self.marks += 1;
+        self.marks
+    }
+
+    /// Number of keys issued by `intern`.
+    pub(crate) fn pinned_count(&self) -> usize {
+        self.pinned
+    }
+
+    /// The slot for `key`, allocating one (unpinned) if needed. The caller validated the key.
+    pub(crate) fn slot_for(&mut self, key: &str) -> u32 {
+        if let Some(id) = self.lookup(key) {
+            return id;
+        }
+        self.allocate(Arc::from(key))
+    }
+
+    /// Allocates a slot for a key that has none.
+    pub(crate) fn allocate(&mut self, key: Arc<str>) -> u32 {
+        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false, mark: 0, scratch: 0 };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, id);
+        id
+    }
+
+    /// Places `key` in slot `id` exactly (used when restoring issued ids).
+    pub(crate) fn place_pinned(&mut self, id: u32, key: Arc<str>) {
+        let idx = id as usize;
+        while self.slots.len() <= idx {
+            let n = self.slots.len() as u32;
+            self.slots.push(Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, mark: 0, scratch: 0 });
+            self.free.push(n);
+        }
+        self.free.retain(|f| *f != id);
+        self.slots[idx] = Slot { key: key.clone(), delta: 0, present: false, pinned: true, free: false, mark: 0, scratch: 0 };
+        self.index.insert(key, id);
+        self.pinned += 1;
+    }
+
+    /// Marks an existing slot as issued.
+    pub(crate) fn pin(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        if !slot.pinned {
+            slot.pinned = true;
+            self.pinned += 1;
+        }
+    }
+
+    /// Adds `delta` to a slot whose new value the caller already checked.
+    #[inline]
+    pub(crate) fn set(&mut self, id: u32, value: i64) {
+        let slot = &mut self.slots[id as usize];
+        if !slot.present {
+            slot.present = true;
+            self.dirty.push(id);
+        }
+        slot.delta = value;
+    }
+
+    /// Takes every pending `(key, delta)` of the current generation, clearing the slots.
+    /// Unpinned slots are freed when the table holds more than `keep` of them.
+    pub(crate) fn take_pending(&mut self, keep: usize) -> Vec<(Arc<str>, i64)> {
+        let mut out = Vec::with_capacity(self.dirty.len());
+        for id in self.dirty.drain(..) {
+            let slot = &mut self.slots[id as usize];
+            out.push((slot.key.clone(), slot.delta));
+            slot.delta = 0;
+            slot.present = false;
+        }
+        let unpinned = self.slots.len() - self.free.len() - self.pinned;
+        if unpinned > keep {
+            for (id, slot) in self.slots.iter_mut().enumerate() {
+                if !slot.pinned && !slot.free && !slot.present {
+                    self.index.remove(&slot.key);
+                    slot.free = true;
+                    slot.key = Arc::from("");
+                    self.free.push(id as u32);
+                }
+            }
+        }
+        out
+    }
+
+    /// Pending `(key, delta)` of the current generation without clearing them.
+    pub(crate) fn pending(&self) -> impl Iterator<Item = (&Arc<str>, i64)> {
+        self.dirty.iter().map(|id| {
+            let s = &self.slots[*id as usize];
+            (&s.key, s.delta)
+        })
+    }
+
+    /// The pending delta of a key at the current generation (0 when none).
+    pub(crate) fn pending_delta(&self, key: &str) -> i64 {
+        self.lookup(key).map_or(0, |id| self.slots[id as usize].delta)
+    }
+
+    /// Issued `(id, key)` pairs, by id.
+    pub(crate) fn pinned_keys(&self) -> Vec<(u32, Arc<str>)> {
+        self.slots.iter().enumerate().filter(|(_, s)| s.pinned).map(|(i, s)| (i as u32, s.key.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert_eq!(validate_key("", 4), Err(Error::EmptyKey));
+        assert_eq!(validate_key("abcde", 4), Err(Error::KeyTooLong { len: 5, max: 4 }));
+        assert_eq!(validate_key("abcd", 4), Ok(()));
+        // Bytes, not characters.
+        assert_eq!(validate_key("éé€", 6), Err(Error::KeyTooLong { len: 7, max: 6 }));
+    }
+
+    #[test]
+    fn unpinned_slots_are_recycled_pinned_are_kept() {
+        let mut t = KeyTable::default();
+        let a = t.slot_for("a");
+        t.pin(a);
+        let b = t.slot_for("b");
+        t.set(a, 1);
+        t.set(b, 2);
+        let mut taken = t.take_pending(0);
+        taken.sort();
+        assert_eq!(taken, vec![(Arc::from("a"), 1), (Arc::from("b"), 2)]);
+        assert_eq!(t.lookup("a"), Some(a));
+        assert_eq!(t.lookup("b"), None);
+        assert_eq!(t.slot_for("c"), b, "freed slot reused");
+        assert!(t.pinned_slot(KeyId(a)).is_ok());
+        assert_eq!(t.pinned_slot(KeyId(b)), Err(Error::UnknownKeyId { id: b }));
+        assert_eq!(t.pinned_slot(KeyId(99)), Err(Error::UnknownKeyId { id: 99 }));
+    }
+
+    #[test]
+    fn restored_ids_land_in_place() {
+        let mut t = KeyTable::default();
+        t.place_pinned(3, Arc::from("k"));
+        assert_eq!(t.lookup("k"), Some(3));
+        assert_eq!(t.pinned_count(), 1);
+        let other = t.slot_for("z");
+        assert!(other < 3);
+        assert_eq!(t.pinned_keys(), vec![(3, Arc::from("k"))]);
+    }
+}

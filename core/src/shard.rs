@@ -1,0 +1,820 @@
+//! The shard: buffers increments and ships them to the global aggregator as batches.
+
+use crate::config::{Backoff, ShardConfig};
+use crate::error::{DecodeError, Error};
+use crate::keys::{validate_key, KeyId, KeyTable};
+use crate::message::{check_sorted_entries, Ack, Batch, BatchEntry, FlushReason, ShardRef};
+use crate::rng::Rng;
+use crate::snapshot::{self, Kind};
+use crate::time::{Clock, Timestamp};
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// What a shard asks its host to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShardOutput {
+    /// Deliver this batch to the global ([`Global::handle_batch`](crate::Global::handle_batch))
+    /// and report the answer with [`Shard::handle_ack`] or [`Shard::handle_failure`].
+    SendBatch(Batch),
+}
+
+/// What [`Shard::flush`] and [`Shard::drain`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushOutcome {
+    /// A batch with this seq was cut and is waiting in [`Shard::poll_output`].
+    Sent {
+        /// The new batch's sequence number.
+        seq: u64,
+    },
+    /// A batch (this seq) is in flight; the pending deltas go as soon as it is acknowledged.
+    Deferred {
+        /// The in-flight batch's sequence number.
+        seq: u64,
+    },
+    /// Nothing is pending: nothing was emitted.
+    NothingPending,
+}
+
+/// Which of a shard's timers a deadline belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ShardTimer {
+    /// The idle debounce: flush when no increment arrives until then.
+    Idle,
+    /// The oldest pending delta reaches `flush_max_age_ms`.
+    MaxAge,
+    /// The in-flight batch has gone unacknowledged for `ack_timeout_ms`.
+    AckTimeout,
+    /// Re-send the in-flight batch after a failure.
+    Retry,
+}
+
+impl ShardTimer {
+    /// The timer's name as a stable lower-case string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardTimer::Idle => "idle",
+            ShardTimer::MaxAge => "max_age",
+            ShardTimer::AckTimeout => "ack_timeout",
+            ShardTimer::Retry => "retry",
+        }
+    }
+}
+
+/// The next deadline and why it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline<T> {
+    /// When it fires.
+    pub at: Timestamp,
+    /// Which timer.
+    pub timer: T,
+}
+
+/// Counters of a shard's activity since it was created (kept across snapshots).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardStats {
+    /// Accepted requests (single or multi-key increments).
+    pub requests: u64,
+    /// Batches cut (first transmissions).
+    pub batches: u64,
+    /// Re-transmissions of an unacknowledged batch.
+    pub retries: u64,
+    /// Acknowledgements that matched the in-flight batch.
+    pub acks: u64,
+    /// Of those, acknowledgements of batches the global had already applied.
+    pub duplicate_acks: u64,
+    /// Failures reported or timed out.
+    pub failures: u64,
+    /// Pending entries dropped because their key was reset after they were accepted.
+    pub stale_dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum FlightState {
+    /// Sent; waiting for an answer until the deadline.
+    Awaiting { deadline: Timestamp },
+    /// Failed; re-send at this time.
+    Backoff { resend_at: Timestamp },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct InFlight {
+    batch: Batch,
+    /// Transmissions so far (1 after the first send).
+    attempts: u32,
+    state: FlightState,
+}
+
+/// A shard: buffers increments per key and ships them to the global as batches.
+///
+/// # Run loop
+///
+/// ```text
+/// loop {
+///     feed one input:   increment* / flush / drain / handle_ack / handle_failure / handle_timeout
+///     if take_state_changed() { persist snapshot() }        // durable hosts, before replying
+///     while let Some(out) = poll_output() { send the batch } // then
+///     arm a timer for poll_timeout()
+/// }
+/// ```
+///
+/// After every input, drain [`poll_output`](Self::poll_output) and re-read
+/// [`poll_timeout`](Self::poll_timeout).
+///
+/// # Methods by kind
+///
+/// - **Getters** (`&self`): [`shard_ref`](Self::shard_ref), [`config`](Self::config),
+///   [`pending`](Self::pending), [`pending_delta`](Self::pending_delta),
+///   [`pending_requests`](Self::pending_requests), [`pending_keys`](Self::pending_keys),
+///   [`in_flight`](Self::in_flight), [`next_deadline`](Self::next_deadline),
+///   [`generation`](Self::generation), [`is_draining`](Self::is_draining),
+///   [`is_drained`](Self::is_drained), [`key_of`](Self::key_of), [`stats`](Self::stats),
+///   [`snapshot`](Self::snapshot).
+/// - **Inputs** (take `now`): [`increment`](Self::increment),
+///   [`increments`](Self::increments), [`increment_id`](Self::increment_id),
+///   [`increment_ids`](Self::increment_ids), [`flush`](Self::flush), [`drain`](Self::drain),
+///   [`handle_ack`](Self::handle_ack), [`handle_failure`](Self::handle_failure),
+///   [`handle_timeout`](Self::handle_timeout); and [`intern`](Self::intern), which needs no time.
+/// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
+///   [`take_state_changed`](Self::take_state_changed).
+///
+/// # Time
+///
+/// `now` is milliseconds on the host's clock; a `now` earlier than one already seen is
+/// treated as the latest seen. `handle_timeout` fires every deadline `<= now` and is a no-op
+/// when called early or twice.
+///
+/// # Delivery
+///
+/// At most one batch is in flight. It stays in flight until acknowledged; a failure or an
+/// acknowledgement timeout re-sends the *same* batch (same seq, same entries) after a
+/// doubling, jittered backoff. Deltas are never merged back into pending, so the global —
+/// which applies each `(shard, incarnation, seq)` once — counts every increment exactly once.
+///
+/// ```
+/// use shardtally::{Global, GlobalConfig, Shard, ShardConfig, ShardOutput, ShardRef, Timestamp};
+///
+/// let config = ShardConfig::builder().flush_after_requests(2).build()?;
+/// let mut shard = Shard::new(config, ShardRef { shard: 0, incarnation: 1 });
+/// let mut global = Global::new(GlobalConfig::default());
+/// let t = Timestamp::from_millis(0);
+///
+/// shard.increment("x", 1, t)?;
+/// shard.increment("x", 2, t)?; // the second request reaches flush_after_requests
+/// let Some(ShardOutput::SendBatch(batch)) = shard.poll_output() else { unreachable!() };
+/// let ack = global.handle_batch(&batch, t)?;
+/// shard.handle_ack(&ack, t)?;
+/// assert_eq!(global.total("x"), 3);
+/// assert!(shard.in_flight().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Shard {
+    config: ShardConfig,
+    backoff: Backoff,
+    me: ShardRef,
+    clock: Clock,
+    keys: KeyTable,
+    /// Pending deltas accepted under an older generation than `generation`.
+    older: BTreeMap<(Arc<str>, u64), i64>,
+    generation: u64,
+    next_seq: u64,
+    requests: u64,
+    first_pending_at: Option<Timestamp>,
+    last_increment_at: Timestamp,
+    in_flight: Option<InFlight>,
+    draining: bool,
+    manual_requested: bool,
+    rng: Rng,
+    stats: ShardStats,
+    outputs: VecDeque<ShardOutput>,
+    state_changed: bool,
+}
+
+impl Shard {
+    /// A shard with no saved state. `me.incarnation` must differ from every earlier life of
+    /// this shard index (the host picks it: a random number or a start time).
+    pub fn new(config: ShardConfig, me: ShardRef) -> Shard {
+        let seed = config.seed() ^ crate::rng::mix64(u64::from(me.shard) ^ me.incarnation.rotate_left(32));
+        Shard {
+            backoff: Backoff::new(config.retry_initial_ms(), config.retry_max_ms(), config.retry_jitter_percent()),
+            config,
+            me,
+            clock: Clock::default(),
+            keys: KeyTable::default(),
+            older: BTreeMap::new(),
+            generation: 0,
+            next_seq: 1,
+            requests: 0,
+            first_pending_at: None,
+            last_increment_at: Timestamp::ZERO,
+            in_flight: None,
+            draining: false,
+            manual_requested: false,
+            rng: Rng::new(seed),
+            stats: ShardStats::default(),
+            outputs: VecDeque::new(),
+            state_changed: false,
+        }
+    }
+
+    /// A new shard that already knows the global's reset generation (from
+    /// [`Global::generation`](crate::Global::generation)), so its first increments of keys
+    /// reset long ago are not mistaken for increments accepted before those resets.
+    pub fn with_generation(config: ShardConfig, me: ShardRef, generation: u64) -> Shard {
+        let mut shard = Shard::new(config, me);
+        shard.generation = generation;
+        shard
+    }
+
+    // ----- getters -----
+
+    /// This shard's index and incarnation.
+    pub fn shard_ref(&self) -> ShardRef {
+        self.me
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ShardConfig {
+        &self.config
+    }
+
+    /// Pending deltas (not yet in a batch), sorted by key, then generation.
+    pub fn pending(&self) -> Vec<BatchEntry> {
+        let mut out: Vec<BatchEntry> = self
+            .older
+            .iter()
+            .map(|((k, g), d)| BatchEntry { key: k.clone(), generation: *g, delta: *d })
+            .chain(self.keys.pending().map(|(k, d)| BatchEntry { key: k.clone(), generation: self.generation, delta: d }))
+            .collect();
+        out.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
+        out
+    }
+
+    /// The pending delta of one key, summed over generations (0 when none).
+    pub fn pending_delta(&self, key: &str) -> i64 {
+        let older: i64 = self.older.range((Arc::from(key), 0)..).take_while(|((k, _), _)| &**k == key).map(|(_, d)| *d).sum();
+        older.saturating_add(self.keys.pending_delta(key))
+    }
+
+    /// Requests accepted since the last batch was cut.
+    pub fn pending_requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// Number of pending entries (distinct keys per generation).
+    pub fn pending_keys(&self) -> usize {
+        self.keys.dirty.len() + self.older.len()
+    }
+
+    /// The batch in flight, if any.
+    pub fn in_flight(&self) -> Option<&Batch> {
+        self.in_flight.as_ref().map(|f| &f.batch)
+    }
+
+    /// The next deadline and which timer it belongs to.
+    pub fn next_deadline(&self) -> Option<Deadline<ShardTimer>> {
+        if let Some(f) = &self.in_flight {
+            return Some(match f.state {
+                FlightState::Awaiting { deadline } => Deadline { at: deadline, timer: ShardTimer::AckTimeout },
+                FlightState::Backoff { resend_at } => Deadline { at: resend_at, timer: ShardTimer::Retry },
+            });
+        }
+        self.flush_deadline()
+    }
+
+    /// The reset generation this shard tags new increments with.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether [`drain`](Self::drain) was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// Draining, nothing pending and nothing in flight: the shard can be retired.
+    pub fn is_drained(&self) -> bool {
+        self.draining && !self.has_pending() && self.in_flight.is_none()
+    }
+
+    /// The key of an id issued by [`intern`](Self::intern).
+    pub fn key_of(&self, id: KeyId) -> Option<&str> {
+        self.keys.pinned_slot(id).ok().map(|s| &*self.keys.slots[s as usize].key)
+    }
+
+    /// Activity counters.
+    pub fn stats(&self) -> ShardStats {
+        self.stats
+    }
+
+    // ----- inputs -----
+
+    /// Adds `delta` to `key`: one request.
+    ///
+    /// Errors (nothing changes): [`Error::EmptyKey`], [`Error::KeyTooLong`],
+    /// [`Error::Overflow`] (the pending delta would overflow), [`Error::TableFull`].
+    pub fn increment(&mut self, key: &str, delta: i64, now: Timestamp) -> Result<(), Error> {
+        validate_key(key, self.config.max_key_bytes())?;
+        match self.keys.lookup(key) {
+            Some(id) => self.add_to_slot(id, delta)?,
+            None => {
+                self.check_room(1)?;
+                let id = self.keys.allocate(Arc::from(key));
+                self.keys.set(id, delta);
+            }
+        }
+        self.after_request(now);
+        Ok(())
+    }
+
+    /// Adds several deltas as one request, atomically: every entry is validated (keys,
+    /// overflow including repeated keys, room for new keys) before any is applied.
+    /// An empty slice is not a request and changes nothing.
+    pub fn increments<K: AsRef<str>>(&mut self, entries: &[(K, i64)], now: Timestamp) -> Result<(), Error> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let max = self.config.max_key_bytes();
+        // Sum repeated keys first, so overflow is judged on what will actually be added.
+        let mut merged: Vec<(&str, Option<u32>, i64)> = Vec::with_capacity(entries.len());
+        let mut seen: AHashMap<&str, usize> = AHashMap::with_capacity(entries.len());
+        for (key, delta) in entries {
+            let key = key.as_ref();
+            validate_key(key, max)?;
+            match seen.get(key) {
+                Some(&i) => {
+                    let e = &mut merged[i];
+                    e.2 = e.2.checked_add(*delta).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: e.2, delta: *delta })?;
+                }
+                None => {
+                    seen.insert(key, merged.len());
+                    merged.push((key, self.keys.lookup(key), *delta));
+                }
+            }
+        }
+        self.apply_request(merged.iter().map(|(k, id, d)| (*k, *id, *d)), now)
+    }
+
+    /// Interns `key`, returning an id for [`increment_id`](Self::increment_id). Interning
+    /// the same key again returns the same id; ids survive snapshots.
+    ///
+    /// Errors: [`Error::EmptyKey`], [`Error::KeyTooLong`], [`Error::TableFull`] beyond
+    /// `max_interned_keys`.
+    pub fn intern(&mut self, key: &str) -> Result<KeyId, Error> {
+        validate_key(key, self.config.max_key_bytes())?;
+        if let Some(id) = self.keys.lookup(key) {
+            if self.keys.slots[id as usize].pinned {
+                return Ok(KeyId(id));
+            }
+        }
+        if self.keys.pinned_count() >= self.config.max_interned_keys() {
+            return Err(Error::TableFull { table: "interned keys", limit: self.config.max_interned_keys() });
+        }
+        let id = self.keys.slot_for(key);
+        self.keys.pin(id);
+        self.state_changed = true;
+        Ok(KeyId(id))
+    }
+
+    /// Adds `delta` to an interned key: one request. The fast path for hot loops.
+    ///
+    /// Errors (nothing changes): [`Error::UnknownKeyId`], [`Error::Overflow`],
+    /// [`Error::TableFull`].
+    #[inline]
+    pub fn increment_id(&mut self, id: KeyId, delta: i64, now: Timestamp) -> Result<(), Error> {
+        let slot = self.keys.pinned_slot(id)?;
+        self.add_to_slot(slot, delta)?;
+        self.after_request(now);
+        Ok(())
+    }
+
+    /// Adds `deltas[i]` to `ids[i]` for every `i`, as one atomic request.
+    ///
+    /// Errors (nothing changes): [`Error::LengthMismatch`], [`Error::UnknownKeyId`],
+    /// [`Error::Overflow`], [`Error::TableFull`]. Empty slices are not a request.
+    pub fn increment_ids(&mut self, ids: &[KeyId], deltas: &[i64], now: Timestamp) -> Result<(), Error> {
+        if ids.len() != deltas.len() {
+            return Err(Error::LengthMismatch { what: "ids and deltas", left: ids.len(), right: deltas.len() });
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Pass 1: validate, summing repeated ids in each slot's scratch accumulator.
+        let mark = self.keys.next_mark();
+        let mut new_keys = 0usize;
+        for (id, delta) in ids.iter().zip(deltas) {
+            let s = self.keys.pinned_slot(*id)?;
+            let slot = &mut self.keys.slots[s as usize];
+            if slot.mark != mark {
+                slot.mark = mark;
+                slot.scratch = slot.delta;
+                if !slot.present {
+                    new_keys += 1;
+                }
+            }
+            slot.scratch = slot.scratch.checked_add(*delta).ok_or_else(|| Error::Overflow {
+                key: slot.key.to_string(),
+                current: slot.scratch,
+                delta: *delta,
+            })?;
+        }
+        self.check_room(new_keys)?;
+        // Pass 2: apply.
+        for id in ids {
+            let value = self.keys.slots[id.0 as usize].scratch;
+            self.keys.set(id.0, value);
+        }
+        self.after_request(now);
+        Ok(())
+    }
+
+    /// Cuts a batch of everything pending now (reason `manual`), or defers it until the
+    /// in-flight batch is acknowledged. With nothing pending it emits nothing.
+    pub fn flush(&mut self, now: Timestamp) -> FlushOutcome {
+        let now = self.clock.observe(now);
+        if !self.has_pending() {
+            return FlushOutcome::NothingPending;
+        }
+        if let Some(f) = &self.in_flight {
+            self.manual_requested = true;
+            self.state_changed = true;
+            return FlushOutcome::Deferred { seq: f.batch.seq };
+        }
+        FlushOutcome::Sent { seq: self.cut(FlushReason::Manual, now) }
+    }
+
+    /// Starts draining (the router lowered the shard count, or the host retires this shard):
+    /// everything pending is flushed now and after every acknowledgement, until
+    /// [`is_drained`](Self::is_drained). Increments are still accepted (nothing is lost).
+    pub fn drain(&mut self, now: Timestamp) -> FlushOutcome {
+        let now = self.clock.observe(now);
+        if !self.draining {
+            self.draining = true;
+            self.state_changed = true;
+        }
+        if !self.has_pending() {
+            return FlushOutcome::NothingPending;
+        }
+        match &self.in_flight {
+            Some(f) => FlushOutcome::Deferred { seq: f.batch.seq },
+            None => FlushOutcome::Sent { seq: self.cut(FlushReason::Drain, now) },
+        }
+    }
+
+    /// The global acknowledged a batch. Returns whether it matched the in-flight batch
+    /// (a late duplicate acknowledgement returns `false` and is harmless).
+    ///
+    /// The acknowledgement's generation is learned either way: increments accepted from now
+    /// on are tagged with it, and pending deltas of keys the global reports as reset are
+    /// dropped.
+    ///
+    /// Errors: [`Error::WrongShard`] when the ack is for another shard or incarnation.
+    pub fn handle_ack(&mut self, ack: &Ack, now: Timestamp) -> Result<bool, Error> {
+        if ack.to != self.me {
+            return Err(Error::WrongShard { expected: self.me, got: ack.to });
+        }
+        let now = self.clock.observe(now);
+        self.learn_generation(ack.generation, &ack.stale);
+        let matched = matches!(&self.in_flight, Some(f) if f.batch.seq == ack.seq);
+        if matched {
+            self.in_flight = None;
+            self.stats.acks += 1;
+            if ack.duplicate {
+                self.stats.duplicate_acks += 1;
+            }
+            self.state_changed = true;
+        }
+        self.maybe_flush(now);
+        Ok(matched)
+    }
+
+    /// Sending batch `seq` failed: it will be re-sent after a backoff. Returns `false` (and
+    /// changes nothing) when `seq` is not the in-flight batch awaiting an answer.
+    pub fn handle_failure(&mut self, seq: u64, now: Timestamp) -> bool {
+        let now = self.clock.observe(now);
+        match &self.in_flight {
+            Some(InFlight { batch, state: FlightState::Awaiting { .. }, .. }) if batch.seq == seq => {
+                self.schedule_retry(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Fires every deadline `<= now`: an idle or max-age flush, an acknowledgement timeout
+    /// (the batch is treated as failed), or a re-send. Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let now = self.clock.observe(now);
+        match self.in_flight.as_ref().map(|f| f.state) {
+            Some(FlightState::Awaiting { deadline }) if deadline <= now => self.schedule_retry(now),
+            Some(FlightState::Backoff { resend_at }) if resend_at <= now => self.resend(now),
+            Some(_) => {}
+            None => self.maybe_flush(now),
+        }
+    }
+
+    // ----- outputs -----
+
+    /// The next thing the host must do, if any.
+    pub fn poll_output(&mut self) -> Option<ShardOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest deadline: call [`handle_timeout`](Self::handle_timeout) then.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_deadline().map(|d| d.at)
+    }
+
+    /// Whether the state changed since the last call (then a durable host persists
+    /// [`snapshot`](Self::snapshot) before replying to the client or sending the batch).
+    pub fn take_state_changed(&mut self) -> bool {
+        std::mem::take(&mut self.state_changed)
+    }
+
+    // ----- snapshots -----
+
+    /// The whole state as versioned bytes: pending deltas, the in-flight batch, sequence
+    /// numbers, generation, issued key ids, deadlines and counters.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let in_flight = self.in_flight.clone();
+        snapshot::encode(
+            Kind::ShardSnapshot,
+            &ShardState {
+                me: self.me,
+                clock: self.clock,
+                generation: self.generation,
+                next_seq: self.next_seq,
+                interned: self.keys.pinned_keys(),
+                pending: self.pending(),
+                requests: self.requests,
+                first_pending_at: self.first_pending_at,
+                last_increment_at: self.last_increment_at,
+                in_flight,
+                draining: self.draining,
+                manual_requested: self.manual_requested,
+                rng: self.rng.clone(),
+                stats: self.stats,
+            },
+        )
+    }
+
+    /// Restores a shard from [`snapshot`](Self::snapshot) bytes, deadlines included, so
+    /// [`poll_timeout`](Self::poll_timeout) is right at once. A batch that was in flight is
+    /// offered again by [`poll_output`](Self::poll_output) (reason `retry`): the host may
+    /// have crashed before sending it, and the global ignores duplicates.
+    pub fn restore(config: ShardConfig, bytes: &[u8]) -> Result<Shard, DecodeError> {
+        let s: ShardState = snapshot::decode(Kind::ShardSnapshot, bytes)?;
+        check_sorted_entries(&s.pending)?;
+        if s.next_seq == 0 {
+            return Err(DecodeError::corrupt("next seq 0"));
+        }
+        if let Some(f) = &s.in_flight {
+            check_sorted_entries(&f.batch.entries)?;
+            if f.batch.from != s.me || f.batch.seq.checked_add(1) != Some(s.next_seq) || f.batch.entries.is_empty() || f.attempts == 0 {
+                return Err(DecodeError::corrupt("in-flight batch does not belong to this shard"));
+            }
+        }
+        let id_bound = config.max_interned_keys() + 2 * config.max_pending_keys() + 16;
+        let mut shard = Shard::new(config, s.me);
+        shard.clock = s.clock;
+        shard.generation = s.generation;
+        shard.next_seq = s.next_seq;
+        let mut last_id = None;
+        for (id, key) in s.interned {
+            if key.is_empty() || last_id.is_some_and(|l| l >= id) || shard.keys.lookup(&key).is_some() || id as usize > id_bound {
+                return Err(DecodeError::corrupt("interned keys not unique and sorted"));
+            }
+            last_id = Some(id);
+            shard.keys.place_pinned(id, key);
+        }
+        for e in s.pending {
+            if e.generation > s.generation {
+                return Err(DecodeError::corrupt("pending delta from a future generation"));
+            }
+            if e.generation == s.generation {
+                let id = shard.keys.slot_for(&e.key);
+                shard.keys.set(id, e.delta);
+            } else {
+                shard.older.insert((e.key, e.generation), e.delta);
+            }
+        }
+        shard.requests = s.requests;
+        shard.first_pending_at = s.first_pending_at.filter(|_| shard.has_pending());
+        shard.last_increment_at = s.last_increment_at;
+        shard.draining = s.draining;
+        shard.manual_requested = s.manual_requested;
+        shard.rng = s.rng;
+        shard.stats = s.stats;
+        if let Some(f) = &s.in_flight {
+            if let FlightState::Awaiting { .. } = f.state {
+                shard.outputs.push_back(ShardOutput::SendBatch(Batch { reason: FlushReason::Retry, ..f.batch.clone() }));
+            }
+        }
+        shard.in_flight = s.in_flight;
+        Ok(shard)
+    }
+
+    // ----- internals -----
+
+    fn has_pending(&self) -> bool {
+        !self.keys.dirty.is_empty() || !self.older.is_empty()
+    }
+
+    /// Room for `new` more pending entries?
+    #[inline]
+    fn check_room(&self, new: usize) -> Result<(), Error> {
+        if self.pending_keys() + new > self.config.max_pending_keys() {
+            return Err(Error::TableFull { table: "pending keys", limit: self.config.max_pending_keys() });
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn add_to_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
+        let slot = &self.keys.slots[id as usize];
+        let Some(value) = slot.delta.checked_add(delta) else {
+            return Err(Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta });
+        };
+        if !slot.present {
+            self.check_room(1)?;
+        }
+        self.keys.set(id, value);
+        Ok(())
+    }
+
+    /// Validates then applies one multi-key request of distinct keys.
+    fn apply_request<'k>(&mut self, items: impl Iterator<Item = (&'k str, Option<u32>, i64)> + Clone, now: Timestamp) -> Result<(), Error> {
+        let mut new_keys = 0;
+        for (key, id, delta) in items.clone() {
+            let current = id.map_or(0, |id| self.keys.slots[id as usize].delta);
+            if current.checked_add(delta).is_none() {
+                return Err(Error::Overflow { key: key.to_owned(), current, delta });
+            }
+            if !id.is_some_and(|id| self.keys.slots[id as usize].present) {
+                new_keys += 1;
+            }
+        }
+        self.check_room(new_keys)?;
+        for (key, id, delta) in items {
+            let id = id.unwrap_or_else(|| self.keys.slot_for(key));
+            let value = self.keys.slots[id as usize].delta + delta;
+            self.keys.set(id, value);
+        }
+        self.after_request(now);
+        Ok(())
+    }
+
+    #[inline]
+    fn after_request(&mut self, now: Timestamp) {
+        let now = self.clock.observe(now);
+        self.requests += 1;
+        self.stats.requests += 1;
+        self.last_increment_at = now;
+        if self.first_pending_at.is_none() {
+            self.first_pending_at = Some(now);
+        }
+        self.state_changed = true;
+        if self.in_flight.is_none() {
+            let threshold = self.config.flush_after_requests();
+            if (threshold > 0 && self.requests >= u64::from(threshold)) || self.draining || self.max_age_due(now) {
+                self.maybe_flush(now);
+            }
+        }
+    }
+
+    fn max_age_due(&self, now: Timestamp) -> bool {
+        let age = self.config.flush_max_age_ms();
+        age > 0 && self.first_pending_at.is_some_and(|t| t.saturating_add(age) <= now)
+    }
+
+    /// The idle / max-age deadline while nothing is in flight.
+    fn flush_deadline(&self) -> Option<Deadline<ShardTimer>> {
+        let first = self.first_pending_at?;
+        if !self.has_pending() {
+            return None;
+        }
+        let idle = self.config.flush_after_idle_ms();
+        let age = self.config.flush_max_age_ms();
+        let idle = (idle > 0).then(|| Deadline { at: self.last_increment_at.saturating_add(idle), timer: ShardTimer::Idle });
+        let age = (age > 0).then(|| Deadline { at: first.saturating_add(age), timer: ShardTimer::MaxAge });
+        match (idle, age) {
+            (Some(i), Some(a)) => Some(if a.at <= i.at { a } else { i }),
+            (i, a) => i.or(a),
+        }
+    }
+
+    /// Cuts a batch if nothing is in flight, something is pending and a flush condition holds.
+    fn maybe_flush(&mut self, now: Timestamp) {
+        if self.in_flight.is_some() || !self.has_pending() {
+            return;
+        }
+        let threshold = self.config.flush_after_requests();
+        let reason = if self.manual_requested {
+            FlushReason::Manual
+        } else if self.draining {
+            FlushReason::Drain
+        } else if threshold > 0 && self.requests >= u64::from(threshold) {
+            FlushReason::Requests
+        } else {
+            match self.flush_deadline() {
+                Some(d) if d.at <= now => match d.timer {
+                    ShardTimer::MaxAge => FlushReason::MaxAge,
+                    _ => FlushReason::Idle,
+                },
+                _ => return,
+            }
+        };
+        self.cut(reason, now);
+    }
+
+    /// Moves everything pending into a new in-flight batch and queues it. Returns its seq.
+    fn cut(&mut self, reason: FlushReason, now: Timestamp) -> u64 {
+        let generation = self.generation;
+        let keep = self.config.max_pending_keys();
+        let mut entries: Vec<BatchEntry> = std::mem::take(&mut self.older)
+            .into_iter()
+            .map(|((key, generation), delta)| BatchEntry { key, generation, delta })
+            .chain(self.keys.take_pending(keep).into_iter().map(|(key, delta)| BatchEntry { key, generation, delta }))
+            .collect();
+        entries.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let batch = Batch { from: self.me, seq, reason, entries: entries.into() };
+        self.outputs.push_back(ShardOutput::SendBatch(batch.clone()));
+        self.in_flight = Some(InFlight {
+            batch,
+            attempts: 1,
+            state: FlightState::Awaiting { deadline: now.saturating_add(self.config.ack_timeout_ms()) },
+        });
+        self.requests = 0;
+        self.first_pending_at = None;
+        self.manual_requested = false;
+        self.stats.batches += 1;
+        self.state_changed = true;
+        seq
+    }
+
+    fn schedule_retry(&mut self, now: Timestamp) {
+        let Some(f) = self.in_flight.as_mut() else { return };
+        let delay = self.backoff.delay(f.attempts, &mut self.rng);
+        f.state = FlightState::Backoff { resend_at: now.saturating_add(delay) };
+        self.stats.failures += 1;
+        self.state_changed = true;
+    }
+
+    fn resend(&mut self, now: Timestamp) {
+        let Some(f) = self.in_flight.as_mut() else { return };
+        f.attempts = f.attempts.saturating_add(1);
+        f.state = FlightState::Awaiting { deadline: now.saturating_add(self.config.ack_timeout_ms()) };
+        self.outputs.push_back(ShardOutput::SendBatch(Batch { reason: FlushReason::Retry, ..f.batch.clone() }));
+        self.stats.retries += 1;
+        self.state_changed = true;
+    }
+
+    /// Learns the global's generation and drops pending deltas of keys reset after they
+    /// were accepted.
+    fn learn_generation(&mut self, generation: u64, stale: &[(Arc<str>, u64)]) {
+        if generation > self.generation {
+            // Pending deltas of the current generation keep their (older) tag.
+            for (key, delta) in self.keys.take_pending(self.config.max_pending_keys()) {
+                self.older.insert((key, self.generation), delta);
+            }
+            self.generation = generation;
+            self.state_changed = true;
+        }
+        for (key, key_generation) in stale {
+            let doomed: Vec<(Arc<str>, u64)> =
+                self.older.range((key.clone(), 0)..(key.clone(), *key_generation)).map(|(k, _)| k.clone()).collect();
+            for k in doomed {
+                self.older.remove(&k);
+                self.stats.stale_dropped += 1;
+                self.state_changed = true;
+            }
+        }
+        if !self.has_pending() {
+            self.first_pending_at = None;
+        }
+    }
+}
+
+/// The serialized form of a shard.
+#[derive(Serialize, Deserialize)]
+struct ShardState {
+    me: ShardRef,
+    clock: Clock,
+    generation: u64,
+    next_seq: u64,
+    interned: Vec<(u32, Arc<str>)>,
+    pending: Vec<BatchEntry>,
+    requests: u64,
+    first_pending_at: Option<Timestamp>,
+    last_increment_at: Timestamp,
+    in_flight: Option<InFlight>,
+    draining: bool,
+    manual_requested: bool,
+    rng: Rng,
+    stats: ShardStats,
+}
