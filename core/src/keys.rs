@@ -39,6 +39,9 @@ impl KeyId {
     }
 }
 
+/// A used slot in a snapshot: `(id, key, pinned)`.
+pub(crate) type SlotEntry = (u32, Arc<str>, bool);
+
 /// One key's slot: the key, its pending delta at the shard's current generation, and flags.
 #[derive(Debug)]
 pub(crate) struct Slot {
@@ -119,20 +122,6 @@ impl KeyTable {
         id
     }
 
-    /// Places `key` in slot `id` exactly (used when restoring issued ids).
-    pub(crate) fn place_pinned(&mut self, id: u32, key: Arc<str>) {
-        let idx = id as usize;
-        while self.slots.len() <= idx {
-            let n = self.slots.len() as u32;
-            self.slots.push(Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, mark: 0, scratch: 0 });
-            self.free.push(n);
-        }
-        self.free.retain(|f| *f != id);
-        self.slots[idx] = Slot { key: key.clone(), delta: 0, present: false, pinned: true, free: false, mark: 0, scratch: 0 };
-        self.index.insert(key, id);
-        self.pinned += 1;
-    }
-
     /// Marks an existing slot as issued.
     pub(crate) fn pin(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
@@ -190,9 +179,45 @@ impl KeyTable {
         self.lookup(key).map_or(0, |id| self.slots[id as usize].delta)
     }
 
-    /// Issued `(id, key)` pairs, by id.
-    pub(crate) fn pinned_keys(&self) -> Vec<(u32, Arc<str>)> {
-        self.slots.iter().enumerate().filter(|(_, s)| s.pinned).map(|(i, s)| (i as u32, s.key.clone())).collect()
+    /// The exact slot layout, for snapshots: used slots `(id, key, pinned)` by id, and the
+    /// free list in order.
+    pub(crate) fn export(&self) -> (Vec<SlotEntry>, Vec<u32>) {
+        let used = self.slots.iter().enumerate().filter(|(_, s)| !s.free).map(|(i, s)| (i as u32, s.key.clone(), s.pinned)).collect();
+        (used, self.free.clone())
+    }
+
+    /// Rebuilds a table from [`export`](Self::export)ed parts, validating them: ids unique,
+    /// together covering `0..n`, keys unique and non-empty, `n <= bound`.
+    pub(crate) fn import(used: Vec<SlotEntry>, free: Vec<u32>, bound: usize) -> Result<KeyTable, &'static str> {
+        let n = used.len() + free.len();
+        if n > bound {
+            return Err("key table larger than its bound");
+        }
+        let slots =
+            (0..n).map(|_| Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, mark: 0, scratch: 0 }).collect();
+        let mut t = KeyTable { slots, ..KeyTable::default() };
+        let mut seen = vec![false; n];
+        for (id, key, pinned) in used {
+            let i = id as usize;
+            if i >= n || seen[i] || key.is_empty() || t.index.contains_key(&key) {
+                return Err("invalid key slot");
+            }
+            seen[i] = true;
+            t.index.insert(key.clone(), id);
+            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false, mark: 0, scratch: 0 };
+            if pinned {
+                t.pinned += 1;
+            }
+        }
+        for id in &free {
+            let i = *id as usize;
+            if i >= n || seen[i] {
+                return Err("invalid free slot");
+            }
+            seen[i] = true;
+        }
+        t.free = free;
+        Ok(t)
     }
 }
 
@@ -229,13 +254,21 @@ mod tests {
     }
 
     #[test]
-    fn restored_ids_land_in_place() {
+    fn export_import_keeps_the_exact_layout() {
         let mut t = KeyTable::default();
-        t.place_pinned(3, Arc::from("k"));
-        assert_eq!(t.lookup("k"), Some(3));
-        assert_eq!(t.pinned_count(), 1);
-        let other = t.slot_for("z");
-        assert!(other < 3);
-        assert_eq!(t.pinned_keys(), vec![(3, Arc::from("k"))]);
+        for k in ["a", "b", "c", "d"] {
+            t.slot_for(k);
+        }
+        t.pin(2);
+        t.set(0, 5);
+        t.take_pending(0);
+        let (used, free) = t.export();
+        let mut back = KeyTable::import(used.clone(), free.clone(), 100).unwrap();
+        assert_eq!(back.export(), (used.clone(), free.clone()));
+        assert_eq!(back.slot_for("zz"), t.slot_for("zz"));
+        assert!(KeyTable::import(used.clone(), free.clone(), 2).is_err());
+        let mut dup = used.clone();
+        dup.push((0, Arc::from("q"), false));
+        assert!(KeyTable::import(dup, free, 100).is_err());
     }
 }

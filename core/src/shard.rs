@@ -2,7 +2,7 @@
 
 use crate::config::{Backoff, ShardConfig};
 use crate::error::{DecodeError, Error};
-use crate::keys::{validate_key, KeyId, KeyTable};
+use crate::keys::{validate_key, KeyId, KeyTable, SlotEntry};
 use crate::message::{check_sorted_entries, Ack, Batch, BatchEntry, FlushReason, ShardRef};
 use crate::rng::Rng;
 use crate::snapshot::{self, Kind};
@@ -540,6 +540,7 @@ impl Shard {
     /// numbers, generation, issued key ids, deadlines and counters.
     pub fn snapshot(&self) -> Vec<u8> {
         let in_flight = self.in_flight.clone();
+        let (slots, free) = self.keys.export();
         snapshot::encode(
             Kind::ShardSnapshot,
             &ShardState {
@@ -547,7 +548,8 @@ impl Shard {
                 clock: self.clock,
                 generation: self.generation,
                 next_seq: self.next_seq,
-                interned: self.keys.pinned_keys(),
+                slots,
+                free,
                 pending: self.pending(),
                 requests: self.requests,
                 first_pending_at: self.first_pending_at,
@@ -577,25 +579,18 @@ impl Shard {
                 return Err(DecodeError::corrupt("in-flight batch does not belong to this shard"));
             }
         }
-        let id_bound = config.max_interned_keys() + 2 * config.max_pending_keys() + 16;
+        let bound = config.max_interned_keys() + 2 * config.max_pending_keys() + 16;
         let mut shard = Shard::new(config, s.me);
         shard.clock = s.clock;
         shard.generation = s.generation;
         shard.next_seq = s.next_seq;
-        let mut last_id = None;
-        for (id, key) in s.interned {
-            if key.is_empty() || last_id.is_some_and(|l| l >= id) || shard.keys.lookup(&key).is_some() || id as usize > id_bound {
-                return Err(DecodeError::corrupt("interned keys not unique and sorted"));
-            }
-            last_id = Some(id);
-            shard.keys.place_pinned(id, key);
-        }
+        shard.keys = KeyTable::import(s.slots, s.free, bound).map_err(DecodeError::corrupt)?;
         for e in s.pending {
             if e.generation > s.generation {
                 return Err(DecodeError::corrupt("pending delta from a future generation"));
             }
             if e.generation == s.generation {
-                let id = shard.keys.slot_for(&e.key);
+                let id = shard.keys.lookup(&e.key).ok_or_else(|| DecodeError::corrupt("pending key without a slot"))?;
                 shard.keys.set(id, e.delta);
             } else {
                 shard.older.insert((e.key, e.generation), e.delta);
@@ -807,7 +802,8 @@ struct ShardState {
     clock: Clock,
     generation: u64,
     next_seq: u64,
-    interned: Vec<(u32, Arc<str>)>,
+    slots: Vec<SlotEntry>,
+    free: Vec<u32>,
     pending: Vec<BatchEntry>,
     requests: u64,
     first_pending_at: Option<Timestamp>,

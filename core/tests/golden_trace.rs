@@ -105,8 +105,12 @@ fn replay(doc: &mut Value, bless: bool) {
                 Err(e) => error_json(e.code()),
             },
             "increments" => {
-                let entries: Vec<(String, i64)> =
-                    step["entries"].as_array().unwrap().iter().map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_i64().unwrap())).collect();
+                let entries: Vec<(String, i64)> = step["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| (e[0].as_str().unwrap().to_string(), e[1].as_i64().unwrap()))
+                    .collect();
                 match shards[s].increments(&entries, now) {
                     Ok(()) => Value::Null,
                     Err(e) => error_json(e.code()),
@@ -185,7 +189,9 @@ fn replay(doc: &mut Value, bless: bool) {
                 Value::Null
             }
             "reset" => match global.reset(&key, now) {
-                Ok(ResetOutcome::Reset { previous, generation }) => json!({"type": "reset", "previous": previous, "generation": generation}),
+                Ok(ResetOutcome::Reset { previous, generation }) => {
+                    json!({"type": "reset", "previous": previous, "generation": generation})
+                }
                 Ok(ResetOutcome::NotDefined) => json!({"type": "not_defined"}),
                 Err(e) => error_json(e.code()),
             },
