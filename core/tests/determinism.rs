@@ -1,8 +1,10 @@
 //! Same seed and inputs → byte-identical outputs; snapshots round-trip exactly.
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use shardtally::testing::{Sim, SimConfig};
-use shardtally::*;
+use shardtally::{Ack, Batch, Global, GlobalConfig, Router, RouterConfig, Shard, ShardConfig, ShardOutput, ShardRef, Timestamp};
 
 #[test]
 fn the_same_seed_gives_byte_identical_output_streams() {

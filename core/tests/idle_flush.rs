@@ -2,6 +2,8 @@
 //! debounce), nothing at 5000 or 9000; with `flush_max_age_ms = 10000` the batch goes at
 //! 10000 instead.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

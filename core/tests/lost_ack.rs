@@ -1,6 +1,8 @@
 //! SPEC §11 scenario 3: a batch (seq 7) is applied but its acknowledgement is lost; the
 //! shard re-sends seq 7, which is acknowledged as a duplicate; totals are unchanged.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

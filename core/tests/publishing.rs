@@ -1,6 +1,8 @@
 //! The global's publish policy: by writes, idle and max age; full or changed keys; failures
 //! never lose a change; versions and acknowledgements.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

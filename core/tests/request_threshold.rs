@@ -1,6 +1,8 @@
 //! SPEC §11 scenario 1: the 100th increment flushes `{x: 100}` (reason `requests`), and no
 //! idle flush follows.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

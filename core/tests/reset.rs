@@ -1,6 +1,8 @@
 //! SPEC §11 scenario 5: global `x = 10`, a shard holds pending `x = 5`, `reset(x)` → total 0;
 //! the shard's pending 5 never counts; a publish reflects the reset.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

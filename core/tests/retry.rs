@@ -1,6 +1,8 @@
 //! SPEC §11 scenario 4: a batch fails; 2 more increments arrive; the retry re-sends the same
 //! batch; after its acknowledgement the 2 new increments go in the next batch. Totals exact.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;

@@ -2,6 +2,8 @@
 //! per-shard stats `shard0: {writes 2, x 3}`, `shard1: {writes 1, y 5}`, total writes 3,
 //! 2 shards.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;
@@ -18,7 +20,8 @@ fn per_shard_write_statistics() {
     s1.increment("y", 5, t(2)).unwrap();
     pump(&mut s1, &mut g, t(2));
 
-    let stats: Vec<(u32, u64, Vec<(String, i64)>)> =
+    type Row = (u32, u64, Vec<(String, i64)>);
+    let stats: Vec<Row> =
         g.shard_writes().map(|(s, w)| (s, w.writes, w.deltas.iter().map(|(k, d)| (k.to_string(), *d)).collect())).collect();
     assert_eq!(stats, vec![(0, 2, vec![("x".into(), 3)]), (1, 1, vec![("y".into(), 5)])]);
     assert_eq!(g.stats().total_writes, 3);

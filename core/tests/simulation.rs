@@ -6,6 +6,8 @@
 //! After every step: accepted = totals + pending + in flight (per key, resets accounted for).
 //! At the end: everything delivered, totals equal accepted increments exactly.
 
+#![allow(clippy::unwrap_used)]
+
 use shardtally::testing::{Sim, SimConfig};
 use std::time::Instant;
 

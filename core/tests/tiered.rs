@@ -1,5 +1,7 @@
 //! Tiered aggregation: leaf shards → mid-level globals → a top global, two levels deep.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use shardtally::*;
