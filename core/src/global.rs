@@ -9,8 +9,9 @@ use crate::rng::Rng;
 use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
 use crate::snapshot::{self, Kind};
 use crate::time::{Clock, Timestamp};
+use crate::totals::{ShardTally, Totals};
 use crate::writelog::{ShardWrites, WriteKind, WriteLog, WriteRecord};
-use ahash::{AHashMap, AHashSet};
+use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -153,12 +154,6 @@ pub struct GlobalStats {
     pub untracked_shard_writes: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct KeyState {
-    total: i64,
-    generation: u64,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct DedupEntry {
     last_seq: u64,
@@ -245,12 +240,11 @@ pub struct Global {
     backoff: Backoff,
     clock: Clock,
     generation: u64,
-    totals: AHashMap<Arc<str>, KeyState>,
+    totals: Totals,
     dedup: AHashMap<ShardRef, DedupEntry>,
-    dirty: AHashSet<Arc<str>>,
     publish: PublishState,
     log: WriteLog,
-    shard_writes: BTreeMap<u32, ShardWrites>,
+    shard_writes: BTreeMap<u32, ShardTally>,
     stats: GlobalStats,
     rng: Rng,
     upstream: Option<Shard>,
@@ -268,9 +262,8 @@ impl Global {
             config,
             clock: Clock::default(),
             generation: 0,
-            totals: AHashMap::new(),
+            totals: Totals::default(),
             dedup: AHashMap::new(),
-            dirty: AHashSet::new(),
             publish: PublishState { next_version: 1, ..PublishState::default() },
             shard_writes: BTreeMap::new(),
             stats: GlobalStats::default(),
@@ -297,19 +290,24 @@ impl Global {
 
     /// The total of one key (0 when absent).
     pub fn total(&self, key: &str) -> i64 {
-        self.totals.get(key).map_or(0, |s| s.total)
+        self.totals.get(key).map_or(0, |e| e.total)
     }
 
     /// Every key's total, sorted by key (keys reset to zero are included).
     pub fn totals(&self) -> Vec<(&str, i64)> {
-        let mut out: Vec<(&str, i64)> = self.totals.iter().map(|(k, s)| (&**k, s.total)).collect();
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        out
+        self.totals
+            .sorted()
+            .iter()
+            .map(|id| {
+                let e = self.totals.entry(*id);
+                (&*e.key, e.total)
+            })
+            .collect()
     }
 
     /// A key's generation: the reset counter's value at its last reset (0 if never reset).
     pub fn key_generation(&self, key: &str) -> u64 {
-        self.totals.get(key).map_or(0, |s| s.generation)
+        self.totals.get(key).map_or(0, |e| e.generation)
     }
 
     /// The reset counter: new shards may start from it
@@ -323,9 +321,9 @@ impl Global {
         self.log.newest_first()
     }
 
-    /// Per-shard write statistics, by shard index.
-    pub fn shard_writes(&self) -> impl Iterator<Item = (u32, &ShardWrites)> {
-        self.shard_writes.iter().map(|(s, w)| (*s, w))
+    /// Per-shard write statistics, by shard index; each shard's deltas sorted by key.
+    pub fn shard_writes(&self) -> Vec<(u32, ShardWrites)> {
+        self.shard_writes.iter().map(|(s, t)| (*s, self.shard_view(t))).collect()
     }
 
     /// Activity counters.
@@ -384,80 +382,89 @@ impl Global {
                 return Ok(Ack { to: from, seq: batch.seq, duplicate: true, generation: self.generation, stale: Vec::new() });
             }
         }
-        // Validate everything first.
+        // Validate everything first, remembering each entry's key id.
+        const STALE: u32 = u32::MAX;
+        const NEW: u32 = u32::MAX - 1;
         let max = self.config.max_key_bytes();
         let mut stale: Vec<(Arc<str>, u64)> = Vec::new();
+        let mut slots: Vec<u32> = Vec::with_capacity(batch.len());
         let mut new_keys = 0usize;
         let mut running: Option<(&str, i64)> = None;
         for e in batch.entries.iter() {
             validate_key(&e.key, max)?;
-            let state = self.totals.get(&*e.key);
-            let generation = state.map_or(0, |s| s.generation);
+            let id = self.totals.id(&e.key);
+            let (generation, total) = id.map_or((0, 0), |id| {
+                let k = self.totals.entry(id);
+                (k.generation, k.total)
+            });
             if e.generation < generation {
                 if stale.last().is_none_or(|(k, _)| **k != *e.key) {
                     stale.push((e.key.clone(), generation));
                 }
+                slots.push(STALE);
                 continue;
             }
             let current = match running {
                 Some((k, t)) if k == &*e.key => t,
                 _ => {
-                    if state.is_none() {
+                    if id.is_none() {
                         new_keys += 1;
                     }
-                    state.map_or(0, |s| s.total)
+                    total
                 }
             };
             let total = current.checked_add(e.delta).ok_or_else(|| Error::Overflow { key: e.key.to_string(), current, delta: e.delta })?;
             running = Some((&e.key, total));
+            slots.push(id.unwrap_or(NEW));
         }
         if self.totals.len() + new_keys > self.config.max_keys() {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
         let now = self.clock.observe(now);
-        if self.upstream.is_some() {
-            let items: Vec<(&str, i64)> = batch
-                .entries
-                .iter()
-                .filter(|e| e.generation >= self.totals.get(&*e.key).map_or(0, |s| s.generation))
-                .map(|e| (&*e.key, e.delta))
-                .collect();
-            if let Some(up) = self.upstream.as_mut() {
-                up.increments(&items, now)?;
-            }
+        if let Some(up) = self.upstream.as_mut() {
+            let items: Vec<(&str, i64)> =
+                batch.entries.iter().zip(&slots).filter(|(_, id)| **id != STALE).map(|(e, _)| (&*e.key, e.delta)).collect();
+            up.increments(&items, now)?;
         }
         // Apply.
-        let mut applied: Vec<(Arc<str>, i64)> = Vec::with_capacity(batch.len());
-        for e in batch.entries.iter() {
-            match self.totals.get_mut(&*e.key) {
-                Some(s) if e.generation < s.generation => {
+        let known = self.shard_writes.contains_key(&from.shard);
+        let tracked = known || self.shard_writes.len() < self.config.max_dedup_entries();
+        let mut tally = if tracked { self.shard_writes.remove(&from.shard).unwrap_or_default() } else { ShardTally::default() };
+        let keep = self.log.keys_per_write();
+        let (mut applied, mut listed) = (0usize, Vec::with_capacity(keep.min(batch.len())));
+        for (e, slot) in batch.entries.iter().zip(slots) {
+            let id = match slot {
+                STALE => {
                     self.stats.stale_dropped += 1;
                     continue;
                 }
-                Some(s) => s.total += e.delta,
-                None => {
-                    self.totals.insert(e.key.clone(), KeyState { total: e.delta, generation: 0 });
-                }
+                // A new key may appear twice (two generations): the first inserts it.
+                NEW => self.totals.id(&e.key).unwrap_or_else(|| self.totals.insert(e.key.clone(), 0, 0)),
+                id => id,
+            };
+            self.totals.add(id, e.delta);
+            tally.add(id, e.delta);
+            if listed.len() < keep {
+                listed.push((e.key.clone(), e.delta));
             }
-            self.dirty.insert(e.key.clone());
-            applied.push((e.key.clone(), e.delta));
+            applied += 1;
         }
-        let known = self.shard_writes.contains_key(&from.shard);
-        if known || self.shard_writes.len() < self.config.max_dedup_entries() {
-            self.shard_writes.entry(from.shard).or_default().record(&applied);
+        if tracked {
+            tally.writes += 1;
+            self.shard_writes.insert(from.shard, tally);
             if !known {
                 self.stats.distinct_shards += 1;
             }
         } else {
             self.stats.untracked_shard_writes += 1;
         }
-        self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, &applied, self.log.keys_per_write()) });
+        self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, applied, listed) });
         self.remember(from, batch.seq, now);
         self.stats.total_writes += 1;
         let p = &mut self.publish;
         p.writes_since = p.writes_since.saturating_add(1);
         p.last_batch_at = Some(now);
-        if !applied.is_empty() && p.first_unpublished_at.is_none() {
+        if applied > 0 && p.first_unpublished_at.is_none() {
             p.first_unpublished_at = Some(now);
         }
         self.state_changed = true;
@@ -474,14 +481,13 @@ impl Global {
     pub fn reset(&mut self, key: &str, now: Timestamp) -> Result<ResetOutcome, Error> {
         validate_key(key, self.config.max_key_bytes())?;
         let now = self.clock.observe(now);
-        let Some((k, state)) = self.totals.get_key_value(key).filter(|(_, s)| s.total != 0) else {
+        let Some(id) = self.totals.id(key).filter(|id| self.totals.entry(*id).total != 0) else {
             return Ok(ResetOutcome::NotDefined);
         };
-        let (k, previous) = (k.clone(), state.total);
+        let (k, previous) = (self.totals.entry(id).key.clone(), self.totals.entry(id).total);
         self.generation += 1;
-        self.totals.insert(k.clone(), KeyState { total: 0, generation: self.generation });
-        self.log.push(WriteRecord { at: now, kind: WriteKind::Reset { key: k.clone(), previous, generation: self.generation } });
-        self.dirty.insert(k);
+        self.totals.reset(id, self.generation);
+        self.log.push(WriteRecord { at: now, kind: WriteKind::Reset { key: k, previous, generation: self.generation } });
         self.stats.resets += 1;
         if self.publish.first_unpublished_at.is_none() {
             self.publish.first_unpublished_at = Some(now);
@@ -495,7 +501,7 @@ impl Global {
     /// Publishes now (reason `manual`) if anything changed since the last publish.
     pub fn publish(&mut self, now: Timestamp) -> PublishOutcome {
         let now = self.clock.observe(now);
-        if self.dirty.is_empty() {
+        if !self.totals.has_changes() {
             return PublishOutcome::NothingChanged;
         }
         if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() {
@@ -610,12 +616,18 @@ impl Global {
     /// The whole state as versioned bytes: totals, generations, deduplication table,
     /// publish state and deadlines, write log, statistics and the upstream shard.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut totals: Vec<(Arc<str>, i64, u64)> = self.totals.iter().map(|(k, s)| (k.clone(), s.total, s.generation)).collect();
-        totals.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let totals: Vec<(Arc<str>, i64, u64)> = self
+            .totals
+            .sorted()
+            .iter()
+            .map(|id| {
+                let e = self.totals.entry(*id);
+                (e.key.clone(), e.total, e.generation)
+            })
+            .collect();
         let mut dedup: Vec<(ShardRef, u64, Timestamp)> = self.dedup.iter().map(|(r, d)| (*r, d.last_seq, d.last_seen)).collect();
         dedup.sort_unstable();
-        let mut dirty: Vec<Arc<str>> = self.dirty.iter().cloned().collect();
-        dirty.sort_unstable();
+        let dirty = self.totals.changed_keys();
         snapshot::encode(
             Kind::GlobalSnapshot,
             &GlobalState {
@@ -626,7 +638,7 @@ impl Global {
                 dirty,
                 publish: self.publish.clone(),
                 log: self.log.records(),
-                shard_writes: self.shard_writes.iter().map(|(s, w)| (*s, w.clone())).collect(),
+                shard_writes: self.shard_writes(),
                 stats: self.stats,
                 rng: self.rng.clone(),
                 upstream: self.upstream.as_ref().map(Shard::snapshot),
@@ -653,18 +665,17 @@ impl Global {
         g.clock = s.clock;
         g.generation = s.generation;
         for (key, total, generation) in s.totals {
-            if key.is_empty() || generation > s.generation || g.totals.insert(key, KeyState { total, generation }).is_some() {
+            if key.is_empty() || generation > s.generation || g.totals.id(&key).is_some() {
                 return Err(DecodeError::corrupt("invalid totals"));
             }
+            g.totals.insert(key, total, generation);
         }
         for (r, last_seq, last_seen) in s.dedup {
             g.dedup.insert(r, DedupEntry { last_seq, last_seen });
         }
         for k in s.dirty {
-            if !g.totals.contains_key(&k) {
-                return Err(DecodeError::corrupt("changed key without a total"));
-            }
-            g.dirty.insert(k);
+            let id = g.totals.id(&k).ok_or_else(|| DecodeError::corrupt("changed key without a total"))?;
+            g.totals.mark_changed(&[id]);
         }
         if s.publish.next_version == 0 || s.publish.published_version >= s.publish.next_version {
             return Err(DecodeError::corrupt("invalid publish versions"));
@@ -677,7 +688,14 @@ impl Global {
             g.outputs.push_back(GlobalOutput::Publish(f.publish.clone()));
         }
         g.log.restore(s.log);
-        g.shard_writes = s.shard_writes.into_iter().collect();
+        for (shard, w) in s.shard_writes {
+            let mut tally = ShardTally { writes: w.writes, ..ShardTally::default() };
+            for (k, d) in w.deltas {
+                let id = g.totals.id(&k).ok_or_else(|| DecodeError::corrupt("shard statistics for a key without a total"))?;
+                tally.add(id, d);
+            }
+            g.shard_writes.insert(shard, tally);
+        }
         g.stats = s.stats;
         g.rng = s.rng;
         g.upstream = match (s.upstream, upstream) {
@@ -691,6 +709,12 @@ impl Global {
 
     // ----- internals -----
 
+    fn shard_view(&self, t: &ShardTally) -> ShardWrites {
+        let mut deltas: Vec<(Arc<str>, i64)> = t.deltas.iter().map(|(id, d)| (self.totals.entry(*id).key.clone(), *d)).collect();
+        deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        ShardWrites { writes: t.writes, deltas }
+    }
+
     fn own_deadline(&self) -> Option<Deadline<GlobalTimer>> {
         let p = &self.publish;
         if let Some(f) = &p.in_flight {
@@ -699,7 +723,7 @@ impl Global {
         if let Some(at) = p.retry_at {
             return Some(Deadline { at, timer: GlobalTimer::PublishRetry });
         }
-        if self.dirty.is_empty() {
+        if !self.totals.has_changes() {
             return None;
         }
         let idle = self.config.persist_after_idle_ms();
@@ -714,7 +738,7 @@ impl Global {
 
     /// Cuts a publish if none is in flight or waiting to retry and a condition holds.
     fn maybe_publish(&mut self, now: Timestamp) {
-        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() || self.dirty.is_empty() {
+        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() || !self.totals.has_changes() {
             return;
         }
         let threshold = self.config.persist_after_writes();
@@ -729,16 +753,16 @@ impl Global {
                 _ => return,
             }
         };
-        let mut keys: Vec<Arc<str>> = self.dirty.drain().collect();
-        keys.sort_unstable();
+        let changed = self.totals.take_changes();
+        let keys: Vec<Arc<str>> = changed.iter().map(|id| self.totals.entry(*id).key.clone()).collect();
         let mode = self.config.publish_mode();
+        let pick = |id: &u32| {
+            let e = self.totals.entry(*id);
+            (e.key.clone(), e.total)
+        };
         let entries: Vec<(Arc<str>, i64)> = match mode {
-            PublishMode::Changes => keys.iter().map(|k| (k.clone(), self.totals.get(k).map_or(0, |s| s.total))).collect(),
-            PublishMode::Full => {
-                let mut all: Vec<(Arc<str>, i64)> = self.totals.iter().map(|(k, s)| (k.clone(), s.total)).collect();
-                all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                all
-            }
+            PublishMode::Changes => changed.iter().map(pick).collect(),
+            PublishMode::Full => self.totals.sorted().iter().map(pick).collect(),
         };
         let p = &mut self.publish;
         let publish = Publish { version: p.next_version, mode, reason, entries };
@@ -755,7 +779,8 @@ impl Global {
 
     fn fail_publish(&mut self, now: Timestamp) {
         let Some(f) = self.publish.in_flight.take() else { return };
-        self.dirty.extend(f.keys);
+        let ids: Vec<u32> = f.keys.iter().filter_map(|k| self.totals.id(k)).collect();
+        self.totals.mark_changed(&ids);
         let p = &mut self.publish;
         p.attempts = p.attempts.saturating_add(1);
         p.retry_at = Some(now.saturating_add(self.backoff.delay(p.attempts, &mut self.rng)));

@@ -68,6 +68,10 @@ pub(crate) struct KeyTable {
     pub(crate) dirty: Vec<u32>,
     pinned: usize,
     marks: u64,
+    /// Each used slot's position in key order; valid while `ranks_fresh` (no slot was
+    /// allocated since they were computed). Lets a stable key set be sorted by integer.
+    rank: Vec<u32>,
+    ranks_fresh: bool,
 }
 
 impl KeyTable {
@@ -119,6 +123,7 @@ impl KeyTable {
             }
         };
         self.index.insert(key, id);
+        self.ranks_fresh = false;
         id
     }
 
@@ -142,9 +147,10 @@ impl KeyTable {
         slot.delta = value;
     }
 
-    /// Takes every pending `(key, delta)` of the current generation, clearing the slots.
-    /// Unpinned slots are freed when the table holds more than `keep` of them.
+    /// Takes every pending `(key, delta)` of the current generation, sorted by key, clearing
+    /// the slots. Unpinned slots are freed when the table holds more than `keep` of them.
     pub(crate) fn take_pending(&mut self, keep: usize) -> Vec<(Arc<str>, i64)> {
+        self.sort_dirty();
         let mut out = Vec::with_capacity(self.dirty.len());
         for id in self.dirty.drain(..) {
             let slot = &mut self.slots[id as usize];
@@ -164,6 +170,29 @@ impl KeyTable {
             }
         }
         out
+    }
+
+    /// Sorts the pending slots by key: by cached rank when the key set is unchanged, else by
+    /// comparing keys (recomputing ranks when the pending set is a large part of the table).
+    fn sort_dirty(&mut self) {
+        let used = self.slots.len() - self.free.len();
+        if !self.ranks_fresh && self.dirty.len() * 2 >= used {
+            let mut ids: Vec<u32> = (0..self.slots.len() as u32).filter(|i| !self.slots[*i as usize].free).collect();
+            ids.sort_unstable_by(|a, b| self.slots[*a as usize].key.cmp(&self.slots[*b as usize].key));
+            self.rank.clear();
+            self.rank.resize(self.slots.len(), 0);
+            for (pos, id) in ids.iter().enumerate() {
+                self.rank[*id as usize] = pos as u32;
+            }
+            self.ranks_fresh = true;
+        }
+        if self.ranks_fresh {
+            let rank = &self.rank;
+            self.dirty.sort_unstable_by_key(|id| rank[*id as usize]);
+        } else {
+            let slots = &self.slots;
+            self.dirty.sort_unstable_by(|a, b| slots[*a as usize].key.cmp(&slots[*b as usize].key));
+        }
     }
 
     /// Pending `(key, delta)` of the current generation without clearing them.
@@ -242,8 +271,7 @@ mod tests {
         let b = t.slot_for("b");
         t.set(a, 1);
         t.set(b, 2);
-        let mut taken = t.take_pending(0);
-        taken.sort();
+        let taken = t.take_pending(0);
         assert_eq!(taken, vec![(Arc::from("a"), 1), (Arc::from("b"), 2)]);
         assert_eq!(t.lookup("a"), Some(a));
         assert_eq!(t.lookup("b"), None);

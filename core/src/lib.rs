@@ -100,6 +100,7 @@ pub mod snapshot;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+mod totals;
 pub mod writelog;
 
 pub use config::{

@@ -729,12 +729,19 @@ impl Shard {
     fn cut(&mut self, reason: FlushReason, now: Timestamp) -> u64 {
         let generation = self.generation;
         let keep = self.config.max_pending_keys();
-        let mut entries: Vec<BatchEntry> = std::mem::take(&mut self.older)
-            .into_iter()
-            .map(|((key, generation), delta)| BatchEntry { key, generation, delta })
-            .chain(self.keys.take_pending(keep).into_iter().map(|(key, delta)| BatchEntry { key, generation, delta }))
-            .collect();
-        entries.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
+        // Current-generation entries come out of the key table already sorted.
+        let current = self.keys.take_pending(keep).into_iter().map(|(key, delta)| BatchEntry { key, generation, delta });
+        let entries: Vec<BatchEntry> = if self.older.is_empty() {
+            current.collect()
+        } else {
+            let mut all: Vec<BatchEntry> = std::mem::take(&mut self.older)
+                .into_iter()
+                .map(|((key, generation), delta)| BatchEntry { key, generation, delta })
+                .chain(current)
+                .collect();
+            all.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
+            all
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         let batch = Batch { from: self.me, seq, reason, entries: entries.into() };

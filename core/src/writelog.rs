@@ -5,7 +5,7 @@
 use crate::message::ShardRef;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// One entry of the write log.
@@ -46,14 +46,15 @@ pub enum WriteKind {
 }
 
 impl WriteKind {
-    pub(crate) fn batch(from: ShardRef, seq: u64, applied: &[(Arc<str>, i64)], keep: usize) -> WriteKind {
-        let listed = applied.len().min(keep);
+    /// A batch record: `applied` entries in all, of which `listed` are kept.
+    pub(crate) fn batch(from: ShardRef, seq: u64, applied: usize, listed: Vec<(Arc<str>, i64)>) -> WriteKind {
+        let omitted = applied - listed.len();
         WriteKind::Batch {
             from,
             seq,
-            keys: u32::try_from(applied.len()).unwrap_or(u32::MAX),
-            entries: applied[..listed].to_vec(),
-            omitted: u32::try_from(applied.len() - listed).unwrap_or(u32::MAX),
+            keys: u32::try_from(applied).unwrap_or(u32::MAX),
+            entries: listed,
+            omitted: u32::try_from(omitted).unwrap_or(u32::MAX),
         }
     }
 }
@@ -108,18 +109,8 @@ impl WriteLog {
 pub struct ShardWrites {
     /// Batches applied from it (all incarnations).
     pub writes: u64,
-    /// Summed applied deltas per key (saturating at the `i64` bounds).
-    pub deltas: BTreeMap<Arc<str>, i64>,
-}
-
-impl ShardWrites {
-    pub(crate) fn record(&mut self, applied: &[(Arc<str>, i64)]) {
-        self.writes += 1;
-        for (k, d) in applied {
-            let v = self.deltas.entry(k.clone()).or_insert(0);
-            *v = v.saturating_add(*d);
-        }
-    }
+    /// Summed applied deltas per key, sorted by key (saturating at the `i64` bounds).
+    pub deltas: Vec<(Arc<str>, i64)>,
 }
 
 #[cfg(test)]
@@ -129,7 +120,7 @@ mod tests {
     fn rec(seq: u64) -> WriteRecord {
         WriteRecord {
             at: Timestamp::from_millis(seq),
-            kind: WriteKind::batch(ShardRef { shard: 0, incarnation: 0 }, seq, &[("a".into(), 1), ("b".into(), 2)], 1),
+            kind: WriteKind::batch(ShardRef { shard: 0, incarnation: 0 }, seq, 2, vec![("a".into(), 1)]),
         }
     }
 

@@ -22,7 +22,7 @@ fn per_shard_write_statistics() {
 
     type Row = (u32, u64, Vec<(String, i64)>);
     let stats: Vec<Row> =
-        g.shard_writes().map(|(s, w)| (s, w.writes, w.deltas.iter().map(|(k, d)| (k.to_string(), *d)).collect())).collect();
+        g.shard_writes().into_iter().map(|(s, w)| (s, w.writes, w.deltas.iter().map(|(k, d)| (k.to_string(), *d)).collect())).collect();
     assert_eq!(stats, vec![(0, 2, vec![("x".into(), 3)]), (1, 1, vec![("y".into(), 5)])]);
     assert_eq!(g.stats().total_writes, 3);
     assert_eq!(g.stats().distinct_shards, 2);

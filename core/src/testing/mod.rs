@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+pub mod fuzz;
 mod network;
 mod sim;
 

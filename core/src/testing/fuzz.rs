@@ -1,0 +1,53 @@
+//! Bodies of the fuzz targets in `fuzz/`, shared with the stable test that replays committed
+//! crashers (`core/tests/fuzz_regressions.rs`).
+
+use super::{Op, Sim, SimConfig};
+use crate::{Ack, Batch, Global, GlobalConfig, Router, Shard, ShardConfig};
+
+/// Decodes arbitrary bytes with every decoder. None may panic; whatever decodes must
+/// re-encode to a snapshot that decodes to the same bytes again.
+pub fn snapshot_decode(data: &[u8]) {
+    if let Ok(s) = Shard::restore(ShardConfig::default(), data) {
+        let bytes = s.snapshot();
+        let again = Shard::restore(ShardConfig::default(), &bytes).map(|s| s.snapshot());
+        assert_eq!(again.as_deref(), Ok(&bytes[..]), "shard snapshot does not round-trip");
+    }
+    if let Ok(g) = Global::restore(GlobalConfig::default(), data) {
+        let bytes = g.snapshot();
+        let again = Global::restore(GlobalConfig::default(), &bytes).map(|g| g.snapshot());
+        assert_eq!(again.as_deref(), Ok(&bytes[..]), "global snapshot does not round-trip");
+    }
+    if let Ok(r) = Router::restore(data) {
+        assert_eq!(Router::restore(&r.snapshot()).as_ref(), Ok(&r));
+    }
+    if let Ok(b) = Batch::decode(data) {
+        assert_eq!(Batch::decode(&b.encode()).as_ref(), Ok(&b));
+    }
+    if let Ok(a) = Ack::decode(data) {
+        assert_eq!(Ack::decode(&a.encode()).as_ref(), Ok(&a));
+    }
+}
+
+/// Runs a simulation from fuzzer bytes: the first 8 bytes pick the configuration, the rest
+/// are a sequence of [`Op`]s. Panics on any broken invariant.
+#[cfg(feature = "arbitrary")]
+pub fn sim_ops(data: &[u8]) {
+    use arbitrary::{Arbitrary, Unstructured};
+    let mut u = Unstructured::new(data);
+    let Ok(seed) = u64::arbitrary(&mut u) else { return };
+    let Ok(ops) = Vec::<Op>::arbitrary(&mut u) else { return };
+    run_ops(seed, ops);
+}
+
+/// Applies `ops` to a simulation configured from `seed`, then quiesces.
+pub fn run_ops(seed: u64, ops: Vec<Op>) {
+    let mut sim = Sim::new(SimConfig::random(seed));
+    for op in ops.into_iter().take(2_000) {
+        if let Err(v) = sim.apply(op) {
+            panic!("{v}");
+        }
+    }
+    if let Err(v) = sim.quiesce() {
+        panic!("{v}");
+    }
+}
