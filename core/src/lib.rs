@@ -114,3 +114,8 @@ pub use router::Router;
 pub use shard::{Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
 pub use time::Timestamp;
 pub use writelog::{ShardWrites, WriteKind, WriteRecord};
+
+/// The top-level README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
