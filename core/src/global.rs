@@ -355,10 +355,7 @@ impl Global {
     pub fn next_deadline(&self) -> Option<Deadline<GlobalTimer>> {
         let own = self.own_deadline();
         let up = self.upstream.as_ref().and_then(Shard::poll_timeout).map(|at| Deadline { at, timer: GlobalTimer::Upstream });
-        match (own, up) {
-            (Some(o), Some(u)) => Some(if u.at < o.at { u } else { o }),
-            (o, u) => o.or(u),
-        }
+        Deadline::earlier(up, own)
     }
 
     // ----- inputs -----
@@ -730,10 +727,7 @@ impl Global {
         let age = self.config.persist_max_age_ms();
         let idle = p.last_batch_at.filter(|_| idle > 0).map(|t| Deadline { at: t.saturating_add(idle), timer: GlobalTimer::Idle });
         let age = p.first_unpublished_at.filter(|_| age > 0).map(|t| Deadline { at: t.saturating_add(age), timer: GlobalTimer::MaxAge });
-        match (idle, age) {
-            (Some(i), Some(a)) => Some(if a.at <= i.at { a } else { i }),
-            (i, a) => i.or(a),
-        }
+        Deadline::earlier(idle, age)
     }
 
     /// Cuts a publish if none is in flight or waiting to retry and a condition holds.

@@ -72,6 +72,16 @@ pub struct Deadline<T> {
     pub timer: T,
 }
 
+impl<T> Deadline<T> {
+    /// The earlier of two optional deadlines; on a tie, `b`.
+    pub(crate) fn earlier(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if a.at < b.at { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// Counters of a shard's activity since it was created (kept across snapshots).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardStats {
@@ -695,10 +705,7 @@ impl Shard {
         let age = self.config.flush_max_age_ms();
         let idle = (idle > 0).then(|| Deadline { at: self.last_increment_at.saturating_add(idle), timer: ShardTimer::Idle });
         let age = (age > 0).then(|| Deadline { at: first.saturating_add(age), timer: ShardTimer::MaxAge });
-        match (idle, age) {
-            (Some(i), Some(a)) => Some(if a.at <= i.at { a } else { i }),
-            (i, a) => i.or(a),
-        }
+        Deadline::earlier(idle, age)
     }
 
     /// Cuts a batch if nothing is in flight, something is pending and a flush condition holds.
