@@ -1,0 +1,11 @@
+// Cloudflare Workers (workerd) entry of shardtally-wasm: the runtime (or wrangler's bundler)
+// imports the `.wasm` file as a compiled `WebAssembly.Module`, which is instantiated
+// synchronously at module load. Code generation from bytes is not allowed in Workers, so
+// this is the only way to load the module there.
+import wasmModule from './shardtally_wasm_bg.wasm';
+import { initSync } from './shardtally_wasm.js';
+
+initSync({ module: wasmModule });
+
+export * from './shardtally_wasm.js';
+export { ShardtallyError } from './errors.js';

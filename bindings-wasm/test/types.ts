@@ -1,0 +1,110 @@
+// Compiled with `tsc --noEmit` (strict) by scripts/test.sh: the package's declarations
+// accept the documented usage and give the documented result types. Lines after a
+// ts-expect-error directive prove that misuse is rejected.
+import {
+  Global,
+  Router,
+  Shard,
+  ShardtallyError,
+  jumpHash,
+  keyHash,
+  type AckOutput,
+  type BatchOutput,
+  type FlushOutcome,
+  type GlobalOutput,
+  type PublishOutcome,
+  type ResetOutcome,
+  type ShardDeadline,
+  type WriteRecord,
+} from 'shardtally-wasm';
+
+const shard = new Shard({ shard: 0, incarnation: 1n, flushAfterRequests: 10, seed: 3 });
+const global = new Global({ publishMode: 'changes', upstream: { shard: 9, incarnation: 1 } });
+const router = new Router({ strategy: 'pinned', pinnedShard: 0, shardCount: 2 });
+// @ts-expect-error shard and incarnation are required
+new Shard({ flushAfterRequests: 1 });
+// @ts-expect-error publishMode is 'full' | 'changes'
+new Global({ publishMode: 'some' });
+
+const now = Date.now();
+shard.increment('x', 1, now);
+shard.increment('x', 1n, now);
+shard.increments({ a: 1, b: 2n }, now);
+shard.increments([['a', 1]], now);
+shard.increments(new Map([['a', 1]]), now);
+const id: number = shard.intern('hot');
+shard.incrementId(id, 1, now);
+shard.incrementIds(new Uint32Array([id]), new Float64Array([1]), now);
+shard.incrementIds([id], new BigInt64Array([1n]), now);
+shard.incrementIds([id], [1, 2n], now);
+// @ts-expect-error keys are strings
+shard.increment(1, 1, now);
+
+const flushed: FlushOutcome = shard.flush(now);
+if (flushed.type === 'sent') {
+  const seq: number | bigint = flushed.seq;
+  void seq;
+}
+const out: BatchOutput | null = shard.pollOutput();
+if (out !== null) {
+  const ack: AckOutput = global.handleBatch(out.bytes, now);
+  const matched: boolean = shard.handleAck(ack.bytes, now);
+  void matched;
+  for (const e of out.entries) {
+    const key: string = e.key;
+    const delta: number | bigint = e.delta;
+    void key, delta;
+  }
+}
+const deadline: ShardDeadline | null = shard.nextDeadline();
+const at: number | null = shard.pollTimeout();
+void deadline, at;
+shard.handleTimeout(now);
+shard.handleFailure(1, now);
+const changed: boolean = shard.takeStateChanged();
+const snapshot: Uint8Array = shard.snapshot();
+const restored: Shard = Shard.restore(snapshot, { flushAfterRequests: 10 });
+Shard.restore(snapshot);
+void changed, restored;
+const key: string | null = shard.keyOf(id);
+void key, shard.pending(), shard.pendingDelta('x'), shard.pendingRequests(), shard.pendingKeys(), shard.inFlight();
+void shard.generation(), shard.isDraining(), shard.isDrained(), shard.stats().requests, shard.shardRef().shard, shard.drain(now);
+
+const reset: ResetOutcome = global.reset('x', now);
+if (reset.type === 'reset') void reset.previous;
+const published: PublishOutcome = global.publish(now);
+void published;
+const gout: GlobalOutput | null = global.pollOutput();
+if (gout?.type === 'publish') {
+  global.handlePublishAck(gout.version, now);
+  global.handlePublishFailure(gout.version, now);
+} else if (gout?.type === 'forward') {
+  global.handleUpstreamAck(gout.bytes, now);
+  global.handleUpstreamFailure(gout.seq, now);
+}
+global.flushUpstream(now);
+global.handleTimeout(now);
+const total: number | bigint = global.total('x');
+const log: WriteRecord[] = global.writeLog();
+void total, log, global.totals()[0]?.total, global.shardStats()[0]?.deltas, global.stats().totalWrites;
+void global.publishedVersion(), global.inFlightPublish(), global.lastSeq(0, 1), global.nextDeadline(), global.pollTimeout();
+void global.keyGeneration('x'), global.generation(), global.takeStateChanged();
+Global.restore(global.snapshot(), { upstream: {} });
+
+const target: number = router.route('x');
+const draining: number[] = router.setShardCount(1);
+void target, draining, router.draining(), router.markDrained(1), router.shardCount(), router.strategy();
+Router.restore(router.snapshot());
+
+const h: bigint = keyHash('x');
+const bucket: number = jumpHash(h, 4);
+void bucket;
+
+try {
+  shard.increment('', 1, now);
+} catch (err) {
+  if (err instanceof ShardtallyError) {
+    const code: string = err.code;
+    void code;
+  }
+}
