@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the `shardtally` Node package and runs its whole test suite:
+#   1. `npm install` of the pinned dev tools (@napi-rs/cli, typescript; skipped while
+#      package-lock.json is unchanged),
+#   2. the native addon, built by `napi build` (which also regenerates the loader and
+#      index.d.ts),
+#   3. the drift check: the regenerated index.d.ts must equal the committed one,
+#   4. `tsc --noEmit` over the TypeScript usage files (ESM and CommonJS),
+#   5. `node --test`: every public method, the SPEC scenarios, bad inputs, snapshots, the
+#      golden trace, the benchmark in smoke mode and the `npm pack` install check.
+#
+# Works on a fresh machine (needs node >= 20 with npm, and cargo); idempotent and fast when
+# already set up. Environment knobs:
+#   SHARDTALLY_NODE_TARGET_DIR  cargo target dir for the addon
+#                               (default: $CARGO_TARGET_DIR/node, else <repo>/target/node)
+#   SHARDTALLY_NODE_PROFILE     dev (default: fast to build, enough for tests) or release
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$here/.." && pwd)"
+start=$(date +%s)
+
+step() { printf '==> [node %3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
+fail() {
+    printf 'error: %s\n' "$1" >&2
+    shift
+    for hint in "$@"; do printf '  hint: %s\n' "$hint" >&2; done
+    exit 1
+}
+trap 'rc=$?; [ $rc -eq 0 ] || printf "bindings-node/scripts/test.sh failed (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2' EXIT
+
+command -v node >/dev/null || fail "node not found" "install Node.js >= 20 with npm (Debian: apt-get install nodejs npm)"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+    fail "Node.js >= 20 is required, found $(node --version)"
+command -v npm >/dev/null || fail "npm not found" "install npm (Debian: apt-get install npm)"
+command -v cargo >/dev/null || fail "cargo not found" "install Rust with rustup (https://rustup.rs)"
+
+target_dir="${SHARDTALLY_NODE_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/node}"
+profile="${SHARDTALLY_NODE_PROFILE:-dev}"
+cd "$here"
+export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+
+# 1. Dev tools. `npm install`, not `npm ci`: the registry mirror only carries the linux-x64
+# variants of the optional platform packages the lockfile lists, which `npm ci` rejects.
+lock_stamp="node_modules/.shardtally-lock"
+if [ ! -f "$lock_stamp" ] || ! cmp -s package-lock.json "$lock_stamp"; then
+    step "npm install (dev tools from package-lock.json)"
+    npm install --no-save --loglevel=error ||
+        fail "npm install failed" "check that the npm registry is reachable (npm config get registry)"
+    cp package-lock.json "$lock_stamp"
+else
+    step "node_modules up to date"
+fi
+
+# 2. The addon, the loader (binding.js) and index.d.ts.
+step "napi build (profile $profile, target $target_dir)"
+committed_dts="$(mktemp)"
+cp index.d.ts "$committed_dts"
+build_args=(--platform --js binding.js --dts index.d.ts)
+[ "$profile" = release ] && build_args+=(--release)
+[ "$profile" = release ] || [ "$profile" = dev ] || build_args+=(--profile "$profile")
+CARGO_TARGET_DIR="$target_dir" npx napi build "${build_args[@]}" ||
+    fail "napi build failed" "run: cd bindings-node && npm run build"
+
+# 3. The declarations users compile against must be the ones the addon generates.
+step "index.d.ts drift check"
+if ! diff -u "$committed_dts" index.d.ts; then
+    rm -f "$committed_dts"
+    fail "index.d.ts differs from the declarations generated from src/*.rs and types/header.d.ts" \
+        "the build above rewrote bindings-node/index.d.ts: review and commit it"
+fi
+rm -f "$committed_dts"
+
+# 4. TypeScript users: the ESM and CommonJS usage files must type-check.
+step "tsc --noEmit (types/usage.mts, types/usage.cts)"
+npx tsc --noEmit -p types/tsconfig.json || fail "TypeScript usage files do not type-check" "see the errors above"
+
+# 5. Tests; node's summary ends the output.
+step "node --test ($(($(date +%s) - start)) s so far)"
+node --test --test-reporter=spec test/

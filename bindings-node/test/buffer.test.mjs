@@ -1,0 +1,231 @@
+// The JavaScript `Shard` buffers per-call increments (index.js). These tests drive it and
+// the unbuffered native class side by side with the same inputs and require identical
+// results, errors, outputs, deadlines and snapshot bytes, plus targeted edge cases.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { Shard, Global, ShardtallyError } from 'shardtally'
+import { throwsCode, shardState } from './helpers.mjs'
+
+const require = createRequire(import.meta.url)
+const binding = require('../binding.js')
+
+/** mulberry32: a small seeded generator, so failures replay. */
+function rng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const KEYS = ['a', 'b', 'c', 'd', 'e', 'é', 'x€']
+// Empty, too long, lone surrogates (which become U+FFFD in Rust, merging with the real one).
+const ODD_KEYS = ['toolongkey', '', '\uD800', '\uDC00x', '\uFFFD', 'a\uDC00b']
+const I64_MAX = 9223372036854775807n
+
+function pickDelta(r, wild) {
+  const x = r()
+  if (x < 0.97) return Math.floor(r() * 7) - 2
+  return wild ? pickOddDelta(r) : pick(r, [1.5, NaN, '1', null, 1n])
+}
+
+const pick = (r, xs) => xs[Math.floor(r() * xs.length)]
+
+function pickOddDelta(r) {
+  const x = r()
+  if (x < 0.1) return Math.floor(r() * 7) - 2
+  if (x < 0.8) return Number.MAX_SAFE_INTEGER - Math.floor(r() * 3)
+  if (x < 0.85) return -Number.MAX_SAFE_INTEGER
+  if (x < 0.88) return r() < 0.5 ? I64_MAX : -I64_MAX
+  if (x < 0.9) return 2n ** 62n
+  if (x < 0.92) return 3n
+  const bad = [1.5, NaN, Infinity, '1', null, undefined, 2 ** 53, -(2 ** 60), 2n ** 64n]
+  return bad[Math.floor(r() * bad.length)]
+}
+
+/** Runs `fn` on both shards; results (or error codes and messages) must be equal. */
+function both(ref, sut, fn, what) {
+  let a
+  let b
+  try {
+    a = { ok: fn(ref) }
+  } catch (e) {
+    assert.ok(e instanceof ShardtallyError, `reference threw ${e}`)
+    a = { code: e.code, message: e.message }
+  }
+  try {
+    b = { ok: fn(sut) }
+  } catch (e) {
+    assert.ok(e instanceof ShardtallyError, `wrapper threw ${e}`)
+    b = { code: e.code, message: e.message }
+  }
+  assert.deepStrictEqual(b, a, what)
+  return b
+}
+
+function compareState(ref, sut, what) {
+  assert.deepStrictEqual(shardState(sut), shardState(ref), what)
+}
+
+function session(seed) {
+  const r = rng(seed)
+  // Odd seeds also use deltas near the 64-bit limits (which stop buffering for a while).
+  const wild = seed % 2 === 1
+  const pick = (xs) => xs[Math.floor(r() * xs.length)]
+  const options = {
+    shard: 3,
+    incarnation: 7,
+    flushAfterRequests: pick([0, 0, 1, 2, 5, 20, 50]),
+    flushAfterIdleMs: pick([0, 5, 40]),
+    flushMaxAgeMs: pick([0, 10, 100]),
+    ackTimeoutMs: pick([5, 50]),
+    retryInitialMs: 2,
+    retryMaxMs: 8,
+    maxPendingKeys: pick([3, 100, 1000]),
+    maxInternedKeys: 3,
+    maxKeyBytes: pick([3, 8]),
+    seed,
+  }
+  const ref = new binding.Shard(options)
+  const sut = new Shard(options)
+  const gRef = new Global({ persistAfterWrites: 0 })
+  const gSut = new Global({ persistAfterWrites: 0 })
+  let now = 1000
+  let ids = []
+  const steps = 300
+  for (let step = 0; step < steps; step++) {
+    const what = `seed ${seed} step ${step}`
+    const x = r()
+    if (x < 0.03) now = Math.max(0, now - Math.floor(r() * 5)) // the clock steps back
+    else if (x < 0.2) now += Math.floor(r() * 12)
+    const op = r()
+    if (op < 0.7) {
+      // Bursts of increments at one time: what the buffer is for.
+      const n = 1 + Math.floor(r() * 30)
+      for (let i = 0; i < n; i++) {
+        const y = r()
+        const key = y < 0.93 ? pick(KEYS) : y < 0.99 ? pick(ODD_KEYS) : pick([7, null, undefined])
+        const delta = pickDelta(r, wild)
+        const t = r() < 0.98 ? now : pick([-1, 1.5, NaN, '5', 2 ** 53])
+        both(ref, sut, (s) => s.increment(key, delta, t), `${what} increment(${String(key)}, ${String(delta)}, ${String(t)})`)
+      }
+    } else if (op < 0.74) {
+      const entries = r() < 0.5 ? { [pick(KEYS)]: pickDelta(r, wild), [pick(ODD_KEYS)]: pickDelta(r, wild) } : [[pick(KEYS), pickOddDelta(r)], [pick(KEYS), 1]]
+      both(ref, sut, (s) => s.increments(entries, now), `${what} increments`)
+    } else if (op < 0.77) {
+      const key = pick([...KEYS, ...ODD_KEYS])
+      const id = both(ref, sut, (s) => s.intern(key), `${what} intern`)
+      if (id.ok !== undefined) ids.push(id.ok)
+    } else if (op < 0.8) {
+      const pool = [...ids, 99]
+      const chosen = [pick(pool), pick(pool)]
+      const deltas = r() < 0.5 ? new Float64Array([pickOddDelta(r), 1].map(Number)) : [1, pickOddDelta(r)]
+      both(ref, sut, (s) => s.incrementIds(Uint32Array.from(chosen), deltas, now), `${what} incrementIds`)
+      const one = pick(pool)
+      both(ref, sut, (s) => s.incrementId(one, 1, now), `${what} incrementId`)
+    } else if (op < 0.84) {
+      both(ref, sut, (s) => s.flush(now), `${what} flush`)
+    } else if (op < 0.85 && r() < 0.2) {
+      both(ref, sut, (s) => s.drain(now), `${what} drain`)
+    } else if (op < 0.9) {
+      both(ref, sut, (s) => s.handleTimeout(now), `${what} handleTimeout`)
+    } else if (op < 0.92) {
+      const seq = ref.inFlight()?.seq ?? 1
+      both(ref, sut, (s) => s.handleFailure(seq, now), `${what} handleFailure`)
+    } else if (op < 0.93) {
+      const bytes = ref.snapshot()
+      assert.deepStrictEqual(Buffer.from(sut.snapshot()), Buffer.from(bytes), `${what} snapshot`)
+    }
+    // The run loop: poll outputs and the deadline, deliver most batches.
+    if (r() < 0.8) {
+      for (;;) {
+        const a = ref.pollOutput()
+        const b = sut.pollOutput()
+        assert.deepStrictEqual(b, a, `${what} pollOutput`)
+        if (a === null) break
+        if (r() < 0.85) {
+          const acks = new Map()
+          const result = both(gRef, gSut, (g) => {
+            const ack = g.handleBatch(g === gRef ? a : b, now)
+            acks.set(g, ack)
+            return ack
+          }, `${what} handleBatch`)
+          if (result.code === undefined && r() < 0.9) {
+            both(ref, sut, (s) => s.handleAck(acks.get(s === ref ? gRef : gSut), now), `${what} handleAck`)
+          }
+        }
+      }
+    }
+    assert.deepStrictEqual(sut.pollTimeout(), ref.pollTimeout(), `${what} pollTimeout`)
+    assert.deepStrictEqual(sut.nextDeadline(), ref.nextDeadline(), `${what} nextDeadline`)
+    if (r() < 0.1) compareState(ref, sut, what)
+    if (r() < 0.05) both(ref, sut, (s) => s.takeStateChanged(), `${what} takeStateChanged`)
+  }
+  compareState(ref, sut, `seed ${seed} end`)
+  assert.deepStrictEqual(gSut.totals(), gRef.totals(), `seed ${seed} totals`)
+}
+
+test('the buffered Shard behaves exactly like the native one (random sessions)', () => {
+  for (let seed = 1; seed <= 60; seed++) session(seed)
+})
+
+test('the request that reaches flushAfterRequests cuts the batch, with everything buffered', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 100 })
+  for (let i = 0; i < 99; i++) {
+    s.increment(i % 2 ? 'x' : 'y', 1, 50)
+    assert.equal(s.pollOutput(), null)
+  }
+  assert.equal(s.pendingRequests(), 99)
+  s.increment('x', 1, 50)
+  const batch = s.pollOutput()
+  assert.equal(batch.reason, 'requests')
+  assert.deepEqual(batch.entries.map((e) => [e.key, e.delta]), [['x', 50], ['y', 50]])
+  assert.equal(s.pendingRequests(), 0)
+  assert.equal(s.stats().requests, 100)
+})
+
+test('an error in the middle of buffered increments is thrown by its own call, state unchanged', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 0, maxPendingKeys: 3, maxKeyBytes: 4 })
+  for (let i = 0; i < 10; i++) s.increment('a', 1, 7)
+  s.increment('b', 2, 7)
+  s.increment('c', 3, 7)
+  const before = shardState(s)
+  throwsCode(() => s.increment('d', 1, 7), 'TABLE_FULL', { table: 'pending keys', limit: 3 })
+  throwsCode(() => s.increment('abcde', 1, 7), 'KEY_TOO_LONG', { len: 5, max: 4 })
+  throwsCode(() => s.increment('a', 0.5, 7), 'INVALID_DELTA', { value: 0.5 })
+  assert.deepStrictEqual(shardState(s), before)
+  assert.deepEqual(s.pending().map((e) => [e.key, e.delta]), [['a', 10], ['b', 2], ['c', 3]])
+  assert.equal(s.pendingRequests(), 12)
+})
+
+test('a buffered key near the 64-bit limit still reports OVERFLOW on the exact call', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 0 })
+  s.increment('z', I64_MAX - 5n, 9)
+  s.increment('z', 2, 9)
+  s.increment('z', 3, 9)
+  throwsCode(() => s.increment('z', 1, 9), 'OVERFLOW', { key: 'z', current: I64_MAX, delta: 1 })
+  s.increment('z', -10, 9)
+  assert.equal(s.pendingDelta('z'), I64_MAX - 10n)
+})
+
+test('pollOutput and pollTimeout stay in JavaScript between native inputs', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 0, flushAfterIdleMs: 100, flushMaxAgeMs: 0 })
+  s.increment('k', 1, 10)
+  assert.equal(s.pollTimeout(), 110)
+  for (let i = 0; i < 50; i++) {
+    s.increment('k', 1, 10)
+    assert.equal(s.pollOutput(), null)
+    assert.equal(s.pollTimeout(), 110)
+  }
+  s.increment('k', 1, 20) // a new time: the idle deadline moves
+  assert.equal(s.pollTimeout(), 120)
+  s.handleTimeout(120)
+  const batch = s.pollOutput()
+  assert.equal(batch.reason, 'idle')
+  assert.deepEqual(batch.entries.map((e) => e.delta), [52])
+  assert.equal(s.pollOutput(), null)
+})

@@ -1,0 +1,62 @@
+// The committed index.d.ts describes exactly what the package exports at run time, and the
+// JavaScript Shard wrapper exposes exactly the native Shard's public methods. (scripts/test.sh
+// separately checks that index.d.ts is what the build generates.)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import * as pkg from 'shardtally'
+
+const require = createRequire(import.meta.url)
+const binding = require('../binding.js')
+const dts = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
+
+/** Declared classes: name → { methods, statics } from index.d.ts. */
+function declaredClasses() {
+  const classes = new Map()
+  for (const m of dts.matchAll(/^export declare class (\w+)[^{]*\{\n([\s\S]*?)^\}/gm)) {
+    const methods = new Set()
+    const statics = new Set()
+    for (const line of m[2].split('\n')) {
+      const method = /^ {2}(static )?(\w+)\(/.exec(line)
+      if (method && method[2] !== 'constructor') (method[1] ? statics : methods).add(method[2])
+    }
+    classes.set(m[1], { methods, statics })
+  }
+  return classes
+}
+
+const publicMethods = (proto) =>
+  new Set(Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && !n.startsWith('_') && typeof Object.getOwnPropertyDescriptor(proto, n).value === 'function'))
+
+test('every runtime export is declared, and every declaration exists at run time', () => {
+  const declared = new Set([...dts.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]))
+  const runtime = new Set(Object.keys(pkg).filter((k) => k !== 'default'))
+  assert.deepEqual([...runtime].sort(), [...declared].sort())
+})
+
+test('declared class methods are the runtime methods', () => {
+  const classes = declaredClasses()
+  assert.deepEqual([...classes.keys()].sort(), ['Global', 'Router', 'Shard', 'ShardtallyError'])
+  for (const name of ['Shard', 'Global', 'Router']) {
+    const { methods, statics } = classes.get(name)
+    assert.deepEqual([...publicMethods(pkg[name].prototype)].sort(), [...methods].sort(), `${name} methods`)
+    assert.deepEqual([...statics].sort(), ['restore'], `${name} statics`)
+    assert.equal(typeof pkg[name].restore, 'function')
+  }
+})
+
+test('the Shard wrapper forwards every public method of the native Shard', () => {
+  assert.notEqual(pkg.Shard, binding.Shard)
+  assert.deepEqual([...publicMethods(pkg.Shard.prototype)].sort(), [...publicMethods(binding.Shard.prototype)].sort())
+  assert.equal(pkg.Global, binding.Global)
+  assert.equal(pkg.Router, binding.Router)
+})
+
+test('the benchmark still runs (smoke mode)', () => {
+  const out = execFileSync(process.execPath, [new URL('../bench/bench.mjs', import.meta.url).pathname, '--smoke'], { encoding: 'utf8' })
+  assert.match(out, /JS Map/)
+  assert.match(out, /shard\.increment\(key, 1, nowMs\)/)
+  assert.match(out, /incrementIds/)
+})

@@ -1,0 +1,10 @@
+// How a CommonJS TypeScript user sees the package; type-checked by scripts/test.sh
+// (`tsc --noEmit`), not executed.
+import shardtally = require('shardtally')
+
+const shard = new shardtally.Shard({ shard: 1, incarnation: 1n })
+shard.increment('x', 1, 0)
+const deadline: shardtally.ShardDeadline | null = shard.nextDeadline()
+export const when: number | undefined = deadline?.atMs
+export const hash: bigint = shardtally.keyHash('x')
+export const snapshot: Uint8Array = new shardtally.Router({ shardCount: 3 }).snapshot()
