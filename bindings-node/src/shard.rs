@@ -331,19 +331,14 @@ impl Shard {
         if keys.len() != sums.len() || keys.is_empty() || (requests as usize) < keys.len() {
             return Err(napi::Error::from_reason("internal: malformed buffered increments"));
         }
+        let mut items: Vec<(&str, i64)> = Vec::with_capacity(keys.len());
         let mut magnitude: u128 = 0;
         for (key, sum) in keys.iter().zip(sums.iter()) {
             let d = convert::delta_f64(env, *sum)?;
-            self.inner.increment(key, d, now).map_err(|e| core_error(env, &e))?;
             magnitude += u128::from(d.unsigned_abs());
+            items.push((key, d));
         }
-        // The other requests of the window touched keys applied above: zero increments of a
-        // pending key count them (request counters, idle deadline) and change nothing else.
-        // A core `Shard` entry point taking the request count would make this one call.
-        let padding = keys.iter().min_by_key(|k| k.len()).copied().unwrap_or_default();
-        for _ in keys.len()..requests as usize {
-            self.inner.increment(padding, 0, now).map_err(|e| core_error(env, &e))?;
-        }
+        self.inner.increments_coalesced(&items, u64::from(requests), now).map_err(|e| core_error(env, &e))?;
         self.added(magnitude);
         self.settle();
         Ok(self.room())

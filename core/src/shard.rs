@@ -143,7 +143,8 @@ struct InFlight {
 ///   [`is_drained`](Self::is_drained), [`key_of`](Self::key_of), [`stats`](Self::stats),
 ///   [`snapshot`](Self::snapshot).
 /// - **Inputs** (take `now`): [`increment`](Self::increment),
-///   [`increments`](Self::increments), [`increment_id`](Self::increment_id),
+///   [`increments`](Self::increments), [`increments_coalesced`](Self::increments_coalesced),
+///   [`increment_id`](Self::increment_id),
 ///   [`increment_ids`](Self::increment_ids), [`flush`](Self::flush), [`drain`](Self::drain),
 ///   [`handle_ack`](Self::handle_ack), [`handle_failure`](Self::handle_failure),
 ///   [`handle_timeout`](Self::handle_timeout); and [`intern`](Self::intern), which needs no time.
@@ -347,8 +348,38 @@ impl Shard {
         if entries.is_empty() {
             return Ok(());
         }
+        let merged = self.merge_entries(entries)?;
+        self.apply_request(merged.into_iter(), 1, now)
+    }
+
+    /// Applies `requests` single-key increments that all arrived at `now`, given as summed
+    /// deltas per key: the pending deltas, request count, idle and max-age timers end
+    /// exactly as if the increments had been made one by one, provided none of them alone
+    /// would have triggered a flush (flush conditions are checked once, after all of them).
+    /// Hosts that buffer increments in front of the shard (the Node wrapper) use it to
+    /// cross into the engine once per buffer.
+    ///
+    /// Errors (nothing changes): those of [`increments`](Self::increments), and
+    /// [`Error::LengthMismatch`] when `requests` is smaller than the number of distinct keys.
+    pub fn increments_coalesced<K: AsRef<str>>(&mut self, entries: &[(K, i64)], requests: u64, now: Timestamp) -> Result<(), Error> {
+        if entries.is_empty() && requests == 0 {
+            return Ok(());
+        }
+        let merged = self.merge_entries(entries)?;
+        if requests < merged.len() as u64 || merged.is_empty() {
+            return Err(Error::LengthMismatch {
+                what: "requests and keys",
+                left: usize::try_from(requests).unwrap_or(usize::MAX),
+                right: merged.len(),
+            });
+        }
+        self.apply_request(merged.into_iter(), requests, now)
+    }
+
+    /// Validates keys and sums repeated ones, so overflow is judged on what will actually
+    /// be added. Returns `(key, slot if any, summed delta)` per distinct key, in first-seen order.
+    fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<(&'k str, Option<u32>, i64)>, Error> {
         let max = self.config.max_key_bytes();
-        // Sum repeated keys first, so overflow is judged on what will actually be added.
         let mut merged: Vec<(&str, Option<u32>, i64)> = Vec::with_capacity(entries.len());
         let mut seen: AHashMap<&str, usize> = AHashMap::with_capacity(entries.len());
         for (key, delta) in entries {
@@ -365,7 +396,7 @@ impl Shard {
                 }
             }
         }
-        self.apply_request(merged.iter().map(|(k, id, d)| (*k, *id, *d)), now)
+        Ok(merged)
     }
 
     /// Interns `key`, returning an id for [`increment_id`](Self::increment_id). Interning
@@ -651,7 +682,12 @@ impl Shard {
     }
 
     /// Validates then applies one multi-key request of distinct keys.
-    fn apply_request<'k>(&mut self, items: impl Iterator<Item = (&'k str, Option<u32>, i64)> + Clone, now: Timestamp) -> Result<(), Error> {
+    fn apply_request<'k>(
+        &mut self,
+        items: impl Iterator<Item = (&'k str, Option<u32>, i64)> + Clone,
+        requests: u64,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let mut new_keys = 0;
         for (key, id, delta) in items.clone() {
             let current = id.map_or(0, |id| self.keys.slots[id as usize].delta);
@@ -668,15 +704,20 @@ impl Shard {
             let value = self.keys.slots[id as usize].delta + delta;
             self.keys.set(id, value);
         }
-        self.after_request(now);
+        self.after_requests(requests, now);
         Ok(())
     }
 
     #[inline]
     fn after_request(&mut self, now: Timestamp) {
+        self.after_requests(1, now);
+    }
+
+    #[inline]
+    fn after_requests(&mut self, requests: u64, now: Timestamp) {
         let now = self.clock.observe(now);
-        self.requests += 1;
-        self.stats.requests += 1;
+        self.requests += requests;
+        self.stats.requests += requests;
         self.last_increment_at = now;
         if self.first_pending_at.is_none() {
             self.first_pending_at = Some(now);

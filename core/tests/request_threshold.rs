@@ -43,3 +43,24 @@ fn a_multi_key_increment_counts_as_one_request() {
     let out = batches(&mut s);
     assert_eq!(entries(&out[0]), vec![("a".into(), 2), ("b".into(), 2), ("c".into(), 3)]);
 }
+
+#[test]
+fn coalesced_increments_count_every_request_and_match_one_by_one() {
+    let config = ShardConfig::builder().flush_after_requests(10).build().unwrap();
+    let (mut one, mut many) = (shard(config, 0), shard(config, 0));
+    for key in ["a", "b", "a", "a", "c"] {
+        one.increment(key, 1, t(7)).unwrap();
+    }
+    many.increments_coalesced(&[("a", 3), ("b", 1), ("c", 1)], 5, t(7)).unwrap();
+    assert_eq!(many.pending_requests(), 5);
+    assert_eq!(many.snapshot(), one.snapshot());
+    // The flush condition is checked after all of them.
+    many.increments_coalesced(&[("a", 5)], 5, t(8)).unwrap();
+    assert_eq!(batches(&mut many).pop().map(|b| b.reason()), Some(FlushReason::Requests));
+    let before = one.snapshot();
+    assert_eq!(
+        one.increments_coalesced(&[("a", 1), ("b", 1)], 1, t(9)),
+        Err(Error::LengthMismatch { what: "requests and keys", left: 1, right: 2 })
+    );
+    assert_eq!(one.snapshot(), before);
+}
