@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+/// One key of a request being validated: `(key, its slot if any, summed delta)`.
+type Staged<'k> = (&'k str, Option<u32>, i64);
+
 /// What a shard asks its host to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -378,9 +381,9 @@ impl Shard {
 
     /// Validates keys and sums repeated ones, so overflow is judged on what will actually
     /// be added. Returns `(key, slot if any, summed delta)` per distinct key, in first-seen order.
-    fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<(&'k str, Option<u32>, i64)>, Error> {
+    fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<Staged<'k>>, Error> {
         let max = self.config.max_key_bytes();
-        let mut merged: Vec<(&str, Option<u32>, i64)> = Vec::with_capacity(entries.len());
+        let mut merged: Vec<Staged<'k>> = Vec::with_capacity(entries.len());
         let mut seen: AHashMap<&str, usize> = AHashMap::with_capacity(entries.len());
         for (key, delta) in entries {
             let key = key.as_ref();
