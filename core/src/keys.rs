@@ -53,9 +53,6 @@ pub(crate) struct Slot {
     pub(crate) pinned: bool,
     /// The slot is unused (on the free list).
     pub(crate) free: bool,
-    /// Request mark and running sum used to validate a multi-id request before applying it.
-    pub(crate) mark: u64,
-    pub(crate) scratch: i64,
 }
 
 /// Interned keys and the pending deltas of the current generation.
@@ -67,7 +64,6 @@ pub(crate) struct KeyTable {
     /// Slots with a pending delta, in first-touch order.
     pub(crate) dirty: Vec<u32>,
     pinned: usize,
-    marks: u64,
     /// Each used slot's position in key order; valid while `ranks_fresh` (no slot was
     /// allocated since they were computed). Lets a stable key set be sorted by integer.
     rank: Vec<u32>,
@@ -90,12 +86,6 @@ impl KeyTable {
         }
     }
 
-    /// A fresh request mark (see [`Slot::mark`]).
-    pub(crate) fn next_mark(&mut self) -> u64 {
-        self.marks += 1;
-        self.marks
-    }
-
     /// Number of keys issued by `intern`.
     pub(crate) fn pinned_count(&self) -> usize {
         self.pinned
@@ -111,7 +101,7 @@ impl KeyTable {
 
     /// Allocates a slot for a key that has none.
     pub(crate) fn allocate(&mut self, key: Arc<str>) -> u32 {
-        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false, mark: 0, scratch: 0 };
+        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false };
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = slot;
@@ -222,8 +212,7 @@ impl KeyTable {
         if n > bound {
             return Err("key table larger than its bound");
         }
-        let slots =
-            (0..n).map(|_| Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, mark: 0, scratch: 0 }).collect();
+        let slots = (0..n).map(|_| Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true }).collect();
         let mut t = KeyTable { slots, ..KeyTable::default() };
         let mut seen = vec![false; n];
         for (id, key, pinned) in used {
@@ -233,7 +222,7 @@ impl KeyTable {
             }
             seen[i] = true;
             t.index.insert(key.clone(), id);
-            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false, mark: 0, scratch: 0 };
+            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false };
             if pinned {
                 t.pinned += 1;
             }

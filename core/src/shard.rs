@@ -435,7 +435,9 @@ impl Shard {
         Ok(())
     }
 
-    /// Adds `deltas[i]` to `ids[i]` for every `i`, as one atomic request.
+    /// Adds `deltas[i]` to `ids[i]` for every `i`, in order, as one atomic request: if any
+    /// id is unknown, any running sum overflows or the pending table would overflow, nothing
+    /// is applied.
     ///
     /// Errors (nothing changes): [`Error::LengthMismatch`], [`Error::UnknownKeyId`],
     /// [`Error::Overflow`], [`Error::TableFull`]. Empty slices are not a request.
@@ -446,33 +448,47 @@ impl Shard {
         if ids.is_empty() {
             return Ok(());
         }
-        // Pass 1: validate, summing repeated ids in each slot's scratch accumulator.
-        let mark = self.keys.next_mark();
-        let mut new_keys = 0usize;
-        for (id, delta) in ids.iter().zip(deltas) {
-            let s = self.keys.pinned_slot(*id)?;
-            let slot = &mut self.keys.slots[s as usize];
-            if slot.mark != mark {
-                slot.mark = mark;
-                slot.scratch = slot.delta;
-                if !slot.present {
-                    new_keys += 1;
+        // One pass: add in order; on any error, undo exactly what was added and report it.
+        let dirty_before = self.keys.dirty.len();
+        for (i, (id, delta)) in ids.iter().zip(deltas).enumerate() {
+            let err = match self.keys.pinned_slot(*id) {
+                Ok(s) => {
+                    let slot = &mut self.keys.slots[s as usize];
+                    match slot.delta.checked_add(*delta) {
+                        Some(v) => {
+                            slot.delta = v;
+                            if !slot.present {
+                                slot.present = true;
+                                self.keys.dirty.push(s);
+                            }
+                            continue;
+                        }
+                        None => Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta: *delta },
+                    }
                 }
-            }
-            slot.scratch = slot.scratch.checked_add(*delta).ok_or_else(|| Error::Overflow {
-                key: slot.key.to_string(),
-                current: slot.scratch,
-                delta: *delta,
-            })?;
+                Err(e) => e,
+            };
+            self.undo_ids(&ids[..i], &deltas[..i], dirty_before);
+            return Err(err);
         }
-        self.check_room(new_keys)?;
-        // Pass 2: apply.
-        for id in ids {
-            let value = self.keys.slots[id.0 as usize].scratch;
-            self.keys.set(id.0, value);
+        if self.pending_keys() > self.config.max_pending_keys() {
+            self.undo_ids(ids, deltas, dirty_before);
+            return Err(Error::TableFull { table: "pending keys", limit: self.config.max_pending_keys() });
         }
         self.after_request(now);
         Ok(())
+    }
+
+    /// Reverts the first `ids.len()` additions of a rejected `increment_ids`: every add was
+    /// checked, so subtracting in reverse restores each slot exactly; slots that became
+    /// pending (appended to the dirty list after `dirty_before`) are pending no more.
+    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], dirty_before: usize) {
+        for (id, delta) in ids.iter().zip(deltas).rev() {
+            self.keys.slots[id.0 as usize].delta -= delta;
+        }
+        for s in self.keys.dirty.drain(dirty_before..) {
+            self.keys.slots[s as usize].present = false;
+        }
     }
 
     /// Cuts a batch of everything pending now (reason `manual`), or defers it until the

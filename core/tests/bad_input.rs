@@ -37,12 +37,15 @@ fn shard_rejects_bad_keys_overflow_and_full_tables_atomically() {
     rejected(&mut s, Error::Overflow { key: "b".into(), current: i64::MAX, delta: 1 }, |s| {
         s.increment_ids(&[id, id], &[i64::MAX, 1], t(6))
     });
-    s.intern("c").unwrap();
+    let c = s.intern("c").unwrap();
+    // Three pending entries would exceed max_pending_keys (3) only with a fourth key.
+    s.increment("d", 1, t(7)).unwrap();
+    rejected(&mut s, Error::TableFull { table: "pending keys", limit: 3 }, |s| s.increment_ids(&[id, c], &[1, 1], t(8)));
     let before = s.snapshot();
     assert_eq!(s.intern("d"), Err(Error::TableFull { table: "interned keys", limit: 2 }));
     assert_eq!(s.snapshot(), before);
     // The failures did not count as requests either.
-    assert_eq!(s.pending_requests(), 1);
+    assert_eq!(s.pending_requests(), 2);
 }
 
 #[test]
