@@ -68,6 +68,8 @@ pub(crate) struct KeyTable {
     /// allocated since they were computed). Lets a stable key set be sorted by integer.
     rank: Vec<u32>,
     ranks_fresh: bool,
+    /// How many slots were ranked (ranks are `0..ranked`).
+    ranked: usize,
 }
 
 impl KeyTable {
@@ -138,13 +140,14 @@ impl KeyTable {
     }
 
     /// Takes every pending `(key, delta)` of the current generation, sorted by key, clearing
-    /// the slots. Unpinned slots are freed when the table holds more than `keep` of them.
-    pub(crate) fn take_pending(&mut self, keep: usize) -> Vec<(Arc<str>, i64)> {
+    /// the slots, as `make(key, delta)` values. Unpinned slots are freed when the table holds
+    /// more than `keep` of them.
+    pub(crate) fn take_pending<T>(&mut self, keep: usize, make: impl Fn(Arc<str>, i64) -> T) -> Vec<T> {
         self.sort_dirty();
         let mut out = Vec::with_capacity(self.dirty.len());
         for id in self.dirty.drain(..) {
             let slot = &mut self.slots[id as usize];
-            out.push((slot.key.clone(), slot.delta));
+            out.push(make(slot.key.clone(), slot.delta));
             slot.delta = 0;
             slot.present = false;
         }
@@ -174,9 +177,18 @@ impl KeyTable {
             for (pos, id) in ids.iter().enumerate() {
                 self.rank[*id as usize] = pos as u32;
             }
+            self.ranked = ids.len();
             self.ranks_fresh = true;
         }
-        if self.ranks_fresh {
+        if self.ranks_fresh && self.dirty.len() * 8 >= self.ranked {
+            // Ranks are dense in 0..ranked: place each pending slot at its rank, then compact.
+            let mut by_rank = vec![u32::MAX; self.ranked];
+            for id in &self.dirty {
+                by_rank[self.rank[*id as usize] as usize] = *id;
+            }
+            self.dirty.clear();
+            self.dirty.extend(by_rank.into_iter().filter(|id| *id != u32::MAX));
+        } else if self.ranks_fresh {
             let rank = &self.rank;
             self.dirty.sort_unstable_by_key(|id| rank[*id as usize]);
         } else {
@@ -260,7 +272,7 @@ mod tests {
         let b = t.slot_for("b");
         t.set(a, 1);
         t.set(b, 2);
-        let taken = t.take_pending(0);
+        let taken = t.take_pending(0, |k, d| (k, d));
         assert_eq!(taken, vec![(Arc::from("a"), 1), (Arc::from("b"), 2)]);
         assert_eq!(t.lookup("a"), Some(a));
         assert_eq!(t.lookup("b"), None);
@@ -278,7 +290,7 @@ mod tests {
         }
         t.pin(2);
         t.set(0, 5);
-        t.take_pending(0);
+        t.take_pending(0, |k, d| (k, d));
         let (used, free) = t.export();
         let mut back = KeyTable::import(used.clone(), free.clone(), 100).unwrap();
         assert_eq!(back.export(), (used.clone(), free.clone()));

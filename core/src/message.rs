@@ -100,7 +100,7 @@ pub struct Batch {
     pub(crate) from: ShardRef,
     pub(crate) seq: u64,
     pub(crate) reason: FlushReason,
-    pub(crate) entries: Arc<[BatchEntry]>,
+    pub(crate) entries: Arc<Vec<BatchEntry>>,
 }
 
 impl Batch {
@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn batch(entries: Vec<BatchEntry>) -> Batch {
-        Batch { from: ShardRef { shard: 1, incarnation: 2 }, seq: 3, reason: FlushReason::Idle, entries: entries.into() }
+        Batch { from: ShardRef { shard: 1, incarnation: 2 }, seq: 3, reason: FlushReason::Idle, entries: Arc::new(entries) }
     }
 
     fn entry(k: &str, g: u64, d: i64) -> BatchEntry {

@@ -797,9 +797,9 @@ impl Shard {
         let generation = self.generation;
         let keep = self.config.max_pending_keys();
         // Current-generation entries come out of the key table already sorted.
-        let current = self.keys.take_pending(keep).into_iter().map(|(key, delta)| BatchEntry { key, generation, delta });
+        let current = self.keys.take_pending(keep, |key, delta| BatchEntry { key, generation, delta });
         let entries: Vec<BatchEntry> = if self.older.is_empty() {
-            current.collect()
+            current
         } else {
             let mut all: Vec<BatchEntry> = std::mem::take(&mut self.older)
                 .into_iter()
@@ -811,7 +811,7 @@ impl Shard {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let batch = Batch { from: self.me, seq, reason, entries: entries.into() };
+        let batch = Batch { from: self.me, seq, reason, entries: Arc::new(entries) };
         self.outputs.push_back(ShardOutput::SendBatch(batch.clone()));
         self.in_flight = Some(InFlight {
             batch,
@@ -848,7 +848,7 @@ impl Shard {
     fn learn_generation(&mut self, generation: u64, stale: &[(Arc<str>, u64)]) {
         if generation > self.generation {
             // Pending deltas of the current generation keep their (older) tag.
-            for (key, delta) in self.keys.take_pending(self.config.max_pending_keys()) {
+            for (key, delta) in self.keys.take_pending(self.config.max_pending_keys(), |k, d| (k, d)) {
                 self.older.insert((key, self.generation), delta);
             }
             self.generation = generation;
