@@ -384,17 +384,24 @@ impl Shard {
     fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<Staged<'k>>, Error> {
         let max = self.config.max_key_bytes();
         let mut merged: Vec<Staged<'k>> = Vec::with_capacity(entries.len());
-        let mut seen: AHashMap<&str, usize> = AHashMap::with_capacity(entries.len());
+        // Small requests find repeats by scanning; large ones by a map.
+        let mut seen: Option<AHashMap<&str, usize>> = (entries.len() > 16).then(|| AHashMap::with_capacity(entries.len()));
         for (key, delta) in entries {
             let key = key.as_ref();
             validate_key(key, max)?;
-            match seen.get(key) {
+            let found = match &seen {
+                Some(map) => map.get(key).copied(),
+                None => merged.iter().position(|(k, _, _)| *k == key),
+            };
+            match found {
                 Some(&i) => {
                     let e = &mut merged[i];
                     e.2 = e.2.checked_add(*delta).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: e.2, delta: *delta })?;
                 }
                 None => {
-                    seen.insert(key, merged.len());
+                    if let Some(map) = seen.as_mut() {
+                        map.insert(key, merged.len());
+                    }
                     merged.push((key, self.keys.lookup(key), *delta));
                 }
             }
