@@ -394,7 +394,7 @@ impl Shard {
                 None => merged.iter().position(|(k, _, _)| *k == key),
             };
             match found {
-                Some(&i) => {
+                Some(i) => {
                     let e = &mut merged[i];
                     e.2 = e.2.checked_add(*delta).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: e.2, delta: *delta })?;
                 }
