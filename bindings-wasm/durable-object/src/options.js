@@ -1,0 +1,166 @@
+// Options shared by the shard class, the global class and the Worker routes.
+
+import { CounterError } from "./errors.js";
+
+/**
+ * Defaults of every shim option. Engine settings left out of `shard` / `global` keep the
+ * engine's own defaults (SPEC §3 and §4).
+ */
+export const DEFAULT_OPTIONS = Object.freeze({
+  shardBinding: "COUNTER_SHARDS",
+  globalBinding: "COUNTER_GLOBAL",
+  globalName: "global",
+  shardPrefix: "shard:",
+  shardCount: 4,
+  strategy: "random",
+  durability: "durable",
+  kvBinding: null,
+  kvPrefix: "shardtally",
+  basePath: "",
+  shard: Object.freeze({}),
+  global: Object.freeze({}),
+});
+
+const SHARD_SETTINGS = new Set([
+  "flushAfterRequests",
+  "flushAfterIdleMs",
+  "flushMaxAgeMs",
+  "ackTimeoutMs",
+  "retryInitialMs",
+  "retryMaxMs",
+  "retryJitterPercent",
+  "maxPendingKeys",
+  "maxInternedKeys",
+  "maxKeyBytes",
+]);
+
+const GLOBAL_SETTINGS = new Set([
+  "persistAfterWrites",
+  "persistAfterIdleMs",
+  "persistMaxAgeMs",
+  "publishMode",
+  "publishTimeoutMs",
+  "retryInitialMs",
+  "retryMaxMs",
+  "retryJitterPercent",
+  "writeLogCapacity",
+  "writeLogKeysPerWrite",
+  "maxKeys",
+  "maxKeyBytes",
+  "maxDedupEntries",
+]);
+
+const STRATEGIES = new Set(["random", "hash", "round_robin"]);
+const DURABILITIES = new Set(["durable", "buffered"]);
+
+function invalid(message, fields = {}) {
+  return new CounterError("INVALID_OPTIONS", message, fields);
+}
+
+function pickSettings(section, value, allowed) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw invalid(`options.${section} must be an object`, { option: section });
+  }
+  const out = {};
+  for (const [name, setting] of Object.entries(value)) {
+    if (!allowed.has(name)) {
+      throw invalid(`unknown option ${section}.${name}`, { option: `${section}.${name}` });
+    }
+    if (setting !== undefined) out[name] = setting;
+  }
+  return out;
+}
+
+function nonEmptyString(options, name, { nullable = false } = {}) {
+  const value = options[name];
+  if (nullable && (value === null || value === undefined)) return null;
+  if (typeof value !== "string" || value.length === 0) {
+    throw invalid(`options.${name} must be a non-empty string`, { option: name });
+  }
+  return value;
+}
+
+/**
+ * Validates user options and fills in the defaults. Engine settings are checked by the
+ * engine itself when a machine is built (typed `CONFIG_*` errors).
+ * @param {object} [user]
+ * @returns {Readonly<object>} the resolved options
+ */
+export function resolveOptions(user = {}) {
+  if (user === null || typeof user !== "object") throw invalid("options must be an object");
+  for (const name of Object.keys(user)) {
+    if (!(name in DEFAULT_OPTIONS)) throw invalid(`unknown option ${name}`, { option: name });
+  }
+  const o = { ...DEFAULT_OPTIONS, ...user };
+  const resolved = {
+    shardBinding: nonEmptyString(o, "shardBinding"),
+    globalBinding: nonEmptyString(o, "globalBinding"),
+    globalName: nonEmptyString(o, "globalName"),
+    shardPrefix: nonEmptyString(o, "shardPrefix"),
+    shardCount: o.shardCount,
+    strategy: o.strategy,
+    durability: o.durability,
+    kvBinding: nonEmptyString(o, "kvBinding", { nullable: true }),
+    kvPrefix: nonEmptyString(o, "kvPrefix"),
+    basePath: o.basePath,
+    shard: Object.freeze(pickSettings("shard", o.shard, SHARD_SETTINGS)),
+    global: Object.freeze(pickSettings("global", o.global, GLOBAL_SETTINGS)),
+  };
+  if (!Number.isInteger(resolved.shardCount) || resolved.shardCount < 1 || resolved.shardCount > 10_000) {
+    throw invalid("options.shardCount must be an integer in 1..=10000", { option: "shardCount", value: o.shardCount });
+  }
+  if (!STRATEGIES.has(resolved.strategy)) {
+    throw invalid(`options.strategy must be one of ${[...STRATEGIES].join(", ")}`, { option: "strategy", value: o.strategy });
+  }
+  if (!DURABILITIES.has(resolved.durability)) {
+    throw invalid(`options.durability must be "durable" or "buffered"`, { option: "durability", value: o.durability });
+  }
+  if (typeof resolved.basePath !== "string" || (resolved.basePath !== "" && (!resolved.basePath.startsWith("/") || resolved.basePath.endsWith("/")))) {
+    throw invalid('options.basePath must be "" or start with "/" and not end with "/"', { option: "basePath" });
+  }
+  if (resolved.globalName.startsWith(resolved.shardPrefix)) {
+    throw invalid("options.globalName must not start with options.shardPrefix", { option: "globalName" });
+  }
+  return Object.freeze(resolved);
+}
+
+const byObject = new WeakMap();
+const byJson = new Map();
+
+/**
+ * Resolves options given as an object or as a function of `env` (so deployments can tune
+ * settings through variables). Results are cached, so every request of an isolate shares
+ * one resolved object (and one router).
+ * @param {object | ((env: object) => object) | undefined} source
+ * @param {object} env the Worker environment
+ */
+export function optionsFor(source, env) {
+  if (typeof source === "function") {
+    const user = source(env);
+    const key = JSON.stringify(user ?? {});
+    let resolved = byJson.get(key);
+    if (!resolved) {
+      resolved = resolveOptions(user ?? {});
+      byJson.set(key, resolved);
+    }
+    return resolved;
+  }
+  const user = source ?? DEFAULT_OPTIONS;
+  let resolved = byObject.get(user);
+  if (!resolved) {
+    resolved = resolveOptions(user);
+    byObject.set(user, resolved);
+    byObject.set(resolved, resolved);
+  }
+  return resolved;
+}
+
+/**
+ * The resolved options of a shard or global class: its static `options`.
+ * @param {Function} cls the Durable Object class (a subclass of ShardObject / GlobalObject)
+ * @param {object} env the Worker environment
+ */
+export function optionsOf(cls, env) {
+  return optionsFor(cls.options, env);
+}
