@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Runs the shardtally demo: a simulated minute of traffic through shards and a global.
+# The shardtally demo, in two parts:
+#   1. the Rust engine alone: a simulated minute of traffic through 8 shards and a global;
+#   2. the Durable Object shim in the real Workers runtime (workerd, through Miniflare): the
+#      example Worker takes a burst of increments over 4 shard objects, alarms flush them,
+#      and the run's storage writes are compared with do-counter-sharding's design.
+# Sets up what it needs (wasm32 target, wasm-bindgen CLI, npm packages) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "==> building the demo (first run compiles the crate)"
+
+echo "==> [1/2] the engine: a simulated minute of traffic (builds the crate on first run)"
 cargo run --quiet -p shardtally --example simulated_minute
+
+echo
+echo "==> [2/2] Durable Objects in workerd: setting up the WebAssembly package and Miniflare"
+sh bindings-wasm/durable-object/scripts/setup.sh
+node bindings-wasm/example/demo.mjs
