@@ -34,6 +34,8 @@ export type ShardtallyErrorCode =
  * changed nothing.
  */
 export declare class ShardtallyError extends Error {
+  /** Builds an error like the ones shardtally throws (`fields` are copied onto it). */
+  constructor(message: string, code?: string, fields?: Record<string, unknown>)
   /** The stable, machine-readable code. */
   readonly code: ShardtallyErrorCode
   /** Offending values, depending on `code`. */
@@ -52,6 +54,16 @@ export type PublishMode = 'full' | 'changes'
 export type PublishReason = 'writes' | 'idle' | 'max_age' | 'reset' | 'manual' | 'retry'
 /** How a router picks a shard. */
 export type RouterStrategy = 'hash' | 'random' | 'round_robin' | 'pinned'
+/** A delta: a safe-integer `number` or a `bigint` in the signed 64-bit range. */
+export type Delta = number | bigint
+/** The settings of a shard: `ShardOptions` without the identity (`Shard.restore`, a tiered global's restore). */
+export type ShardConfigOptions = Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'>
+/** The settings of a global: `GlobalOptions` without `upstream`. */
+export type GlobalConfigOptions = Omit<GlobalOptions, 'upstream'>
+/** Options of `Global.restore`: a tiered global's snapshot needs `upstream` settings. */
+export type GlobalRestoreOptions = GlobalConfigOptions & { upstream?: ShardConfigOptions }
+/** Tiered aggregation: a batch for the upstream global's `handleBatch` (a `pollOutput()` result). */
+export type ForwardOutput = Extract<GlobalOutput, { type: 'forward' }>
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -64,7 +76,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /**
  * The global aggregator.
  *
- * Run loop: `handleBatch` returns the `Ack` to route back to the shard; after every input,
+ * Run loop: `handleBatch` returns the `AckOutput` to route back to the shard; after every input,
  * persist `snapshot()` when `takeStateChanged()` (before sending the ack), persist every
  * `pollOutput()` publish and acknowledge it with `handlePublishAck`, and arm one timer
  * for `pollTimeout()` that calls `handleTimeout(nowMs)`.
@@ -77,14 +89,14 @@ export declare class Global {
    * again by `pollOutput`. The settings are not in the snapshot: pass them again
    * (defaults otherwise); a tiered global needs `upstream` (its settings).
    */
-  static restore(snapshot: Uint8Array, options?: Omit<GlobalOptions, 'upstream'> & { upstream?: Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'> }): Global
+  static restore(snapshot: Uint8Array, options?: GlobalRestoreOptions): Global
   /**
-   * Applies a batch (the `Batch` object or its `bytes`) exactly once and returns the
+   * Applies a batch (the `BatchOutput` object or its `bytes`) exactly once and returns the
    * acknowledgement to route back to its shard; a batch already applied is acknowledged
    * again without being applied. Errors (nothing changes; the shard retries):
    * `KEY_TOO_LONG`, `OVERFLOW`, `TABLE_FULL` (`maxKeys`), `DECODE_*`.
    */
-  handleBatch(batch: Uint8Array | Batch, nowMs: number): Ack
+  handleBatch(batch: Uint8Array | BatchOutput, nowMs: number): AckOutput
   /**
    * Resets a key: its total goes to zero and its generation up, so deltas shards
    * accepted before they learn of it never count; produces a publish and a write-log
@@ -105,7 +117,7 @@ export declare class Global {
    * Tiered aggregation: the upstream global acknowledged a forwarded batch. Errors:
    * `NO_UPSTREAM`, `WRONG_SHARD`, `DECODE_*`.
    */
-  handleUpstreamAck(ack: Uint8Array | Ack, nowMs: number): boolean
+  handleUpstreamAck(ack: Uint8Array | AckOutput, nowMs: number): boolean
   /** Tiered aggregation: forwarding batch `seq` upstream failed. Errors: `NO_UPSTREAM`. */
   handleUpstreamFailure(seq: number | bigint, nowMs: number): boolean
   /**
@@ -122,7 +134,8 @@ export declare class Global {
   pollOutput(): GlobalOutput | null
   /**
    * The earliest deadline in ms (call `handleTimeout` then), or `null` when there is
-   * none (or it lies beyond `2^53 - 1` ms, which no valid `nowMs` reaches).
+   * none. A deadline beyond `2^53 - 1` ms (which no valid `nowMs` reaches) is reported
+   * as `2^53 - 1`.
    */
   pollTimeout(): number | null
   /**
@@ -143,13 +156,13 @@ export declare class Global {
   /** Recent writes (applied batches and resets), newest first. */
   writeLog(): Array<WriteRecord>
   /** Per-shard write statistics (writes and summed deltas per key), by shard index. */
-  shardStats(): Array<ShardWrites>
+  shardStats(): Array<ShardWriteStats>
   /** Activity counters (total writes, distinct shards, duplicates, ...). */
   stats(): GlobalStats
   /** The version of the last acknowledged publish (0 before any). */
   publishedVersion(): number | bigint
   /** The publish waiting for its acknowledgement, or `null`. */
-  inFlightPublish(): Publish | null
+  inFlightPublish(): PublishOutput | null
   /** The last applied seq of a shard life, or `null` when it is not remembered. */
   lastSeq(shard: number, incarnation: number | bigint): number | bigint | null
   /** The next deadline and which timer it belongs to, or `null`. */
@@ -216,7 +229,7 @@ export declare class Shard {
    * `pollTimeout()` is right at once. The settings are not in the snapshot: pass them
    * again (defaults otherwise).
    */
-  static restore(snapshot: Uint8Array, options?: Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'>): Shard
+  static restore(snapshot: Uint8Array, options?: ShardConfigOptions): Shard
   /**
    * Adds `delta` to `key`: one request. Errors (nothing changes): `EMPTY_KEY`,
    * `KEY_TOO_LONG`, `OVERFLOW` (the pending delta would overflow 64 bits), `TABLE_FULL`
@@ -224,10 +237,11 @@ export declare class Shard {
    */
   increment(key: string, delta: number | bigint, nowMs: number): void
   /**
-   * Adds several deltas as one request, atomically: every entry is validated before any
-   * is applied; repeated keys are summed. An empty `entries` is not a request.
+   * Adds several deltas as one request, atomically: `entries` is a `Record`, a `Map` or
+   * an array of `[key, delta]` pairs; every entry is validated before any is applied;
+   * repeated keys are summed. An empty `entries` is not a request.
    */
-  increments(entries: Record<string, number | bigint> | Array<[string, number | bigint]>, nowMs: number): void
+  increments(entries: Record<string, number | bigint> | Map<string, number | bigint> | Array<[string, number | bigint]>, nowMs: number): void
   /**
    * Interns `key` and returns its id for `incrementId` / `incrementIds`; interning the
    * same key again returns the same id, and ids survive snapshots. Errors: `EMPTY_KEY`,
@@ -257,11 +271,11 @@ export declare class Shard {
    */
   drain(nowMs: number): FlushOutcome
   /**
-   * The global acknowledged a batch (`ack`: the `Ack` object or its `bytes`). Returns
+   * The global acknowledged a batch (`ack`: the `AckOutput` object or its `bytes`). Returns
    * whether it matched the in-flight batch; a late duplicate returns `false` and is
    * harmless. Errors: `WRONG_SHARD`, `DECODE_*`.
    */
-  handleAck(ack: Uint8Array | Ack, nowMs: number): boolean
+  handleAck(ack: Uint8Array | AckOutput, nowMs: number): boolean
   /**
    * Sending batch `seq` failed: it is re-sent (same seq, same entries) after a backoff.
    * Returns `false`, changing nothing, when `seq` is not the batch awaiting an answer.
@@ -273,10 +287,11 @@ export declare class Shard {
    */
   handleTimeout(nowMs: number): void
   /** The next batch to send, or `null`. Drain it after every input. */
-  pollOutput(): Batch | null
+  pollOutput(): BatchOutput | null
   /**
    * The earliest deadline in ms (call `handleTimeout` then), or `null` when there is
-   * none (or it lies beyond `2^53 - 1` ms, which no valid `nowMs` reaches).
+   * none. A deadline beyond `2^53 - 1` ms (which no valid `nowMs` reaches) is reported
+   * as `2^53 - 1`.
    */
   pollTimeout(): number | null
   /**
@@ -297,7 +312,7 @@ export declare class Shard {
   /** Number of pending entries (distinct keys per generation). */
   pendingKeys(): number
   /** The batch in flight (sent, not yet acknowledged), or `null`. */
-  inFlight(): Batch | null
+  inFlight(): BatchOutput | null
   /** The next deadline and which timer it belongs to, or `null`. */
   nextDeadline(): ShardDeadline | null
   /** The reset generation this shard tags new increments with. */
@@ -313,7 +328,7 @@ export declare class Shard {
 }
 
 /** The global's answer to a batch: route it back to the sending shard's `handleAck`. */
-export interface Ack {
+export interface AckOutput {
   /** Always `'ack'`. */
   type: 'ack'
   /** The ack encoded for the wire (what `shard.handleAck` takes). */
@@ -329,14 +344,24 @@ export interface Ack {
   /** The global's current reset generation. */
   generation: number | bigint
   /** Keys of the batch whose deltas were dropped as older than the key's last reset. */
-  stale: Array<StaleKey>
+  staleKeys: Array<StaleKey>
+}
+
+/** One key's delta: in a batch, or pending in a shard. */
+export interface BatchEntry {
+  /** The key. */
+  key: string
+  /** The reset generation the deltas were accepted under. */
+  generation: number | bigint
+  /** The summed delta. */
+  delta: number | bigint
 }
 
 /**
  * A shard's deltas on their way to the global: deliver `bytes` to `global.handleBatch`
  * and report the answer with `shard.handleAck` or `shard.handleFailure(seq, nowMs)`.
  */
-export interface Batch {
+export interface BatchOutput {
   /** Always `'batch'`. */
   type: 'batch'
   /** The batch encoded for the wire (what `global.handleBatch` takes). */
@@ -351,16 +376,6 @@ export interface Batch {
   reason: FlushReason
   /** The entries, sorted by key then generation. */
   entries: Array<BatchEntry>
-}
-
-/** One key's delta: in a batch, or pending in a shard. */
-export interface BatchEntry {
-  /** The key. */
-  key: string
-  /** The reset generation the deltas were accepted under. */
-  generation: number | bigint
-  /** The summed delta. */
-  delta: number | bigint
 }
 
 /**
@@ -385,26 +400,26 @@ export interface GlobalDeadline {
 
 /**
  * Options of `new Global(options)`; every setting is optional and defaults to the value
- * shown. Unknown keys are rejected (`INVALID_ARGUMENT`).
+ * shown. Keys that are not options are ignored.
  */
 export interface GlobalOptions {
   /** Publish after this many applied batches; 0 disables. Default 100. */
   persistAfterWrites?: number
   /** Publish when no batch arrived for this long; 0 disables. Default 5000. */
-  persistAfterIdleMs?: number
+  persistAfterIdleMs?: number | bigint
   /** Publish when the oldest unpublished change is this old; 0 disables. Default 60000. */
-  persistMaxAgeMs?: number
+  persistMaxAgeMs?: number | bigint
   /**
    * Every key's total in each publish (`'full'`), or only the keys changed since the last
    * acknowledged publish (`'changes'`). Default `'full'`.
    */
   publishMode?: PublishMode
   /** Treat an unacknowledged publish as failed after this long. Default 10000. */
-  publishTimeoutMs?: number
+  publishTimeoutMs?: number | bigint
   /** First delay before retrying a failed publish; doubles per attempt. Default 1000. */
-  retryInitialMs?: number
+  retryInitialMs?: number | bigint
   /** Largest delay before retrying a failed publish. Default 30000. */
-  retryMaxMs?: number
+  retryMaxMs?: number | bigint
   /** Seeded jitter on publish retries, as a percentage of the delay. Default 20. */
   retryJitterPercent?: number
   /** Records kept in the write log (a ring; 0 keeps none). Default 1000. */
@@ -496,8 +511,18 @@ export interface KeyTotal {
   total: number | bigint
 }
 
+/**
+ * What `publish` did: a publish was cut (`'sent'`), one is in flight or waiting to be
+ * retried and the changes follow it (`'deferred'`), or nothing changed.
+ */
+export type PublishOutcome =
+  | { type: 'sent'; /** Its version. */
+  version: number | bigint }
+  | { type: 'deferred' }
+  | { type: 'nothing_changed' }
+
 /** Totals for the host to persist; acknowledge with `handlePublishAck(version, nowMs)`. */
-export interface Publish {
+export interface PublishOutput {
   /** Always `'publish'`. */
   type: 'publish'
   /** Increases with every publish. */
@@ -511,16 +536,6 @@ export interface Publish {
 }
 
 /**
- * What `publish` did: a publish was cut (`'sent'`), one is in flight or waiting to be
- * retried and the changes follow it (`'deferred'`), or nothing changed.
- */
-export type PublishOutcome =
-  | { type: 'sent'; /** Its version. */
-  version: number | bigint }
-  | { type: 'deferred' }
-  | { type: 'nothing_changed' }
-
-/**
  * What `reset` did: the total went to zero and the key's generation went up (`'reset'`),
  * or the key was zero or absent and nothing changed (`'not_defined'`).
  */
@@ -530,7 +545,7 @@ export type ResetOutcome =
   generation: number | bigint }
   | { type: 'not_defined' }
 
-/** Options of `new Router(options)`. Unknown keys are rejected (`INVALID_ARGUMENT`). */
+/** Options of `new Router(options)`. Keys that are not options are ignored. */
 export interface RouterOptions {
   /**
    * How to pick a shard: jump consistent hash of the key (`'hash'`, a key always goes to
@@ -538,7 +553,7 @@ export interface RouterOptions {
    * (`'pinned'`). Default `'hash'`.
    */
   strategy?: RouterStrategy
-  /** The shard of the `'pinned'` strategy (required with it, rejected without it). */
+  /** The shard of the `'pinned'` strategy (required with it, ignored by the other strategies). */
   pinnedShard?: number
   /** Number of shards. Default 1. */
   shardCount?: number
@@ -556,7 +571,7 @@ export interface ShardDeadline {
 
 /**
  * Options of `new Shard(options)`. Every setting but `shard` and `incarnation` is optional
- * and defaults to the value shown. Unknown keys are rejected (`INVALID_ARGUMENT`).
+ * and defaults to the value shown. Keys that are not options are ignored.
  */
 export interface ShardOptions {
   /** This shard's index. */
@@ -577,21 +592,21 @@ export interface ShardOptions {
    * Flush when no increment arrived for this long (a debounce re-armed by every
    * increment); 0 disables. Default 5000.
    */
-  flushAfterIdleMs?: number
+  flushAfterIdleMs?: number | bigint
   /**
    * Flush when the oldest pending delta is this old, even under steady traffic; 0
    * disables. Default 60000.
    */
-  flushMaxAgeMs?: number
+  flushMaxAgeMs?: number | bigint
   /**
    * Treat an in-flight batch as failed when no acknowledgement arrived for this long.
    * Default 10000.
    */
-  ackTimeoutMs?: number
+  ackTimeoutMs?: number | bigint
   /** First delay before re-sending a failed batch; doubles per attempt. Default 1000. */
-  retryInitialMs?: number
+  retryInitialMs?: number | bigint
   /** Largest delay before re-sending a failed batch. Default 30000. */
-  retryMaxMs?: number
+  retryMaxMs?: number | bigint
   /**
    * Each retry delay is shortened by a seeded random amount up to this percentage.
    * Default 20.
@@ -634,7 +649,7 @@ export interface ShardStats {
 }
 
 /** What one shard index has written to the global. */
-export interface ShardWrites {
+export interface ShardWriteStats {
   /** The shard index. */
   shard: number
   /** Batches applied from it (all incarnations). */

@@ -7,8 +7,18 @@
 
 const native = require('./binding.js')
 
-/** The error every shardtally call throws: `code` is stable, `message` is core's text. */
-class ShardtallyError extends Error {}
+/**
+ * The error every shardtally call throws: `code` is stable, `message` is core's text, and
+ * the offending values are extra properties. Constructed like the WebAssembly package's
+ * class: `new ShardtallyError(message, code?, fields?)`.
+ */
+class ShardtallyError extends Error {
+  constructor(message, code, fields) {
+    super(message)
+    if (fields) Object.assign(this, fields)
+    this.code = code
+  }
+}
 Object.defineProperty(ShardtallyError.prototype, 'name', { value: 'ShardtallyError', writable: true, configurable: true })
 native._setErrorClass(ShardtallyError)
 
@@ -146,6 +156,8 @@ class Shard {
   }
 
   increments(entries, nowMs) {
+    // A `Map` is read as its `[key, delta]` pairs, as by the WebAssembly package.
+    if (entries instanceof Map) entries = Array.from(entries)
     const n = this.#input()
     const packed = pack(entries)
     return packed === null ? n.increments(entries, nowMs) : n._incrementsPacked(packed.joined, packed.lens, packed.deltas, nowMs)

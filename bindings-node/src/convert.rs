@@ -4,7 +4,7 @@
 
 use crate::error::{invalid_argument, js_error};
 use napi::bindgen_prelude::{Array, BigInt, Either, Either3, Object, Uint8ArraySlice, Unknown};
-use napi::{Env, JsValue, Result};
+use napi::{Env, JsValue, Result, ValueType};
 use shardtally::{ShardRef, Timestamp};
 
 /// `Number.MAX_SAFE_INTEGER`.
@@ -37,10 +37,10 @@ pub(crate) fn int(v: impl Into<i128>) -> JsInt {
     }
 }
 
-/// A timestamp for output: `null` beyond `2^53 - 1` ms, which no valid `nowMs` can reach.
-pub(crate) fn time_out(t: Timestamp) -> Option<f64> {
-    let ms = t.as_millis();
-    (ms <= MAX_SAFE_INT).then_some(ms as f64)
+/// A timestamp for output: milliseconds, capped at `2^53 - 1` (a deadline that far away
+/// never fires for any valid `nowMs`; the WebAssembly package reports it the same way).
+pub(crate) fn time_out(t: Timestamp) -> f64 {
+    t.as_millis().min(MAX_SAFE_INT) as f64
 }
 
 /// A safe non-negative integer number, as `u64`.
@@ -65,7 +65,7 @@ pub(crate) fn time_f64(env: &Env, f: f64) -> Result<Timestamp> {
 }
 
 fn invalid_time<V: napi::bindgen_prelude::ToNapiValue>(env: &Env, value: V) -> napi::Error {
-    js_error(env, "INVALID_TIME", "nowMs must be an integer number of milliseconds in 0 ..= 2^53-1", |p| p.set("value", value))
+    js_error(env, "INVALID_TIME", "nowMs must be a finite integer number of milliseconds in 0..=2^53-1", |p| p.set("value", value))
 }
 
 /// A delta: a safe-integer number or a bigint in the signed 64-bit range; else
@@ -132,18 +132,19 @@ pub(crate) fn u64_arg(env: &Env, argument: &str, v: BigNum<'_>) -> Result<u64> {
     }
 }
 
+/// What an unsigned argument must be, worded as in the WebAssembly package.
 fn expected_uint(max: u64, bigint: bool) -> String {
     match (max, bigint) {
         (u64::MAX, true) => "a non-negative safe integer or a bigint below 2^64".to_owned(),
         (_, true) => format!("a non-negative safe integer or a bigint up to {max}"),
         (m, false) if m >= MAX_SAFE_INT => "a non-negative safe integer".to_owned(),
-        (m, false) => format!("an integer in 0 ..= {m}"),
+        (m, false) => format!("an integer number in 0..={m}"),
     }
 }
 
 /// Bytes from a `Uint8Array`/`Buffer` or from an output object's `bytes`.
 pub(crate) fn bytes<'a>(env: &Env, argument: &str, v: Bytes<'a>) -> Result<Vec<u8>> {
-    let expected = "a Uint8Array (or an output object with a bytes property)";
+    let expected = "a Uint8Array";
     match v {
         Either3::A(slice) => Ok(slice.to_vec()),
         Either3::B(obj) => match obj.get::<Either<Uint8ArraySlice<'a>, Unknown<'a>>>("bytes")? {
@@ -170,49 +171,42 @@ pub(crate) fn shard_ref_object(env: &Env, r: ShardRef) -> Result<Object<'_>> {
     Ok(o)
 }
 
-/// Reads an options object: typed fields with defaults, unknown keys rejected.
+/// Reads an options object the way the WebAssembly package does: `undefined` and `null`
+/// stand for "not given", both for the object and for each option; keys that are not
+/// options are ignored; errors name the option itself (`shard`, `retryMaxMs`).
 pub(crate) struct Options<'a> {
     env: &'a Env,
     obj: Option<Object<'a>>,
-    prefix: &'static str,
 }
 
 impl<'a> Options<'a> {
-    /// `v` must be an object, `undefined` or `null`; its own enumerable keys must all be in
-    /// `allowed`.
-    pub(crate) fn new(env: &'a Env, prefix: &'static str, v: Option<ObjArg<'a>>, allowed: &[&str]) -> Result<Self> {
+    /// `v` must be an object, `undefined` or `null` (else `INVALID_ARGUMENT` naming `name`).
+    pub(crate) fn new(env: &'a Env, name: &str, v: Option<ObjArg<'a>>) -> Result<Self> {
         let obj = match v {
             None => None,
             Some(Either3::B(obj)) => Some(obj),
-            Some(Either3::A(arr)) => return Err(invalid_argument(env, prefix, "an options object", Some(arr.to_unknown()))),
-            Some(Either3::C(u)) => return Err(invalid_argument(env, prefix, "an options object", Some(u))),
+            Some(Either3::A(arr)) => return Err(invalid_argument(env, name, "an options object", Some(arr.to_unknown()))),
+            Some(Either3::C(u)) if is_absent(&u)? => None,
+            Some(Either3::C(u)) => return Err(invalid_argument(env, name, "an options object", Some(u))),
         };
-        if let Some(o) = &obj {
-            for k in Object::keys(o)? {
-                if !allowed.contains(&k.as_str()) {
-                    let argument = format!("{prefix}.{k}");
-                    let expected = format!("one of: {}", allowed.join(", "));
-                    let message = format!("unknown option {argument} (known options: {})", allowed.join(", "));
-                    return Err(js_error(env, "INVALID_ARGUMENT", &message, |p| {
-                        p.set("argument", argument.as_str())?;
-                        p.set("expected", expected.as_str())
-                    }));
-                }
-            }
-        }
-        Ok(Options { env, obj, prefix })
+        Ok(Options { env, obj })
     }
 
-    fn arg(&self, name: &str) -> String {
-        format!("{}.{name}", self.prefix)
+    /// Whether option `name` is given (present, neither `undefined` nor `null`).
+    fn given(&self, name: &str) -> Result<Option<&Object<'a>>> {
+        let Some(o) = &self.obj else { return Ok(None) };
+        match o.get::<Unknown<'a>>(name)? {
+            Some(u) if !is_absent(&u)? => Ok(Some(o)),
+            _ => Ok(None),
+        }
     }
 
     /// An unsigned integer number in `0 ..= max`.
     pub(crate) fn uint(&self, name: &str, max: u64) -> Result<Option<u64>> {
-        let Some(o) = &self.obj else { return Ok(None) };
+        let Some(o) = self.given(name)? else { return Ok(None) };
         match o.get::<Num<'a>>(name)? {
             None => Ok(None),
-            Some(v) => uint(self.env, &self.arg(name), v, max).map(Some),
+            Some(v) => uint(self.env, name, v, max).map(Some),
         }
     }
 
@@ -221,43 +215,44 @@ impl<'a> Options<'a> {
         Ok(self.uint(name, u64::from(u32::MAX))?.map(|v| v as u32))
     }
 
-    /// A `u8` setting.
+    /// A `u8` setting given as a `u32` number, saturated to 255 (core rejects values out of
+    /// its range with a `CONFIG_*` error).
     pub(crate) fn u8(&self, name: &str) -> Result<Option<u8>> {
-        Ok(self.uint(name, u64::from(u8::MAX))?.map(|v| v as u8))
+        Ok(self.u32(name)?.map(|v| u8::try_from(v).unwrap_or(u8::MAX)))
     }
 
-    /// A `usize` setting.
+    /// A `usize` setting: a safe-integer number or a bigint, saturated to `usize` (core
+    /// reports a value too large for its bound as `CONFIG_TOO_LARGE`).
     pub(crate) fn usize(&self, name: &str) -> Result<Option<usize>> {
-        Ok(self.uint(name, MAX_SAFE_INT)?.map(|v| v as usize))
+        Ok(self.u64(name)?.map(|v| usize::try_from(v).unwrap_or(usize::MAX)))
     }
 
     /// A `u64` setting: a safe-integer number or a bigint.
     pub(crate) fn u64(&self, name: &str) -> Result<Option<u64>> {
-        let Some(o) = &self.obj else { return Ok(None) };
+        let Some(o) = self.given(name)? else { return Ok(None) };
         match o.get::<BigNum<'a>>(name)? {
             None => Ok(None),
-            Some(v) => u64_arg(self.env, &self.arg(name), v).map(Some),
+            Some(v) => u64_arg(self.env, name, v).map(Some),
         }
     }
 
-    /// One of a few strings.
-    pub(crate) fn choice(&self, name: &str, choices: &[&'static str]) -> Result<Option<&'static str>> {
-        let Some(o) = &self.obj else { return Ok(None) };
-        let expected = || format!("one of {}", choices.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", "));
+    /// One of a few strings; `expected` words the choices for the error.
+    pub(crate) fn choice(&self, name: &str, choices: &[&'static str], expected: &str) -> Result<Option<&'static str>> {
+        let Some(o) = self.given(name)? else { return Ok(None) };
         match o.get::<Str<'a>>(name)? {
             None => Ok(None),
             Some(Either::A(s)) => match choices.iter().find(|c| **c == s) {
                 Some(c) => Ok(Some(*c)),
-                None => Err(invalid_argument(self.env, &self.arg(name), &expected(), Some(s))),
+                None => Err(invalid_argument(self.env, name, expected, Some(s))),
             },
-            Some(Either::B(u)) => Err(invalid_argument(self.env, &self.arg(name), &expected(), Some(u))),
+            Some(Either::B(u)) => Err(invalid_argument(self.env, name, expected, Some(u))),
         }
     }
 
-    /// A nested options object.
-    pub(crate) fn object(&self, name: &str) -> Result<Option<ObjArg<'a>>> {
-        let Some(o) = &self.obj else { return Ok(None) };
-        o.get::<ObjArg<'a>>(name)
+    /// A nested options object (`INVALID_ARGUMENT` naming `name` when it is not one).
+    pub(crate) fn nested(&self, name: &str) -> Result<Option<Options<'a>>> {
+        let Some(o) = self.given(name)? else { return Ok(None) };
+        Options::new(self.env, name, o.get::<ObjArg<'a>>(name)?).map(Some)
     }
 
     /// The environment.
@@ -265,8 +260,13 @@ impl<'a> Options<'a> {
         self.env
     }
 
-    /// A required option.
+    /// A required option (`INVALID_ARGUMENT` with `value: undefined` when not given).
     pub(crate) fn required<T>(&self, name: &str, v: Option<T>, expected: &str) -> Result<T> {
-        v.ok_or_else(|| invalid_argument(self.env, &self.arg(name), expected, None::<Unknown<'_>>))
+        v.ok_or_else(|| invalid_argument(self.env, name, expected, None::<Unknown<'_>>))
     }
+}
+
+/// Whether a value is `undefined` or `null`.
+fn is_absent(u: &Unknown<'_>) -> Result<bool> {
+    Ok(matches!(u.get_type()?, ValueType::Undefined | ValueType::Null))
 }

@@ -68,16 +68,16 @@ fn build(env: &Env, code: &str, message: &str, fill: impl FnOnce(&mut Props<'_>)
 }
 
 /// A wrong JavaScript type or value for an argument: code `INVALID_ARGUMENT`, with the
-/// argument's name, what was expected and the value given (when there was one).
+/// argument's name, what was expected and the value given (`undefined` when it was missing).
 pub(crate) fn invalid_argument<V: ToNapiValue>(env: &Env, argument: &str, expected: &str, value: Option<V>) -> napi::Error {
     let message = format!("{argument} must be {expected}");
     js_error(env, "INVALID_ARGUMENT", &message, |p| {
         p.set("argument", argument)?;
         p.set("expected", expected)?;
-        if let Some(v) = value {
-            p.set("value", v)?;
+        match value {
+            Some(v) => p.set("value", v),
+            None => p.set("value", ()),
         }
-        Ok(())
     })
 }
 

@@ -1,58 +1,40 @@
 //! `Global`: applies batches exactly once, keeps the totals, tells the host when to publish.
 
-use crate::convert::{self, int, time, time_out, BigNum, Bytes, JsInt, Num, ObjArg, Options, Str, MAX_SAFE_INT};
+use crate::convert::{self, int, time, time_out, BigNum, Bytes, JsInt, Num, ObjArg, Options, Str};
 use crate::error::{config_error, core_error, decode_error};
 use crate::output::{
     Ack, FlushOutcome, GlobalDeadline, GlobalOutput, GlobalStats, KeyDelta, KeyTotal, Publish, PublishOutcome, ResetOutcome, ShardWrites,
     WriteRecord,
 };
 use crate::packed;
-use crate::shard::{new_shard, shard_config, SHARD_OPTIONS, SHARD_SETTINGS};
+use crate::shard::{new_shard, shard_config};
 use napi::bindgen_prelude::{Either, Object, Uint8Array, Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally as st;
 use shardtally::{GlobalConfig, PublishMode};
 
-const GLOBAL_OPTIONS: &[&str] = &[
-    "persistAfterWrites",
-    "persistAfterIdleMs",
-    "persistMaxAgeMs",
-    "publishMode",
-    "publishTimeoutMs",
-    "retryInitialMs",
-    "retryMaxMs",
-    "retryJitterPercent",
-    "writeLogCapacity",
-    "writeLogKeysPerWrite",
-    "maxKeys",
-    "maxKeyBytes",
-    "maxDedupEntries",
-    "seed",
-    "upstream",
-];
-
 fn global_config(o: &Options<'_>) -> Result<GlobalConfig> {
     let mut b = GlobalConfig::builder();
     if let Some(v) = o.u32("persistAfterWrites")? {
         b = b.persist_after_writes(v);
     }
-    if let Some(v) = o.uint("persistAfterIdleMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("persistAfterIdleMs")? {
         b = b.persist_after_idle_ms(v);
     }
-    if let Some(v) = o.uint("persistMaxAgeMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("persistMaxAgeMs")? {
         b = b.persist_max_age_ms(v);
     }
-    if let Some(v) = o.choice("publishMode", &["full", "changes"])? {
+    if let Some(v) = o.choice("publishMode", &["full", "changes"], "'full' or 'changes'")? {
         b = b.publish_mode(if v == "changes" { PublishMode::Changes } else { PublishMode::Full });
     }
-    if let Some(v) = o.uint("publishTimeoutMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("publishTimeoutMs")? {
         b = b.publish_timeout_ms(v);
     }
-    if let Some(v) = o.uint("retryInitialMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("retryInitialMs")? {
         b = b.retry_initial_ms(v);
     }
-    if let Some(v) = o.uint("retryMaxMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("retryMaxMs")? {
         b = b.retry_max_ms(v);
     }
     if let Some(v) = o.u8("retryJitterPercent")? {
@@ -81,7 +63,7 @@ fn global_config(o: &Options<'_>) -> Result<GlobalConfig> {
 
 /// The global aggregator.
 ///
-/// Run loop: `handleBatch` returns the `Ack` to route back to the shard; after every input,
+/// Run loop: `handleBatch` returns the `AckOutput` to route back to the shard; after every input,
 /// persist `snapshot()` when `takeStateChanged()` (before sending the ack), persist every
 /// `pollOutput()` publish and acknowledge it with `handlePublishAck`, and arm one timer
 /// for `pollTimeout()` that calls `handleTimeout(nowMs)`.
@@ -95,14 +77,11 @@ impl Global {
     /// An empty global; with `upstream`, a tiered global that forwards what it applies.
     #[napi(constructor, ts_args_type = "options?: GlobalOptions")]
     pub fn new(env: &Env, options: Option<ObjArg<'_>>) -> Result<Self> {
-        let o = Options::new(env, "options", options, GLOBAL_OPTIONS)?;
+        let o = Options::new(env, "options", options)?;
         let config = global_config(&o)?;
-        let inner = match o.object("upstream")? {
+        let inner = match o.nested("upstream")? {
             None => st::Global::new(config),
-            Some(up) => {
-                let up = Options::new(env, "options.upstream", Some(up), SHARD_OPTIONS)?;
-                st::Global::with_upstream(config, new_shard(&up)?)
-            }
+            Some(up) => st::Global::with_upstream(config, new_shard(&up)?),
         };
         Ok(Global { inner })
     }
@@ -110,31 +89,26 @@ impl Global {
     /// Restores a global from `snapshot()` bytes; a publish that was in flight is offered
     /// again by `pollOutput`. The settings are not in the snapshot: pass them again
     /// (defaults otherwise); a tiered global needs `upstream` (its settings).
-    #[napi(
-        factory,
-        ts_args_type = "snapshot: Uint8Array, options?: Omit<GlobalOptions, 'upstream'> & { upstream?: Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'> }"
-    )]
+    #[napi(factory, ts_args_type = "snapshot: Uint8Array, options?: GlobalRestoreOptions")]
     pub fn restore(env: &Env, snapshot: Either<Uint8ArraySlice<'_>, Unknown<'_>>, options: Option<ObjArg<'_>>) -> Result<Self> {
-        let bytes = convert::snapshot_bytes(env, snapshot)?;
-        let o = Options::new(env, "options", options, GLOBAL_OPTIONS)?;
+        let o = Options::new(env, "options", options)?;
         let config = global_config(&o)?;
-        let inner = match o.object("upstream")? {
+        let upstream = o.nested("upstream")?.map(|up| shard_config(&up)).transpose()?;
+        let bytes = convert::snapshot_bytes(env, snapshot)?;
+        let inner = match upstream {
             None => st::Global::restore(config, &bytes),
-            Some(up) => {
-                let up = Options::new(env, "options.upstream", Some(up), SHARD_SETTINGS)?;
-                st::Global::restore_tiered(config, shard_config(&up)?, &bytes)
-            }
+            Some(up) => st::Global::restore_tiered(config, up, &bytes),
         };
         Ok(Global { inner: inner.map_err(|e| decode_error(env, &e))? })
     }
 
     // ----- inputs -----
 
-    /// Applies a batch (the `Batch` object or its `bytes`) exactly once and returns the
+    /// Applies a batch (the `BatchOutput` object or its `bytes`) exactly once and returns the
     /// acknowledgement to route back to its shard; a batch already applied is acknowledged
     /// again without being applied. Errors (nothing changes; the shard retries):
     /// `KEY_TOO_LONG`, `OVERFLOW`, `TABLE_FULL` (`maxKeys`), `DECODE_*`.
-    #[napi(ts_args_type = "batch: Uint8Array | Batch, nowMs: number")]
+    #[napi(ts_args_type = "batch: Uint8Array | BatchOutput, nowMs: number", ts_return_type = "AckOutput")]
     pub fn handle_batch(&mut self, env: &Env, batch: Bytes<'_>, now_ms: Num<'_>) -> Result<Ack> {
         let bytes = convert::bytes(env, "batch", batch)?;
         let now = time(env, now_ms)?;
@@ -177,7 +151,7 @@ impl Global {
 
     /// Tiered aggregation: the upstream global acknowledged a forwarded batch. Errors:
     /// `NO_UPSTREAM`, `WRONG_SHARD`, `DECODE_*`.
-    #[napi(ts_args_type = "ack: Uint8Array | Ack, nowMs: number")]
+    #[napi(ts_args_type = "ack: Uint8Array | AckOutput, nowMs: number")]
     pub fn handle_upstream_ack(&mut self, env: &Env, ack: Bytes<'_>, now_ms: Num<'_>) -> Result<bool> {
         let bytes = convert::bytes(env, "ack", ack)?;
         let now = time(env, now_ms)?;
@@ -234,10 +208,11 @@ impl Global {
     }
 
     /// The earliest deadline in ms (call `handleTimeout` then), or `null` when there is
-    /// none (or it lies beyond `2^53 - 1` ms, which no valid `nowMs` reaches).
+    /// none. A deadline beyond `2^53 - 1` ms (which no valid `nowMs` reaches) is reported
+    /// as `2^53 - 1`.
     #[napi]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.inner.poll_timeout().and_then(time_out)
+        self.inner.poll_timeout().map(time_out)
     }
 
     /// Whether the state changed since the last call: a durable host persists `snapshot()`
@@ -288,7 +263,7 @@ impl Global {
     }
 
     /// Per-shard write statistics (writes and summed deltas per key), by shard index.
-    #[napi]
+    #[napi(ts_return_type = "Array<ShardWriteStats>")]
     pub fn shard_stats(&self) -> Vec<ShardWrites> {
         self.inner
             .shard_writes()
@@ -314,7 +289,7 @@ impl Global {
     }
 
     /// The publish waiting for its acknowledgement, or `null`.
-    #[napi]
+    #[napi(ts_return_type = "PublishOutput | null")]
     pub fn in_flight_publish(&self) -> Option<Publish> {
         self.inner.in_flight_publish().map(Publish::from)
     }
@@ -331,7 +306,7 @@ impl Global {
     #[napi]
     pub fn next_deadline(&self) -> Option<GlobalDeadline> {
         let d = self.inner.next_deadline()?;
-        Some(GlobalDeadline { at_ms: time_out(d.at)?, timer: d.timer.as_str().to_owned() })
+        Some(GlobalDeadline { at_ms: time_out(d.at), timer: d.timer.as_str().to_owned() })
     }
 
     /// Whether this global forwards to an upstream global (tiered aggregation).

@@ -13,7 +13,7 @@ use shardtally as st;
 // ----- options (declarations only: parsed field by field in `convert::Options`) -----
 
 /// Options of `new Shard(options)`. Every setting but `shard` and `incarnation` is optional
-/// and defaults to the value shown. Unknown keys are rejected (`INVALID_ARGUMENT`).
+/// and defaults to the value shown. Keys that are not options are ignored.
 #[napi(object, object_to_js = false)]
 pub struct ShardOptions {
     /// This shard's index.
@@ -30,16 +30,21 @@ pub struct ShardOptions {
     pub flush_after_requests: Option<u32>,
     /// Flush when no increment arrived for this long (a debounce re-armed by every
     /// increment); 0 disables. Default 5000.
+    #[napi(ts_type = "number | bigint")]
     pub flush_after_idle_ms: Option<f64>,
     /// Flush when the oldest pending delta is this old, even under steady traffic; 0
     /// disables. Default 60000.
+    #[napi(ts_type = "number | bigint")]
     pub flush_max_age_ms: Option<f64>,
     /// Treat an in-flight batch as failed when no acknowledgement arrived for this long.
     /// Default 10000.
+    #[napi(ts_type = "number | bigint")]
     pub ack_timeout_ms: Option<f64>,
     /// First delay before re-sending a failed batch; doubles per attempt. Default 1000.
+    #[napi(ts_type = "number | bigint")]
     pub retry_initial_ms: Option<f64>,
     /// Largest delay before re-sending a failed batch. Default 30000.
+    #[napi(ts_type = "number | bigint")]
     pub retry_max_ms: Option<f64>,
     /// Each retry delay is shortened by a seeded random amount up to this percentage.
     /// Default 20.
@@ -56,24 +61,29 @@ pub struct ShardOptions {
 }
 
 /// Options of `new Global(options)`; every setting is optional and defaults to the value
-/// shown. Unknown keys are rejected (`INVALID_ARGUMENT`).
+/// shown. Keys that are not options are ignored.
 #[napi(object, object_to_js = false)]
 pub struct GlobalOptions {
     /// Publish after this many applied batches; 0 disables. Default 100.
     pub persist_after_writes: Option<u32>,
     /// Publish when no batch arrived for this long; 0 disables. Default 5000.
+    #[napi(ts_type = "number | bigint")]
     pub persist_after_idle_ms: Option<f64>,
     /// Publish when the oldest unpublished change is this old; 0 disables. Default 60000.
+    #[napi(ts_type = "number | bigint")]
     pub persist_max_age_ms: Option<f64>,
     /// Every key's total in each publish (`'full'`), or only the keys changed since the last
     /// acknowledged publish (`'changes'`). Default `'full'`.
     #[napi(ts_type = "PublishMode")]
     pub publish_mode: Option<String>,
     /// Treat an unacknowledged publish as failed after this long. Default 10000.
+    #[napi(ts_type = "number | bigint")]
     pub publish_timeout_ms: Option<f64>,
     /// First delay before retrying a failed publish; doubles per attempt. Default 1000.
+    #[napi(ts_type = "number | bigint")]
     pub retry_initial_ms: Option<f64>,
     /// Largest delay before retrying a failed publish. Default 30000.
+    #[napi(ts_type = "number | bigint")]
     pub retry_max_ms: Option<f64>,
     /// Seeded jitter on publish retries, as a percentage of the delay. Default 20.
     pub retry_jitter_percent: Option<u32>,
@@ -97,7 +107,7 @@ pub struct GlobalOptions {
     pub upstream: Option<ShardOptions>,
 }
 
-/// Options of `new Router(options)`. Unknown keys are rejected (`INVALID_ARGUMENT`).
+/// Options of `new Router(options)`. Keys that are not options are ignored.
 #[napi(object, object_to_js = false)]
 pub struct RouterOptions {
     /// How to pick a shard: jump consistent hash of the key (`'hash'`, a key always goes to
@@ -105,7 +115,7 @@ pub struct RouterOptions {
     /// (`'pinned'`). Default `'hash'`.
     #[napi(ts_type = "RouterStrategy")]
     pub strategy: Option<String>,
-    /// The shard of the `'pinned'` strategy (required with it, rejected without it).
+    /// The shard of the `'pinned'` strategy (required with it, ignored by the other strategies).
     pub pinned_shard: Option<u32>,
     /// Number of shards. Default 1.
     pub shard_count: Option<u32>,
@@ -137,7 +147,7 @@ impl From<&st::BatchEntry> for BatchEntry {
 
 /// A shard's deltas on their way to the global: deliver `bytes` to `global.handleBatch`
 /// and report the answer with `shard.handleAck` or `shard.handleFailure(seq, nowMs)`.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, js_name = "BatchOutput")]
 pub struct Batch {
     /// Always `'batch'`.
     #[napi(js_name = "type", ts_type = "'batch'")]
@@ -277,7 +287,7 @@ pub struct StaleKey {
 }
 
 /// The global's answer to a batch: route it back to the sending shard's `handleAck`.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, js_name = "AckOutput")]
 pub struct Ack {
     /// Always `'ack'`.
     #[napi(js_name = "type", ts_type = "'ack'")]
@@ -298,7 +308,7 @@ pub struct Ack {
     #[napi(ts_type = "number | bigint")]
     pub generation: JsInt,
     /// Keys of the batch whose deltas were dropped as older than the key's last reset.
-    pub stale: Vec<StaleKey>,
+    pub stale_keys: Vec<StaleKey>,
 }
 
 impl From<&st::Ack> for Ack {
@@ -311,7 +321,7 @@ impl From<&st::Ack> for Ack {
             seq: int(a.seq()),
             duplicate: a.is_duplicate(),
             generation: int(a.generation()),
-            stale: a.stale_keys().map(|(k, g)| StaleKey { key: k.to_owned(), generation: int(g) }).collect(),
+            stale_keys: a.stale_keys().map(|(k, g)| StaleKey { key: k.to_owned(), generation: int(g) }).collect(),
         }
     }
 }
@@ -337,7 +347,7 @@ pub struct KeyDelta {
 }
 
 /// Totals for the host to persist; acknowledge with `handlePublishAck(version, nowMs)`.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, js_name = "PublishOutput")]
 pub struct Publish {
     /// Always `'publish'`.
     #[napi(js_name = "type", ts_type = "'publish'")]
@@ -471,7 +481,7 @@ pub enum WriteRecord {
 impl WriteRecord {
     /// `None` for record kinds this binding does not know yet.
     pub(crate) fn from_record(r: &st::WriteRecord) -> Option<Self> {
-        let at_ms = time_out(r.at).unwrap_or(crate::convert::MAX_SAFE);
+        let at_ms = time_out(r.at);
         match &r.kind {
             st::WriteKind::Batch { from, seq, keys, entries, omitted } => Some(WriteRecord::Batch {
                 at_ms,
@@ -491,7 +501,7 @@ impl WriteRecord {
 }
 
 /// What one shard index has written to the global.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, js_name = "ShardWriteStats")]
 pub struct ShardWrites {
     /// The shard index.
     pub shard: u32,

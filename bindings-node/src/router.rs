@@ -8,8 +8,6 @@ use napi_derive::napi;
 use shardtally as st;
 use shardtally::{RouterConfig, Strategy};
 
-const ROUTER_OPTIONS: &[&str] = &["strategy", "pinnedShard", "shardCount", "seed"];
-
 /// Picks a shard for each increment. When the shard count is lowered, shards at or above
 /// the new count are reported as draining: call `shard.drain(nowMs)` on each, then
 /// `markDrained(shard)` once `shard.isDrained()`. No input needs time.
@@ -23,19 +21,17 @@ impl Router {
     /// A router with the given strategy and shard count.
     #[napi(constructor, ts_args_type = "options?: RouterOptions")]
     pub fn new(env: &Env, options: Option<ObjArg<'_>>) -> Result<Self> {
-        let o = Options::new(env, "options", options, ROUTER_OPTIONS)?;
-        let strategy = o.choice("strategy", &["hash", "random", "round_robin", "pinned"])?;
+        let o = Options::new(env, "options", options)?;
+        // `pinnedShard` is read (and checked) first and only used by the 'pinned' strategy.
         let pinned = o.u32("pinnedShard")?;
+        let strategy = o.choice("strategy", &["hash", "random", "round_robin", "pinned"], "'hash', 'random', 'round_robin' or 'pinned'")?;
         let strategy = match (strategy, pinned) {
             (Some("pinned"), Some(shard)) => Strategy::Pinned(shard),
             (Some("pinned"), None) => {
-                return Err(invalid_argument(env, "options.pinnedShard", "a shard index with strategy 'pinned'", None::<Unknown<'_>>))
+                return Err(invalid_argument(env, "pinnedShard", "an integer number with strategy 'pinned'", None::<Unknown<'_>>))
             }
-            (_, Some(shard)) => {
-                return Err(invalid_argument(env, "options.pinnedShard", "absent unless strategy is 'pinned'", Some(f64::from(shard))))
-            }
-            (Some("random"), None) => Strategy::Random,
-            (Some("round_robin"), None) => Strategy::RoundRobin,
+            (Some("random"), _) => Strategy::Random,
+            (Some("round_robin"), _) => Strategy::RoundRobin,
             _ => Strategy::Hash,
         };
         let mut b = RouterConfig::builder().strategy(strategy);

@@ -13,58 +13,25 @@ use napi_derive::napi;
 use shardtally as st;
 use shardtally::{KeyId, ShardConfig, ShardOutput};
 
-/// The settings of `ShardOptions` (everything but the shard's identity).
-pub(crate) const SHARD_SETTINGS: &[&str] = &[
-    "flushAfterRequests",
-    "flushAfterIdleMs",
-    "flushMaxAgeMs",
-    "ackTimeoutMs",
-    "retryInitialMs",
-    "retryMaxMs",
-    "retryJitterPercent",
-    "maxPendingKeys",
-    "maxInternedKeys",
-    "maxKeyBytes",
-    "seed",
-];
-
-/// The keys of `ShardOptions`.
-pub(crate) const SHARD_OPTIONS: &[&str] = &[
-    "shard",
-    "incarnation",
-    "generation",
-    "flushAfterRequests",
-    "flushAfterIdleMs",
-    "flushMaxAgeMs",
-    "ackTimeoutMs",
-    "retryInitialMs",
-    "retryMaxMs",
-    "retryJitterPercent",
-    "maxPendingKeys",
-    "maxInternedKeys",
-    "maxKeyBytes",
-    "seed",
-];
-
 /// Builds a `ShardConfig` from the settings in `o` (core validates the values).
 pub(crate) fn shard_config(o: &Options<'_>) -> Result<ShardConfig> {
     let mut b = ShardConfig::builder();
     if let Some(v) = o.u32("flushAfterRequests")? {
         b = b.flush_after_requests(v);
     }
-    if let Some(v) = o.uint("flushAfterIdleMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("flushAfterIdleMs")? {
         b = b.flush_after_idle_ms(v);
     }
-    if let Some(v) = o.uint("flushMaxAgeMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("flushMaxAgeMs")? {
         b = b.flush_max_age_ms(v);
     }
-    if let Some(v) = o.uint("ackTimeoutMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("ackTimeoutMs")? {
         b = b.ack_timeout_ms(v);
     }
-    if let Some(v) = o.uint("retryInitialMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("retryInitialMs")? {
         b = b.retry_initial_ms(v);
     }
-    if let Some(v) = o.uint("retryMaxMs", MAX_SAFE_INT)? {
+    if let Some(v) = o.u64("retryMaxMs")? {
         b = b.retry_max_ms(v);
     }
     if let Some(v) = o.u8("retryJitterPercent")? {
@@ -88,9 +55,9 @@ pub(crate) fn shard_config(o: &Options<'_>) -> Result<ShardConfig> {
 /// A new shard from `ShardOptions` (identity, generation and settings).
 pub(crate) fn new_shard(o: &Options<'_>) -> Result<st::Shard> {
     let shard = o.u32("shard")?;
-    let shard = o.required("shard", shard, "an integer in 0 ..= 4294967295")?;
+    let shard = o.required("shard", shard, "an integer number in 0..=4294967295")?;
     let incarnation = o.u64("incarnation")?;
-    let incarnation = o.required("incarnation", incarnation, "a non-negative safe integer or a bigint below 2^64")?;
+    let incarnation = o.required("incarnation", incarnation, "a non-negative safe integer or a bigint")?;
     let generation = o.u64("generation")?.unwrap_or(0);
     let config = shard_config(o)?;
     Ok(st::Shard::with_generation(config, st::ShardRef { shard, incarnation }, generation))
@@ -213,11 +180,11 @@ impl Shard {
             Either3::B(arr) => {
                 for i in 0..arr.len() {
                     let v = arr.get::<Num<'_>>(i)?.unwrap_or(Either::A(f64::NAN));
-                    let id = convert::uint(env, &format!("ids[{i}]"), v, u64::from(u32::MAX))?;
+                    let id = convert::uint(env, "ids[i]", v, u64::from(u32::MAX))?;
                     self.ids.push(KeyId::from_raw(id as u32));
                 }
             }
-            Either3::C(u) => return Err(invalid_argument(env, "ids", "a Uint32Array or an array of key ids", Some(u))),
+            Either3::C(u) => return Err(invalid_argument(env, "ids", "a Uint32Array or an array of integer numbers", Some(u))),
         }
         Ok(())
     }
@@ -262,7 +229,9 @@ impl Shard {
                     self.deltas.push(d);
                 }
             }
-            Either4::D(u) => return Err(invalid_argument(env, "deltas", "a Float64Array, a BigInt64Array or an array of deltas", Some(u))),
+            Either4::D(u) => {
+                return Err(invalid_argument(env, "deltas", "a Float64Array, a BigInt64Array or an array of numbers or bigints", Some(u)))
+            }
         }
         Ok(magnitude)
     }
@@ -274,10 +243,7 @@ impl Shard {
     /// this shard index.
     #[napi(constructor, ts_args_type = "options: ShardOptions")]
     pub fn new(env: &Env, options: Option<ObjArg<'_>>) -> Result<Self> {
-        if options.is_none() {
-            return Err(invalid_argument(env, "options", "an options object with shard and incarnation", None::<Unknown<'_>>));
-        }
-        let o = Options::new(env, "options", options, SHARD_OPTIONS)?;
+        let o = Options::new(env, "options", options)?;
         Ok(Shard::wrap(new_shard(&o)?))
     }
 
@@ -285,11 +251,11 @@ impl Shard {
     /// again by `pollOutput`), sequence numbers, issued key ids and deadlines, so
     /// `pollTimeout()` is right at once. The settings are not in the snapshot: pass them
     /// again (defaults otherwise).
-    #[napi(factory, ts_args_type = "snapshot: Uint8Array, options?: Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'>")]
+    #[napi(factory, ts_args_type = "snapshot: Uint8Array, options?: ShardConfigOptions")]
     pub fn restore(env: &Env, snapshot: Either<Uint8ArraySlice<'_>, Unknown<'_>>, options: Option<ObjArg<'_>>) -> Result<Self> {
-        let bytes = convert::snapshot_bytes(env, snapshot)?;
-        let o = Options::new(env, "options", options, SHARD_SETTINGS)?;
+        let o = Options::new(env, "options", options)?;
         let config = shard_config(&o)?;
+        let bytes = convert::snapshot_bytes(env, snapshot)?;
         let inner = st::Shard::restore(config, &bytes).map_err(|e| decode_error(env, &e))?;
         Ok(Shard::wrap(inner))
     }
@@ -380,9 +346,12 @@ impl Shard {
         u32::try_from(self.inner.config().max_key_bytes()).unwrap_or(u32::MAX)
     }
 
-    /// Adds several deltas as one request, atomically: every entry is validated before any
-    /// is applied; repeated keys are summed. An empty `entries` is not a request.
-    #[napi(ts_args_type = "entries: Record<string, number | bigint> | Array<[string, number | bigint]>, nowMs: number")]
+    /// Adds several deltas as one request, atomically: `entries` is a `Record`, a `Map` or
+    /// an array of `[key, delta]` pairs; every entry is validated before any is applied;
+    /// repeated keys are summed. An empty `entries` is not a request.
+    #[napi(
+        ts_args_type = "entries: Record<string, number | bigint> | Map<string, number | bigint> | Array<[string, number | bigint]>, nowMs: number"
+    )]
     pub fn increments(&mut self, env: &Env, entries: ObjArg<'_>, now_ms: Num<'_>) -> Result<()> {
         let mut items: Vec<(String, i64)> = Vec::new();
         match entries {
@@ -390,15 +359,15 @@ impl Shard {
                 items.reserve(arr.len() as usize);
                 for i in 0..arr.len() {
                     let expected = "a [key, delta] pair";
-                    let argument = format!("entries[{i}]");
+                    let argument = "entries[i]";
                     let pair = match arr.get::<Either<Array<'_>, Unknown<'_>>>(i)? {
                         Some(Either::A(pair)) if pair.len() == 2 => pair,
-                        Some(Either::A(pair)) => return Err(invalid_argument(env, &argument, expected, Some(pair.to_unknown()))),
-                        Some(Either::B(u)) => return Err(invalid_argument(env, &argument, expected, Some(u))),
-                        None => return Err(invalid_argument(env, &argument, expected, None::<Unknown<'_>>)),
+                        Some(Either::A(pair)) => return Err(invalid_argument(env, argument, expected, Some(pair.to_unknown()))),
+                        Some(Either::B(u)) => return Err(invalid_argument(env, argument, expected, Some(u))),
+                        None => return Err(invalid_argument(env, argument, expected, None::<Unknown<'_>>)),
                     };
                     let key = pair.get::<Str<'_>>(0)?.unwrap_or(Either::A(String::new()));
-                    let key = convert::key(env, &format!("entries[{i}][0]"), key)?;
+                    let key = convert::key(env, "key", key)?;
                     let delta = pair.get::<BigNum<'_>>(1)?.unwrap_or(Either3::A(f64::NAN));
                     items.push((key, convert::delta(env, delta)?));
                 }
@@ -486,10 +455,10 @@ impl Shard {
         Ok(out.into())
     }
 
-    /// The global acknowledged a batch (`ack`: the `Ack` object or its `bytes`). Returns
+    /// The global acknowledged a batch (`ack`: the `AckOutput` object or its `bytes`). Returns
     /// whether it matched the in-flight batch; a late duplicate returns `false` and is
     /// harmless. Errors: `WRONG_SHARD`, `DECODE_*`.
-    #[napi(ts_args_type = "ack: Uint8Array | Ack, nowMs: number")]
+    #[napi(ts_args_type = "ack: Uint8Array | AckOutput, nowMs: number")]
     pub fn handle_ack(&mut self, env: &Env, ack: Bytes<'_>, now_ms: Num<'_>) -> Result<bool> {
         let bytes = convert::bytes(env, "ack", ack)?;
         let now = time(env, now_ms)?;
@@ -540,10 +509,11 @@ impl Shard {
     }
 
     /// The earliest deadline in ms (call `handleTimeout` then), or `null` when there is
-    /// none (or it lies beyond `2^53 - 1` ms, which no valid `nowMs` reaches).
+    /// none. A deadline beyond `2^53 - 1` ms (which no valid `nowMs` reaches) is reported
+    /// as `2^53 - 1`.
     #[napi]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.inner.poll_timeout().and_then(time_out)
+        self.inner.poll_timeout().map(time_out)
     }
 
     /// Whether the state changed since the last call: a durable host persists `snapshot()`
@@ -603,7 +573,7 @@ impl Shard {
     #[napi]
     pub fn next_deadline(&self) -> Option<ShardDeadline> {
         let d = self.inner.next_deadline()?;
-        Some(ShardDeadline { at_ms: time_out(d.at)?, timer: d.timer.as_str().to_owned() })
+        Some(ShardDeadline { at_ms: time_out(d.at), timer: d.timer.as_str().to_owned() })
     }
 
     /// The reset generation this shard tags new increments with.

@@ -29,7 +29,7 @@ function options(config) {
 
 /** The trace's view of a batch, ack or deadline (the JS objects carry more, e.g. bytes). */
 const batchJson = ({ type, shard, incarnation, seq, reason, entries }) => ({ type, shard, incarnation, seq, reason, entries })
-const ackJson = ({ type, shard, incarnation, seq, duplicate, generation, stale }) => ({ type, shard, incarnation, seq, duplicate, generation, stale })
+const ackJson = ({ type, shard, incarnation, seq, duplicate, generation, staleKeys }) => ({ type, shard, incarnation, seq, duplicate, generation, stale: staleKeys })
 const deadlineJson = (d) => (d === null ? null : { at: d.atMs, timer: d.timer })
 
 function attempt(fn) {

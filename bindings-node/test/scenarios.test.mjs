@@ -125,7 +125,7 @@ test('5: reset(x) while a shard holds pending x = 5: total 0, the 5 never counts
   b.flush(4)
   const [batch] = drain(b)
   const ack = global.handleBatch(batch, 4)
-  assert.deepEqual(ack.stale, [{ key: 'x', generation: 1 }])
+  assert.deepEqual(ack.staleKeys, [{ key: 'x', generation: 1 }])
   b.handleAck(ack, 4)
   assert.equal(global.total('x'), 0)
   assert.deepEqual(global.reset('x', 5), { type: 'not_defined' })

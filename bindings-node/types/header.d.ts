@@ -34,6 +34,8 @@ export type ShardtallyErrorCode =
  * changed nothing.
  */
 export declare class ShardtallyError extends Error {
+  /** Builds an error like the ones shardtally throws (`fields` are copied onto it). */
+  constructor(message: string, code?: string, fields?: Record<string, unknown>)
   /** The stable, machine-readable code. */
   readonly code: ShardtallyErrorCode
   /** Offending values, depending on `code`. */
@@ -52,3 +54,13 @@ export type PublishMode = 'full' | 'changes'
 export type PublishReason = 'writes' | 'idle' | 'max_age' | 'reset' | 'manual' | 'retry'
 /** How a router picks a shard. */
 export type RouterStrategy = 'hash' | 'random' | 'round_robin' | 'pinned'
+/** A delta: a safe-integer `number` or a `bigint` in the signed 64-bit range. */
+export type Delta = number | bigint
+/** The settings of a shard: `ShardOptions` without the identity (`Shard.restore`, a tiered global's restore). */
+export type ShardConfigOptions = Omit<ShardOptions, 'shard' | 'incarnation' | 'generation'>
+/** The settings of a global: `GlobalOptions` without `upstream`. */
+export type GlobalConfigOptions = Omit<GlobalOptions, 'upstream'>
+/** Options of `Global.restore`: a tiered global's snapshot needs `upstream` settings. */
+export type GlobalRestoreOptions = GlobalConfigOptions & { upstream?: ShardConfigOptions }
+/** Tiered aggregation: a batch for the upstream global's `handleBatch` (a `pollOutput()` result). */
+export type ForwardOutput = Extract<GlobalOutput, { type: 'forward' }>

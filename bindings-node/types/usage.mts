@@ -1,6 +1,6 @@
 // How an ES module TypeScript user writes against the package; type-checked by
 // scripts/test.sh (`tsc --noEmit`), not executed.
-import { Global, Router, Shard, ShardtallyError, type Batch, type GlobalOutput, type ShardOptions } from 'shardtally'
+import { Global, Router, Shard, ShardtallyError, type BatchOutput, type GlobalOutput, type ShardOptions } from 'shardtally'
 
 const options: ShardOptions = { shard: 0, incarnation: Date.now(), flushAfterRequests: 500 }
 const router = new Router({ strategy: 'hash', shardCount: 2 })
@@ -8,7 +8,7 @@ const shards: Shard[] = [0, 1].map((shard) => new Shard({ ...options, shard }))
 const global = new Global({ publishMode: 'changes' })
 const store = new Map<string, number | bigint>()
 
-function deliver(shard: Shard, batch: Batch, nowMs: number): void {
+function deliver(shard: Shard, batch: BatchOutput, nowMs: number): void {
   const ack = global.handleBatch(batch.bytes, nowMs)
   if (ack.duplicate) console.log(`batch ${ack.seq} was already applied`)
   shard.handleAck(ack, nowMs)

@@ -83,6 +83,17 @@ pub(crate) fn bytes(value: &JsValue, name: &str) -> JsResult<Vec<u8>> {
     }
 }
 
+/// Message bytes: a `Uint8Array`, or an output object (a batch or an acknowledgement) whose
+/// `bytes` property is one.
+pub(crate) fn message_bytes(value: &JsValue, name: &str) -> JsResult<Vec<u8>> {
+    if value.is_object() && value.dyn_ref::<Uint8Array>().is_none() {
+        if let Some(array) = Reflect::get(value, &JsValue::from_str("bytes"))?.dyn_ref::<Uint8Array>() {
+            return Ok(array.to_vec());
+        }
+    }
+    bytes(value, name)
+}
+
 /// Key ids: a `Uint32Array` or an array of integer numbers.
 pub(crate) fn ids(value: &JsValue) -> JsResult<Vec<u32>> {
     if let Some(typed) = value.dyn_ref::<Uint32Array>() {

@@ -28,9 +28,14 @@ pub(crate) fn js_error(code: &str, message: &str, fields: Obj) -> JsValue {
     ShardtallyError::new(message, code, &fields.into_object()).into()
 }
 
-/// An argument of the wrong JS type or outside its range (`"INVALID_ARGUMENT"`).
+/// An argument of the wrong JS type or outside its range (`"INVALID_ARGUMENT"`), with the
+/// argument's name, what was expected and the value given.
 pub(crate) fn invalid_argument(name: &str, expected: &str, got: &JsValue) -> JsValue {
-    js_error("INVALID_ARGUMENT", &format!("{name} must be {expected}"), Obj::new().str("argument", name).val("value", got))
+    js_error(
+        "INVALID_ARGUMENT",
+        &format!("{name} must be {expected}"),
+        Obj::new().str("argument", name).str("expected", expected).val("value", got),
+    )
 }
 
 /// A time that is not a finite integral number in `0..=2^53-1` (`"INVALID_TIME"`).

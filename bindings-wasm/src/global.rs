@@ -274,16 +274,16 @@ impl JsGlobal {
 
     // ----- inputs -----
 
-    /// Applies a batch (the `bytes` of a shard's `pollOutput()`) exactly once and returns
-    /// the acknowledgement to route back to the shard. A batch applied before is
+    /// Applies a batch (a shard's `pollOutput()` result or its `bytes`) exactly once and
+    /// returns the acknowledgement to route back to the shard. A batch applied before is
     /// acknowledged again (`duplicate: true`) without being applied.
     #[wasm_bindgen(js_name = handleBatch, unchecked_return_type = "AckOutput")]
     pub fn handle_batch(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] batch: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | BatchOutput")] batch: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> JsResult<JsValue> {
-        let batch = Batch::decode(&convert::bytes(&batch, "batch")?).map_err(decode_error)?;
+        let batch = Batch::decode(&convert::message_bytes(&batch, "batch")?).map_err(decode_error)?;
         let now = time(&now_ms)?;
         let ack = self.inner.handle_batch(&batch, now).map_err(core_error)?;
         let to = ack.to();
@@ -351,11 +351,12 @@ impl JsGlobal {
     }
 
     /// Tiered aggregation: the upstream global acknowledged a forwarded batch (`ack` is
-    /// the `bytes` of its `handleBatch` result). Throws `NO_UPSTREAM` on a plain global.
+    /// its `handleBatch` result or that result's `bytes`). Throws `NO_UPSTREAM` on a plain
+    /// global.
     #[wasm_bindgen(js_name = handleUpstreamAck)]
     pub fn handle_upstream_ack(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] ack: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | AckOutput")] ack: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> JsResult<bool> {
         let ack = crate::shard::ack(&ack)?;
@@ -528,6 +529,12 @@ impl JsGlobal {
             Some(d) => Obj::new().val("atMs", &JsValue::from_f64(from_time(d.at))).tag("timer", d.timer.as_str()).into(),
             None => JsValue::NULL,
         }
+    }
+
+    /// Whether this global forwards to an upstream global (tiered aggregation).
+    #[wasm_bindgen(js_name = hasUpstream)]
+    pub fn has_upstream(&self) -> bool {
+        self.inner.upstream().is_some()
     }
 
     /// The whole state as versioned bytes, for `Global.restore`.

@@ -51,3 +51,61 @@ pub fn jump_hash(
     let buckets = convert::u32_arg(&buckets, "buckets")?;
     Ok(shardtally::partition::jump_hash(hash, buckets))
 }
+
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TS_SHARED: &str = r#"
+/** Every stable error code (core's codes plus the binding's argument checks). */
+export type ShardtallyErrorCode =
+| 'EMPTY_KEY'
+| 'KEY_TOO_LONG'
+| 'OVERFLOW'
+| 'TABLE_FULL'
+| 'UNKNOWN_KEY_ID'
+| 'WRONG_SHARD'
+| 'SHARD_OUT_OF_RANGE'
+| 'LENGTH_MISMATCH'
+| 'NO_UPSTREAM'
+| 'CONFIG_ZERO'
+| 'CONFIG_BACKOFF_RANGE'
+| 'CONFIG_TOO_LARGE'
+| 'CONFIG_PINNED_OUT_OF_RANGE'
+| 'DECODE_WRONG_KIND'
+| 'DECODE_UNSUPPORTED_VERSION'
+| 'DECODE_CORRUPT'
+| 'INVALID_TIME'
+| 'INVALID_DELTA'
+| 'INVALID_ARGUMENT';
+
+/** Which of a shard's timers a deadline belongs to. */
+export type ShardTimer = ShardDeadline['timer'];
+
+/** Which of a global's timers a deadline belongs to. */
+export type GlobalTimer = GlobalDeadline['timer'];
+
+/** What a publish carries: every key's total, or only the keys changed since the last acknowledged publish. */
+export type PublishMode = 'full' | 'changes';
+
+/** A key and its total (`global.totals()`, publish entries). */
+export interface KeyTotal {
+    key: string;
+    total: number | bigint;
+}
+
+/** A key and a summed delta (write-log and per-shard statistics entries). */
+export interface KeyDelta {
+    key: string;
+    delta: number | bigint;
+}
+
+/** A key dropped as stale by a reset, with its current generation (`AckOutput.staleKeys`). */
+export interface StaleKey {
+    key: string;
+    generation: number | bigint;
+}
+
+/** A shard's index and incarnation (`shard.shardRef()`). */
+export interface ShardRef {
+    shard: number;
+    incarnation: number | bigint;
+}
+"#;

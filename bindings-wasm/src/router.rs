@@ -109,6 +109,15 @@ impl JsRouter {
         self.inner.strategy().as_str().to_owned()
     }
 
+    /// The pinned shard of the `'pinned'` strategy, or `null` for the other strategies.
+    #[wasm_bindgen(js_name = pinnedShard, unchecked_return_type = "number | null")]
+    pub fn pinned_shard(&self) -> JsValue {
+        match self.inner.strategy() {
+            Strategy::Pinned(shard) => JsValue::from(shard),
+            _ => JsValue::NULL,
+        }
+    }
+
     /// The router's state as versioned bytes, for `Router.restore`.
     pub fn snapshot(&self) -> Vec<u8> {
         self.inner.snapshot()

@@ -157,7 +157,7 @@ pub(crate) fn flush_outcome(o: FlushOutcome) -> JsValue {
 
 /// Decodes acknowledgement bytes.
 pub(crate) fn ack(bytes: &JsValue) -> JsResult<Ack> {
-    Ack::decode(&convert::bytes(bytes, "ack")?).map_err(decode_error)
+    Ack::decode(&convert::message_bytes(bytes, "ack")?).map_err(decode_error)
 }
 
 /// A shard: buffers increments per key and ships them to the global as batches.
@@ -277,12 +277,12 @@ impl JsShard {
         Ok(flush_outcome(self.inner.drain(time(&now_ms)?)))
     }
 
-    /// The global acknowledged a batch (`ack` is the `bytes` of `global.handleBatch`'s
-    /// result). Returns whether it matched the in-flight batch.
+    /// The global acknowledged a batch (`ack` is `global.handleBatch`'s result or its
+    /// `bytes`). Returns whether it matched the in-flight batch.
     #[wasm_bindgen(js_name = handleAck)]
     pub fn handle_ack(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] ack: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | AckOutput")] ack: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> JsResult<bool> {
         let ack = self::ack(&ack)?;

@@ -6,7 +6,7 @@ import { deliverAll, drainOutputs, entriesOf, totalsOf } from './host.mjs';
 
 const methods = [
   'flushUpstream', 'generation', 'handleBatch', 'handlePublishAck', 'handlePublishFailure', 'handleTimeout',
-  'handleUpstreamAck', 'handleUpstreamFailure', 'inFlightPublish', 'keyGeneration', 'lastSeq', 'nextDeadline',
+  'handleUpstreamAck', 'handleUpstreamFailure', 'hasUpstream', 'inFlightPublish', 'keyGeneration', 'lastSeq', 'nextDeadline',
   'pollOutput', 'pollTimeout', 'publish', 'publishedVersion', 'reset', 'shardStats', 'snapshot', 'stats',
   'takeStateChanged', 'total', 'totals', 'writeLog',
 ];
@@ -211,4 +211,27 @@ test('keyed lists keep non-ASCII keys and values beyond 2^53 exact', () => {
   assert.equal(g.writeLog()[0].entries[0].delta, 2n ** 60n);
   assert.deepEqual(g.shardStats()[0].deltas.find((d) => d.key === 'big'), { key: 'big', delta: 2n ** 60n });
   assert.equal(drainOutputs(g)[0].entries.find((e) => e.key === 'big').total, 2n ** 60n);
+});
+
+test('hasUpstream: only a tiered global forwards', () => {
+  assert.equal(new Global().hasUpstream(), false);
+  const tiered = new Global({ upstream: { shard: 0, incarnation: 1 } });
+  assert.equal(tiered.hasUpstream(), true);
+  assert.equal(Global.restore(tiered.snapshot(), { upstream: {} }).hasUpstream(), true);
+});
+
+test('handleBatch and handleAck take the output objects as well as their bytes', () => {
+  const s = new Shard({ shard: 0, incarnation: 1 });
+  const g = new Global();
+  s.increment('a', 2, 1);
+  s.flush(1);
+  const batch = s.pollOutput();
+  const ack = g.handleBatch(batch, 2);
+  assert.equal(ack.duplicate, false);
+  assert.equal(g.handleBatch(batch.bytes, 2).duplicate, true);
+  assert.equal(s.handleAck(ack, 3), true);
+  assert.equal(s.handleAck(ack.bytes, 3), false);
+  assert.equal(g.total('a'), 2);
+  assert.throws(() => g.handleBatch({ bytes: 'x' }, 4), (e) => e.code === 'INVALID_ARGUMENT' && e.argument === 'batch' && e.expected === 'a Uint8Array');
+  assert.equal(g.total('a'), 2);
 });

@@ -1,0 +1,344 @@
+// The Node package (`shardtally`) and the WebAssembly package (`shardtally-wasm`) expose one
+// JS API: the same classes and method names, the same results for the same calls, the same
+// error codes and fields for the same bad inputs, and the same public TypeScript names.
+// This file drives both with identical inputs and fails on any difference.
+//
+// The WebAssembly package is built by ../bindings-wasm/scripts/build.sh (quick when it is up
+// to date). The test is skipped, with a message, only when the wasm tooling (cargo and the
+// wasm32-unknown-unknown target, or rustup to install it) is absent.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+import * as node from '../index.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const wasmDir = join(here, '..', '..', 'bindings-wasm')
+const pkg = join(wasmDir, 'pkg')
+
+/** Why the WebAssembly package cannot be built here, or `null` when it can. */
+function missingTooling() {
+  const has = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
+  if (!has('cargo', ['--version'])) return 'cargo is not installed'
+  if (has('rustup', ['--version'])) return null
+  if (has('rustc', ['--print', 'target-libdir', '--target', 'wasm32-unknown-unknown'])) return null
+  return 'the wasm32-unknown-unknown target is missing and rustup is not available to add it'
+}
+
+const skip = missingTooling()
+let wasm = null
+if (skip === null) {
+  // Builds (or confirms up to date) the package the parity checks load.
+  execFileSync('sh', [join(wasmDir, 'scripts', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  wasm = await import(join(pkg, 'index.js'))
+}
+const opts = skip === null ? {} : { skip: `shardtally-wasm cannot be built here (${skip}); install Rust with rustup to run the parity checks` }
+
+/**
+ * A comparable form of any result: bytes as arrays, errors as their class, code, message
+ * and fields, instances of the packages' classes as their class name.
+ */
+function norm(v) {
+  if (v instanceof Uint8Array) return { uint8array: Array.from(v) }
+  if (v instanceof Error) {
+    const out = { errorClass: v.constructor.name, name: v.name, isError: true, message: v.message }
+    for (const k of Object.keys(v)) out[k] = norm(v[k])
+    return out
+  }
+  if (Array.isArray(v)) return v.map(norm)
+  if (v !== null && typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v)
+    if (proto !== Object.prototype && proto !== null) return { instanceOf: v.constructor.name }
+    const out = {}
+    for (const k of Object.keys(v)) out[k] = norm(v[k])
+    return out
+  }
+  return v
+}
+
+/** Runs `f`, returning its normalised result or thrown error. */
+function attempt(f) {
+  try {
+    return norm(f())
+  } catch (e) {
+    return norm(e)
+  }
+}
+
+/** Public method names of a class (own and inherited), without WebAssembly memory handling. */
+function methods(C) {
+  const names = new Set()
+  for (let p = C.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const n of Object.getOwnPropertyNames(p)) {
+      if (n !== 'constructor' && !n.startsWith('_') && n !== 'free' && typeof p[n] === 'function') names.add(n)
+    }
+  }
+  return [...names].sort()
+}
+
+/** Static methods of a class. */
+function statics(C) {
+  return Object.getOwnPropertyNames(C)
+    .filter((n) => !n.startsWith('_') && typeof C[n] === 'function')
+    .sort()
+}
+
+/** The same scenario against a package `M`: every call's result, by label. */
+function scenario(M) {
+  const log = []
+  const call = (label, f) => log.push([label, attempt(f)])
+  const s = new M.Shard({ shard: 2, incarnation: 7, flushAfterRequests: 4, flushAfterIdleMs: 50, seed: 1 })
+  const g = new M.Global({ persistAfterWrites: 1, publishMode: 'changes' })
+  call('increment', () => s.increment('a', 1, 10))
+  call('increment bigint', () => s.increment('big', 2n ** 60n, 10))
+  call('increments record', () => s.increments({ b: 2, a: 3 }, 11))
+  call('increments array', () => s.increments([['c', 4n], ['c', 1]], 12))
+  call('pending', () => s.pending())
+  call('pendingDelta', () => s.pendingDelta('c'))
+  call('pendingRequests', () => s.pendingRequests())
+  call('pendingKeys', () => s.pendingKeys())
+  call('nextDeadline', () => s.nextDeadline())
+  call('pollTimeout', () => s.pollTimeout())
+  call('increments map', () => s.increments(new Map([['d', 1]]), 12))
+  call('pollOutput (requests)', () => s.pollOutput())
+  call('pollOutput again', () => s.pollOutput())
+  call('intern', () => [s.intern('x'), s.intern('y'), s.intern('x'), s.keyOf(1), s.keyOf(99)])
+  call('incrementId', () => s.incrementId(0, 5, 13))
+  call('incrementIds', () => s.incrementIds(new Uint32Array([0, 1]), new Float64Array([1, 2]), 13))
+  call('incrementIds arrays', () => s.incrementIds([1], [3n], 13))
+  call('flush deferred', () => s.flush(14))
+  call('inFlight', () => s.inFlight())
+  call('takeStateChanged', () => [s.takeStateChanged(), s.takeStateChanged()])
+  call('shardRef', () => s.shardRef())
+  let batch = null
+  call('retry after failure', () => [s.handleFailure(1, 15), s.handleFailure(1, 15), s.nextDeadline(), s.handleTimeout(5000), (batch = s.pollOutput())])
+  let ack = null
+  call('handleBatch bytes', () => (ack = g.handleBatch(batch.bytes, 16)))
+  call('handleBatch object (duplicate)', () => g.handleBatch(batch, 16))
+  call('handleAck object', () => [s.handleAck(ack, 17), s.handleAck(ack.bytes, 17)])
+  call('flush after ack', () => [s.flush(18), s.pollOutput()])
+  call('drain', () => [s.drain(19), s.isDraining(), s.isDrained()])
+  call('global pollOutput', () => [g.pollOutput(), g.pollOutput()])
+  call('global inFlightPublish', () => g.inFlightPublish())
+  call('publish ack', () => [g.handlePublishAck(1, 20), g.handlePublishAck(1, 20), g.publishedVersion()])
+  call('reset', () => [g.reset('a', 21), g.reset('nothing', 21), g.generation(), g.keyGeneration('a')])
+  call('publish', () => [g.publish(22), g.pollOutput(), g.handlePublishFailure(2, 23), g.handlePublishFailure(2, 23)])
+  call('global views', () => [g.total('b'), g.total('none'), g.totals(), g.writeLog(), g.shardStats(), g.stats(), g.lastSeq(2, 7), g.lastSeq(3, 1)])
+  call('global timers', () => [g.nextDeadline(), g.pollTimeout(), g.takeStateChanged(), g.hasUpstream()])
+  call('stale keys', () => {
+    const late = new M.Shard({ shard: 5, incarnation: 1 })
+    late.increment('a', 9, 24)
+    late.flush(24)
+    return [g.handleBatch(late.pollOutput(), 25), late.stats()]
+  })
+  call('shard stats', () => s.stats())
+  call('snapshots', () => [s.snapshot(), g.snapshot()])
+  call('shard restore', () => {
+    const r = M.Shard.restore(s.snapshot(), { flushAfterRequests: 2 })
+    return [r.shardRef(), r.pending(), r.inFlight(), r.pollOutput(), r.nextDeadline(), r.generation()]
+  })
+  call('global restore', () => {
+    const r = M.Global.restore(g.snapshot())
+    return [r.totals(), r.stats(), r.pollOutput(), r.writeLog()]
+  })
+  call('generation option', () => {
+    const n = new M.Shard({ shard: 6, incarnation: 2, generation: g.generation() })
+    n.increment('a', 1, 30)
+    n.flush(30)
+    return [n.generation(), g.handleBatch(n.pollOutput(), 30)]
+  })
+  call('far deadline', () => {
+    const far = new M.Shard({ shard: 0, incarnation: 1, flushAfterIdleMs: 1000 })
+    far.increment('a', 1, 2 ** 53 - 1)
+    return [far.pollTimeout(), far.nextDeadline()]
+  })
+  call('tiered', () => {
+    const t = new M.Global({ upstream: { shard: 1, incarnation: 3, flushAfterIdleMs: 10 } })
+    const b = new M.Shard({ shard: 0, incarnation: 1 })
+    b.increment('k', 3, 1)
+    b.flush(1)
+    t.handleBatch(b.pollOutput(), 1)
+    const top = new M.Global()
+    const out = [t.hasUpstream(), t.nextDeadline(), t.flushUpstream(2)]
+    const fwd = t.pollOutput()
+    const up = top.handleBatch(fwd, 3)
+    out.push(fwd, up, t.handleUpstreamAck(up, 4), t.handleUpstreamFailure(1, 4), t.pollOutput(), top.totals())
+    const r = M.Global.restore(t.snapshot(), { upstream: { flushAfterIdleMs: 10 } })
+    out.push(r.hasUpstream(), r.totals())
+    return out
+  })
+  for (const [strategy, extra] of [['hash', {}], ['random', { seed: 3 }], ['round_robin', {}], ['pinned', { pinnedShard: 2 }]]) {
+    call(`router ${strategy}`, () => {
+      const r = new M.Router({ strategy, shardCount: 4, ...extra })
+      const routes = ['a', 'b', 'c', 'd', 'e'].map((k) => r.route(k))
+      const out = [routes, r.strategy(), r.pinnedShard(), r.shardCount()]
+      out.push(attempt(() => r.setShardCount(3)), r.draining(), r.markDrained(3), r.markDrained(3), r.draining())
+      const back = M.Router.restore(r.snapshot())
+      out.push(back.route('z'), back.strategy(), back.pinnedShard(), back.draining(), r.snapshot())
+      return out
+    })
+  }
+  call('router defaults', () => {
+    const r = new M.Router()
+    return [r.strategy(), r.shardCount(), r.pinnedShard(), r.route('x'), new M.Router({ pinnedShard: 1, shardCount: 2 }).strategy()]
+  })
+  call('partition', () => [M.keyHash('a'), M.jumpHash(M.keyHash('a'), 10), M.jumpHash(12345, 0)])
+  return log
+}
+
+/** The same bad inputs against a package `M`: every error's class, code, message and fields. */
+function badInputs(M) {
+  const s = new M.Shard({ shard: 0, incarnation: 1, maxKeyBytes: 8, maxPendingKeys: 2 })
+  const g = new M.Global({ maxKeys: 1 })
+  const other = new M.Shard({ shard: 9, incarnation: 1 })
+  other.increment('a', 1, 1)
+  other.flush(1)
+  const foreignAck = new M.Global().handleBatch(other.pollOutput(), 1)
+  const cases = {
+    'empty key': () => s.increment('', 1, 1),
+    'key too long': () => s.increment('k'.repeat(9), 1, 1),
+    'fractional delta': () => s.increment('a', 1.5, 1),
+    'unsafe delta': () => s.increment('a', 2 ** 53, 1),
+    'bigint delta out of range': () => s.increment('a', 2n ** 63n, 1),
+    'string delta': () => s.increment('a', '1', 1),
+    'negative time': () => s.increment('a', 1, -1),
+    'NaN time': () => s.increment('a', 1, NaN),
+    'fractional time': () => s.increment('a', 1, 1.5),
+    'time beyond 2^53-1': () => s.increment('a', 1, 2 ** 53),
+    'string time': () => s.increment('a', 1, '1'),
+    'non-string key': () => s.increment(5, 1, 1),
+    overflow: () => {
+      s.increment('o', 2n ** 62n, 2)
+      return s.increment('o', 2n ** 62n * 2n, 2)
+    },
+    'pending table full': () => s.increments({ p: 1, q: 1, r: 1 }, 2),
+    'increments not an object': () => s.increments(5, 2),
+    'increments bad pair': () => s.increments([['a']], 2),
+    'increments bad delta': () => s.increments({ a: 1.5 }, 2),
+    'unknown key id': () => s.incrementId(99, 1, 2),
+    'ids/deltas length mismatch': () => s.incrementIds([0, 0], [1], 2),
+    'ids not an array': () => s.incrementIds('x', [1], 2),
+    'deltas not an array': () => s.incrementIds([], 'x', 2),
+    'id not an integer': () => s.incrementId(-1, 1, 2),
+    'ack for another shard': () => s.handleAck(foreignAck, 3),
+    'ack not bytes': () => s.handleAck({ bytes: 'x' }, 3),
+    'ack garbage bytes': () => s.handleAck(new Uint8Array([1, 2, 3]), 3),
+    'seq not a number': () => s.handleFailure('x', 3),
+    'snapshot of another kind': () => M.Shard.restore(g.snapshot()),
+    'snapshot not bytes': () => M.Global.restore('x'),
+    'snapshot truncated': () => M.Router.restore(new M.Router().snapshot().slice(0, 3)),
+    'batch garbage': () => g.handleBatch(new Uint8Array([0]), 1),
+    'batch not bytes': () => g.handleBatch(null, 1),
+    'global table full': () => {
+      const two = new M.Shard({ shard: 1, incarnation: 1 })
+      two.increments({ a: 1, b: 1 }, 1)
+      two.flush(1)
+      return g.handleBatch(two.pollOutput(), 1)
+    },
+    'reset empty key': () => g.reset('', 1),
+    'publish version negative': () => g.handlePublishAck(-1, 1),
+    'no upstream: ack': () => g.handleUpstreamAck(foreignAck, 1),
+    'no upstream: failure': () => g.handleUpstreamFailure(1, 1),
+    'no upstream: flush': () => g.flushUpstream(1),
+    'shard options missing': () => new M.Shard(),
+    'shard missing': () => new M.Shard({ incarnation: 1 }),
+    'incarnation missing': () => new M.Shard({ shard: 0 }),
+    'shard negative': () => new M.Shard({ shard: -1, incarnation: 1 }),
+    'incarnation negative': () => new M.Shard({ shard: 0, incarnation: -1 }),
+    'options not an object': () => new M.Shard(5),
+    'options an array': () => new M.Global([]),
+    'config zero': () => new M.Shard({ shard: 0, incarnation: 1, retryInitialMs: 0 }),
+    'config backoff range': () => new M.Shard({ shard: 0, incarnation: 1, retryInitialMs: 5, retryMaxMs: 2 }),
+    'config too large': () => new M.Shard({ shard: 0, incarnation: 1, retryJitterPercent: 101 }),
+    'config jitter far too large': () => new M.Global({ retryJitterPercent: 300 }),
+    'config option wrong type': () => new M.Shard({ shard: 0, incarnation: 1, flushAfterIdleMs: 'soon' }),
+    'global config zero': () => new M.Global({ maxKeys: 0 }),
+    'publish mode unknown': () => new M.Global({ publishMode: 'x' }),
+    'upstream not an object': () => new M.Global({ upstream: 5 }),
+    'upstream without incarnation': () => new M.Global({ upstream: { shard: 1 } }),
+    'strategy unknown': () => new M.Router({ strategy: 'x' }),
+    'pinned without pinnedShard': () => new M.Router({ strategy: 'pinned', shardCount: 2 }),
+    'pinned out of range': () => new M.Router({ strategy: 'pinned', pinnedShard: 3, shardCount: 2 }),
+    'shard count zero': () => new M.Router({ shardCount: 0 }),
+    'setShardCount zero': () => new M.Router().setShardCount(0),
+    'setShardCount below pinned': () => new M.Router({ strategy: 'pinned', pinnedShard: 2, shardCount: 3 }).setShardCount(2),
+    'route non-string': () => new M.Router().route(1),
+    'lastSeq bad shard': () => g.lastSeq(-1, 1),
+  }
+  const out = {}
+  for (const [label, f] of Object.entries(cases)) {
+    let thrown = null
+    try {
+      f()
+    } catch (e) {
+      thrown = e
+    }
+    assert.ok(thrown !== null, `${label}: expected an error`)
+    assert.ok(thrown instanceof M.ShardtallyError && thrown instanceof Error, `${label}: not a ShardtallyError`)
+    assert.equal(typeof thrown.code, 'string', `${label}: no code`)
+    out[label] = norm(thrown)
+  }
+  // A rejected call changed nothing.
+  out['state after errors'] = attempt(() => [s.pending(), s.stats(), g.totals()])
+  return out
+}
+
+/** Names exported by a declaration file (`export type X`, `export declare class X`, ...). */
+function declaredNames(...files) {
+  const names = new Set()
+  for (const f of files) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/^export (?:declare )?(?:type|interface|class|function|const) ([A-Za-z_$][\w$]*)/gm)) names.add(m[1])
+  }
+  return names
+}
+
+test('both packages export the same classes and functions', opts, () => {
+  const exported = (M, own) => Object.keys(M).filter((n) => n !== 'default' && !own.includes(n)).sort()
+  assert.deepEqual(exported(node, ['__napiBindingTarget']), exported(wasm, ['initSync']))
+})
+
+test('Shard, Global and Router have the same public methods', opts, () => {
+  for (const cls of ['Shard', 'Global', 'Router']) {
+    assert.deepEqual(methods(node[cls]), methods(wasm[cls]), `${cls} methods`)
+    assert.deepEqual(statics(node[cls]), statics(wasm[cls]), `${cls} static methods`)
+    assert.ok(methods(node[cls]).length > 5, `${cls} has methods`)
+  }
+})
+
+test('the same calls give deep-equal results', opts, () => {
+  const a = scenario(node)
+  const b = scenario(wasm)
+  assert.equal(a.length, b.length)
+  for (let i = 0; i < a.length; i++) {
+    assert.equal(a[i][0], b[i][0])
+    assert.deepStrictEqual(a[i][1], b[i][1], `results of "${a[i][0]}" differ (actual: shardtally, expected: shardtally-wasm)`)
+  }
+})
+
+test('the same bad inputs give the same error class, code, message and fields', opts, () => {
+  const a = badInputs(node)
+  const b = badInputs(wasm)
+  assert.deepEqual(Object.keys(a), Object.keys(b))
+  for (const label of Object.keys(a)) {
+    assert.deepStrictEqual(a[label], b[label], `error for "${label}" differs (actual: shardtally, expected: shardtally-wasm)`)
+  }
+})
+
+test('ShardtallyError is constructed the same way', opts, () => {
+  const fields = { argument: 'x', value: 1 }
+  assert.deepStrictEqual(norm(new node.ShardtallyError('m', 'EMPTY_KEY', fields)), norm(new wasm.ShardtallyError('m', 'EMPTY_KEY', fields)))
+  assert.deepStrictEqual(norm(new node.ShardtallyError('m')), norm(new wasm.ShardtallyError('m')))
+})
+
+test('the TypeScript declarations name the same public types', opts, () => {
+  const nodeNames = declaredNames(join(here, '..', 'index.d.ts'))
+  const wasmNames = declaredNames(join(pkg, 'shardtally_wasm.d.ts'), join(pkg, 'errors.d.ts'))
+  // Loader-specific names: napi-rs's artifact marker; wasm-bindgen's initialisation API.
+  for (const n of ['__napiBindingTarget']) nodeNames.delete(n)
+  for (const n of ['InitInput', 'InitOutput', 'SyncInitInput', 'initSync']) wasmNames.delete(n)
+  assert.deepEqual([...nodeNames].sort(), [...wasmNames].sort())
+  assert.ok(existsSync(join(pkg, 'shardtally_wasm_bg.wasm')))
+})
