@@ -137,29 +137,15 @@ impl Shard {
 
     /// How many more single-key increments at the time of the last input the wrapper may
     /// buffer (request room, high bits) and how many new distinct keys (key room, low 32
-    /// bits), such that applying them later in one `_apply` is exactly the same as applying
-    /// them one by one: none of them can reach a flush condition, fill the pending table or
-    /// overflow.
-    ///
-    /// Increments at the same time as the previous input cannot trigger an idle or max-age
-    /// flush (the previous input already flushed whatever was due); with a batch in flight
-    /// increments never flush; a draining shard flushes on every increment.
+    /// bits): core's [`shardtally::Shard::coalescing_room`], capped, and zero once the
+    /// buffered magnitudes could overflow a pending delta.
     fn room(&self) -> f64 {
-        let s = &self.inner;
         if self.abs_bound > BOUND_LIMIT {
             return 0.0;
         }
-        let requests = if s.in_flight().is_some() {
-            BUFFER_REQUESTS
-        } else if s.is_draining() {
-            0
-        } else {
-            match u64::from(s.config().flush_after_requests()) {
-                0 => BUFFER_REQUESTS,
-                t => t.saturating_sub(s.pending_requests()).saturating_sub(1).min(BUFFER_REQUESTS),
-            }
-        };
-        let keys = (s.config().max_pending_keys() as u64).saturating_sub(s.pending_keys() as u64).min(KEY_ROOM_SPAN - 1);
+        let room = self.inner.coalescing_room();
+        let requests = room.requests.min(BUFFER_REQUESTS);
+        let keys = (room.new_keys as u64).min(KEY_ROOM_SPAN - 1);
         (requests * KEY_ROOM_SPAN + keys) as f64
     }
 

@@ -111,7 +111,7 @@ pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, Publis
 pub use keys::KeyId;
 pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
 pub use router::Router;
-pub use shard::{Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
+pub use shard::{CoalescingRoom, Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
 pub use time::Timestamp;
 pub use writelog::{ShardWrites, WriteKind, WriteRecord};
 

@@ -41,6 +41,15 @@ pub enum FlushOutcome {
     NothingPending,
 }
 
+/// See [`Shard::coalescing_room`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoalescingRoom {
+    /// More single-key requests that may be buffered.
+    pub requests: u64,
+    /// More distinct keys not yet pending that may be buffered.
+    pub new_keys: usize,
+}
+
 /// Which of a shard's timers a deadline belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ShardTimer {
@@ -142,6 +151,7 @@ struct InFlight {
 ///   [`pending`](Self::pending), [`pending_delta`](Self::pending_delta),
 ///   [`pending_requests`](Self::pending_requests), [`pending_keys`](Self::pending_keys),
 ///   [`in_flight`](Self::in_flight), [`next_deadline`](Self::next_deadline),
+///   [`coalescing_room`](Self::coalescing_room),
 ///   [`generation`](Self::generation), [`is_draining`](Self::is_draining),
 ///   [`is_drained`](Self::is_drained), [`key_of`](Self::key_of), [`stats`](Self::stats),
 ///   [`snapshot`](Self::snapshot).
@@ -377,6 +387,27 @@ impl Shard {
             });
         }
         self.apply_request(merged.into_iter(), requests, now)
+    }
+
+    /// How much a host may buffer in front of this shard and apply later with one
+    /// [`increments_coalesced`](Self::increments_coalesced) call at the same `now` as the
+    /// latest input, with exactly the outcome of applying the increments one by one: none of
+    /// them could reach the request threshold or a draining flush, or fill the pending table.
+    /// (Idle and max-age flushes cannot be reached at an unchanged `now`: the latest input
+    /// already flushed whatever was due.) The host stays responsible for its deltas' sum.
+    pub fn coalescing_room(&self) -> CoalescingRoom {
+        let requests = if self.in_flight.is_some() {
+            u64::MAX
+        } else if self.draining {
+            0
+        } else {
+            match u64::from(self.config.flush_after_requests()) {
+                0 => u64::MAX,
+                // Stop one short: the request that reaches the threshold must flush at once.
+                t => t.saturating_sub(self.requests).saturating_sub(1),
+            }
+        };
+        CoalescingRoom { requests, new_keys: self.config.max_pending_keys().saturating_sub(self.pending_keys()) }
     }
 
     /// Validates keys and sums repeated ones, so overflow is judged on what will actually

@@ -64,3 +64,22 @@ fn coalesced_increments_count_every_request_and_match_one_by_one() {
     );
     assert_eq!(one.snapshot(), before);
 }
+
+#[test]
+fn coalescing_room_stops_one_request_short_of_a_flush() {
+    let config = ShardConfig::builder().flush_after_requests(5).max_pending_keys(10).build().unwrap();
+    let mut s = shard(config, 0);
+    s.increment("a", 1, t(1)).unwrap();
+    assert_eq!(s.coalescing_room(), CoalescingRoom { requests: 3, new_keys: 9 });
+    // Buffering exactly that much and applying it flushes nothing; the next request does.
+    s.increments_coalesced(&[("a", 1), ("b", 2)], 3, t(1)).unwrap();
+    assert!(batches(&mut s).is_empty());
+    assert_eq!(s.coalescing_room().requests, 0);
+    s.increment("c", 1, t(1)).unwrap();
+    assert_eq!(batches(&mut s).len(), 1);
+    // With a batch in flight nothing flushes; a draining shard flushes on every request.
+    assert_eq!(s.coalescing_room().requests, u64::MAX);
+    let mut d = shard(config, 1);
+    d.drain(t(1));
+    assert_eq!(d.coalescing_room().requests, 0);
+}
