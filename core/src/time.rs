@@ -11,7 +11,7 @@ use std::fmt;
 /// A point in time, in milliseconds on the host's clock.
 ///
 /// A plain integer rather than `std::time::Instant`: it can be replayed, serialized into a
-/// snapshot and used on `wasm32-unknown-unknown`, where `Instant::now` panics.
+/// snapshot and used on `wasm32-unknown-unknown`, where reading `std::time::Instant` panics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp(u64);
 
