@@ -131,6 +131,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this error from [`Global::handle_batch`](crate::Global::handle_batch) means
+    /// the batch can never be applied as it is — a key longer than the global's bound, a total
+    /// that would overflow, or the global's key table full — so the host should report it to
+    /// the shard with [`Shard::handle_rejection`](crate::Shard::handle_rejection) rather than as
+    /// a failure to retry. Other errors (an upstream shard's full pending table in a tiered
+    /// global) are transient: report them with `handle_failure`. (An upstream shard's pending
+    /// delta overflowing also reads as `Overflow`; it needs a sum near 2^63.)
+    pub fn rejects_batch(&self) -> bool {
+        matches!(self, Error::KeyTooLong { .. } | Error::Overflow { .. } | Error::TableFull { table: "totals", .. })
+    }
+
     /// A stable, machine-readable code (`"EMPTY_KEY"`, `"OVERFLOW"`, ...).
     pub fn code(&self) -> &'static str {
         match self {

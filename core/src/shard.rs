@@ -111,6 +111,10 @@ pub struct ShardStats {
     pub failures: u64,
     /// Pending entries dropped because their key was reset after they were accepted.
     pub stale_dropped: u64,
+    /// Batches dropped because the global rejected them for good ([`Shard::handle_rejection`]).
+    pub rejected_batches: u64,
+    /// Entries in those batches.
+    pub rejected_entries: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +164,7 @@ struct InFlight {
 ///   [`increment_id`](Self::increment_id),
 ///   [`increment_ids`](Self::increment_ids), [`flush`](Self::flush), [`drain`](Self::drain),
 ///   [`handle_ack`](Self::handle_ack), [`handle_failure`](Self::handle_failure),
+///   [`handle_rejection`](Self::handle_rejection),
 ///   [`handle_timeout`](Self::handle_timeout); and [`intern`](Self::intern), which needs no time.
 /// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
 ///   [`take_state_changed`](Self::take_state_changed).
@@ -596,6 +601,27 @@ impl Shard {
         match &self.in_flight {
             Some(InFlight { batch, state: FlightState::Awaiting { .. }, .. }) if batch.seq == seq => {
                 self.schedule_retry(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The global rejected batch `seq` for good ([`Global::handle_batch`](crate::Global::handle_batch)
+    /// returned an error for which [`Error::rejects_batch`] is true): it can never be applied
+    /// as it is, so the shard drops it — a counted drop, in [`ShardStats::rejected_batches`]
+    /// and [`ShardStats::rejected_entries`] — instead of re-sending it forever and holding up
+    /// every later batch. Returns `false` (and changes nothing) when `seq` is not in flight.
+    pub fn handle_rejection(&mut self, seq: u64, now: Timestamp) -> bool {
+        let now = self.clock.observe(now);
+        match &self.in_flight {
+            Some(f) if f.batch.seq == seq => {
+                self.stats.rejected_batches += 1;
+                self.stats.rejected_entries += f.batch.len() as u64;
+                self.in_flight = None;
+                self.outputs.retain(|ShardOutput::SendBatch(b)| b.seq != seq);
+                self.state_changed = true;
+                self.maybe_flush(now);
                 true
             }
             _ => false,
