@@ -516,10 +516,10 @@ impl Global {
     /// The host persisted publish `version`. Returns whether it was the one in flight
     /// (a late acknowledgement of a superseded publish returns `false`).
     pub fn handle_publish_ack(&mut self, version: u64, now: Timestamp) -> bool {
-        let now = self.clock.observe(now);
         if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
             return false;
         }
+        let now = self.clock.observe(now);
         self.publish.in_flight = None;
         self.publish.published_version = version;
         self.publish.attempts = 0;
@@ -531,10 +531,10 @@ impl Global {
     /// Persisting publish `version` failed: its changes are kept and published again after
     /// a backoff. Returns `false` (and changes nothing) when `version` is not in flight.
     pub fn handle_publish_failure(&mut self, version: u64, now: Timestamp) -> bool {
-        let now = self.clock.observe(now);
         if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
             return false;
         }
+        let now = self.clock.observe(now);
         self.fail_publish(now);
         true
     }

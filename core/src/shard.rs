@@ -597,9 +597,9 @@ impl Shard {
     /// Sending batch `seq` failed: it will be re-sent after a backoff. Returns `false` (and
     /// changes nothing) when `seq` is not the in-flight batch awaiting an answer.
     pub fn handle_failure(&mut self, seq: u64, now: Timestamp) -> bool {
-        let now = self.clock.observe(now);
         match &self.in_flight {
             Some(InFlight { batch, state: FlightState::Awaiting { .. }, .. }) if batch.seq == seq => {
+                let now = self.clock.observe(now);
                 self.schedule_retry(now);
                 true
             }
@@ -613,9 +613,9 @@ impl Shard {
     /// and [`ShardStats::rejected_entries`] — instead of re-sending it forever and holding up
     /// every later batch. Returns `false` (and changes nothing) when `seq` is not in flight.
     pub fn handle_rejection(&mut self, seq: u64, now: Timestamp) -> bool {
-        let now = self.clock.observe(now);
         match &self.in_flight {
             Some(f) if f.batch.seq == seq => {
+                let now = self.clock.observe(now);
                 self.stats.rejected_batches += 1;
                 self.stats.rejected_entries += f.batch.len() as u64;
                 self.in_flight = None;

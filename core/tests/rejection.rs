@@ -63,3 +63,20 @@ fn a_rejected_resend_is_not_sent_again() {
     assert!(s.handle_rejection(seq, t(1)));
     assert!(s.poll_output().is_none(), "the queued re-send of a rejected batch is withdrawn");
 }
+
+#[test]
+fn answers_for_a_batch_not_in_flight_change_nothing_not_even_the_clock() {
+    let config = ShardConfig::builder().flush_after_requests(1).build().unwrap();
+    let mut s = shard(config, 0);
+    s.increment("a", 1, t(5)).unwrap();
+    let seq = s.in_flight().unwrap().seq();
+    let before = s.snapshot();
+    assert!(!s.handle_failure(seq + 1, t(999)));
+    assert!(!s.handle_rejection(seq + 1, t(999)));
+    assert_eq!(s.snapshot(), before);
+    let mut g = Global::new(GlobalConfig::default());
+    let before = g.snapshot();
+    assert!(!g.handle_publish_ack(7, t(999)));
+    assert!(!g.handle_publish_failure(7, t(999)));
+    assert_eq!(g.snapshot(), before);
+}
