@@ -13,51 +13,78 @@ pub(crate) fn exception(
     message: impl Into<String>,
     fill: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>,
 ) -> PyErr {
+    raise(py, message, |d| {
+        fill(d)?;
+        Ok(class)
+    })
+}
+
+/// Builds an exception with `message` whose class (of `shardtally._errors`) `fill` names
+/// after filling in the keyword values.
+fn raise<'a>(py: Python<'_>, message: impl Into<String>, fill: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<&'a str>) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let cls = py.import("shardtally._errors")?.getattr(class)?;
         let kwargs = PyDict::new(py);
-        fill(&kwargs)?;
+        let class = fill(&kwargs)?;
+        let cls = py.import("shardtally._errors")?.getattr(class)?;
         Ok(PyErr::from_value(cls.call((message.into(),), Some(&kwargs))?))
     };
     build().unwrap_or_else(|e| e)
 }
 
-/// An engine input error (`shardtally::Error`) as a Python exception.
+/// An engine input error (`shardtally::Error`) as a Python exception; its `rejects_batch`
+/// attribute is the engine's `Error::rejects_batch()`.
 pub(crate) fn input_error(py: Python<'_>, e: Error) -> PyErr {
     let message = e.to_string();
     let code = e.code();
-    match e {
-        Error::EmptyKey => exception(py, "EmptyKeyError", message, |_| Ok(())),
-        Error::KeyTooLong { len, max } => exception(py, "KeyTooLongError", message, |d| {
-            d.set_item("len", len)?;
-            d.set_item("max", max)
-        }),
-        Error::Overflow { key, current, delta } => exception(py, "CounterOverflowError", message, |d| {
-            d.set_item("key", key)?;
-            d.set_item("current", current)?;
-            d.set_item("delta", delta)
-        }),
-        Error::TableFull { table, limit } => exception(py, "TableFullError", message, |d| {
-            d.set_item("table", table)?;
-            d.set_item("limit", limit)
-        }),
-        Error::UnknownKeyId { id } => exception(py, "UnknownKeyIdError", message, |d| d.set_item("id", id)),
-        Error::WrongShard { expected, got } => exception(py, "WrongShardError", message, |d| {
-            d.set_item("expected", PyShardRef::from(expected))?;
-            d.set_item("got", PyShardRef::from(got))
-        }),
-        Error::ShardOutOfRange { shard, shard_count } => exception(py, "ShardOutOfRangeError", message, |d| {
-            d.set_item("shard", shard)?;
-            d.set_item("shard_count", shard_count)
-        }),
-        Error::LengthMismatch { what, left, right } => exception(py, "LengthMismatchError", message, |d| {
-            d.set_item("what", what)?;
-            d.set_item("left", left)?;
-            d.set_item("right", right)
-        }),
-        Error::NoUpstream => exception(py, "NoUpstreamError", message, |_| Ok(())),
-        _ => exception(py, "InputError", message, |d| d.set_item("code", code)),
-    }
+    let rejects_batch = e.rejects_batch();
+    raise(py, message, |d| {
+        let class = match e {
+            Error::EmptyKey => "EmptyKeyError",
+            Error::KeyTooLong { len, max } => {
+                d.set_item("len", len)?;
+                d.set_item("max", max)?;
+                "KeyTooLongError"
+            }
+            Error::Overflow { key, current, delta } => {
+                d.set_item("key", key)?;
+                d.set_item("current", current)?;
+                d.set_item("delta", delta)?;
+                "CounterOverflowError"
+            }
+            Error::TableFull { table, limit } => {
+                d.set_item("table", table)?;
+                d.set_item("limit", limit)?;
+                "TableFullError"
+            }
+            Error::UnknownKeyId { id } => {
+                d.set_item("id", id)?;
+                "UnknownKeyIdError"
+            }
+            Error::WrongShard { expected, got } => {
+                d.set_item("expected", PyShardRef::from(expected))?;
+                d.set_item("got", PyShardRef::from(got))?;
+                "WrongShardError"
+            }
+            Error::ShardOutOfRange { shard, shard_count } => {
+                d.set_item("shard", shard)?;
+                d.set_item("shard_count", shard_count)?;
+                "ShardOutOfRangeError"
+            }
+            Error::LengthMismatch { what, left, right } => {
+                d.set_item("what", what)?;
+                d.set_item("left", left)?;
+                d.set_item("right", right)?;
+                "LengthMismatchError"
+            }
+            Error::NoUpstream => "NoUpstreamError",
+            _ => {
+                d.set_item("code", code)?;
+                "InputError"
+            }
+        };
+        d.set_item("rejects_batch", rejects_batch)?;
+        Ok(class)
+    })
 }
 
 /// A configuration error (`shardtally::ConfigError`) as a Python exception.

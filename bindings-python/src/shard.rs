@@ -15,7 +15,7 @@ use shardtally::{Error, Shard, ShardConfig, ShardOutput, ShardRef};
 ///
 /// - inputs (take `now_ms`): `increment`, `increments`, `increment_keys`,
 ///   `increment_id`, `increment_ids`, `flush`, `drain`, `handle_ack`,
-///   `handle_failure`, `handle_timeout`; and `intern` (no time);
+///   `handle_failure`, `handle_rejection`, `handle_timeout`; and `intern` (no time);
 /// - outputs: `poll_output()` (drain after every input), `poll_timeout()`,
 ///   `take_state_changed()`;
 /// - views: `shard_ref`, `config`, `pending()`, `pending_delta()`,
@@ -162,6 +162,16 @@ impl PyShard {
     fn handle_failure(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
         let seq: u64 = int_arg(seq, "seq", "an int in 0 <= seq < 2**64")?;
         let matched = self.inner.write(py).handle_failure(seq, now_ms.0);
+        Ok(matched)
+    }
+
+    /// The global rejected batch `seq` for good (the exception of `Global.handle_batch` had
+    /// `rejects_batch`): the in-flight batch is dropped and counted in `stats`
+    /// (`rejected_batches`, `rejected_entries`) instead of being retried. Returns whether
+    /// `seq` was the in-flight batch; otherwise nothing changes.
+    fn handle_rejection(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
+        let seq: u64 = int_arg(seq, "seq", "an int in 0 <= seq < 2**64")?;
+        let matched = self.inner.write(py).handle_rejection(seq, now_ms.0);
         Ok(matched)
     }
 

@@ -867,6 +867,10 @@ pub(crate) struct PyShardStats {
     failures: u64,
     /// Pending entries dropped because their key was reset after they were accepted.
     stale_dropped: u64,
+    /// Batches dropped because the global rejected them for good (`handle_rejection`).
+    rejected_batches: u64,
+    /// Entries in those batches.
+    rejected_entries: u64,
 }
 
 impl From<ShardStats> for PyShardStats {
@@ -879,6 +883,8 @@ impl From<ShardStats> for PyShardStats {
             duplicate_acks: s.duplicate_acks,
             failures: s.failures,
             stale_dropped: s.stale_dropped,
+            rejected_batches: s.rejected_batches,
+            rejected_entries: s.rejected_entries,
         }
     }
 }
@@ -886,21 +892,50 @@ impl From<ShardStats> for PyShardStats {
 #[pymethods]
 impl PyShardStats {
     #[new]
-    #[pyo3(signature = (requests=0, batches=0, retries=0, acks=0, duplicate_acks=0, failures=0, stale_dropped=0))]
-    fn new(requests: u64, batches: u64, retries: u64, acks: u64, duplicate_acks: u64, failures: u64, stale_dropped: u64) -> Self {
-        PyShardStats { requests, batches, retries, acks, duplicate_acks, failures, stale_dropped }
+    #[pyo3(signature = (requests=0, batches=0, retries=0, acks=0, duplicate_acks=0, failures=0, stale_dropped=0, rejected_batches=0, rejected_entries=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        requests: u64,
+        batches: u64,
+        retries: u64,
+        acks: u64,
+        duplicate_acks: u64,
+        failures: u64,
+        stale_dropped: u64,
+        rejected_batches: u64,
+        rejected_entries: u64,
+    ) -> Self {
+        PyShardStats { requests, batches, retries, acks, duplicate_acks, failures, stale_dropped, rejected_batches, rejected_entries }
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "ShardStats(requests={}, batches={}, retries={}, acks={}, duplicate_acks={}, failures={}, stale_dropped={})",
-            self.requests, self.batches, self.retries, self.acks, self.duplicate_acks, self.failures, self.stale_dropped
+            "ShardStats(requests={}, batches={}, retries={}, acks={}, duplicate_acks={}, failures={}, stale_dropped={}, rejected_batches={}, rejected_entries={})",
+            self.requests,
+            self.batches,
+            self.retries,
+            self.acks,
+            self.duplicate_acks,
+            self.failures,
+            self.stale_dropped,
+            self.rejected_batches,
+            self.rejected_entries
         )
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
         let s = slf.get();
-        let fields = [s.requests, s.batches, s.retries, s.acks, s.duplicate_acks, s.failures, s.stale_dropped];
+        let fields = [
+            s.requests,
+            s.batches,
+            s.retries,
+            s.acks,
+            s.duplicate_acks,
+            s.failures,
+            s.stale_dropped,
+            s.rejected_batches,
+            s.rejected_entries,
+        ];
         reduce(slf.get_type().into_any(), PyTuple::new(slf.py(), fields)?)
     }
 }

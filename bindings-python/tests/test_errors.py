@@ -164,6 +164,8 @@ def test_wrong_types() -> None:
     rejected(shard, InvalidArgumentError, lambda: shard.increment_ids(7, [1], 11))  # type: ignore[arg-type]
     rejected(shard, InvalidArgumentError, lambda: shard.handle_ack("ack", 11))  # type: ignore[arg-type]
     rejected(shard, InvalidArgumentError, lambda: shard.handle_failure(-1, 11))
+    rejected(shard, InvalidArgumentError, lambda: shard.handle_rejection(-1, 11))
+    rejected(shard, InvalidArgumentError, lambda: shard.handle_rejection("1", 11))  # type: ignore[arg-type]
     rejected(shard, InvalidArgumentError, lambda: Shard.restore("snapshot"))  # type: ignore[arg-type]
     global_ = Global()
     rejected(global_, InvalidArgumentError, lambda: global_.handle_batch(None, 0))  # type: ignore[arg-type]
@@ -186,6 +188,7 @@ def test_now_ms_must_be_a_non_negative_int(bad: Any) -> None:
     assert isinstance(e, ValueError) and isinstance(e, TypeError)
     rejected(shard, InvalidTimeError, lambda: shard.flush(bad))
     rejected(shard, InvalidTimeError, lambda: shard.handle_timeout(bad))
+    rejected(shard, InvalidTimeError, lambda: shard.handle_rejection(1, bad))
     global_ = Global()
     rejected(global_, InvalidTimeError, lambda: global_.publish(bad))
 
@@ -348,5 +351,6 @@ def test_exceptions_pickle_and_repr() -> None:
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is KeyTooLongError
     assert (str(back), back.len, back.max, back.code) == (str(e), 300, 256, "KEY_TOO_LONG")
-    assert repr(e) == "KeyTooLongError('key is 300 bytes, at most 256 are allowed', len=300, max=256)"
+    assert back.rejects_batch is e.rejects_batch is True  # the engine's verdict on this kind
+    assert repr(e) == "KeyTooLongError('key is 300 bytes, at most 256 are allowed', len=300, max=256, rejects_batch=True)"
     assert e.message == str(e)

@@ -91,7 +91,7 @@ def test_values_round_trip() -> None:
         PublishOutcome("nothing_changed"),
         ResetOutcome("reset", 1, 2),
         Deadline(1, "idle"),
-        ShardStats(1, 2, 3, 4, 5, 6, 7),
+        ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9),
         GlobalStats(1, 2, 3, 4, 5, 6, 7, 8, 9),
         ShardWrites(1, {"k": 1}),
         BatchWrite(1, ShardRef(0, 1), 1, 1, [("k", 1)], 0),

@@ -220,7 +220,7 @@ def test_stats_counts_activity() -> None:
     global_.handle_batch(b, 1)
     shard.handle_ack(global_.handle_batch(b, 1), 1)
     assert shard.stats == ShardStats(
-        requests=1, batches=1, retries=1, acks=1, duplicate_acks=1, failures=1, stale_dropped=0
+        requests=1, batches=1, retries=1, acks=1, duplicate_acks=1, failures=1, stale_dropped=0, rejected_batches=0, rejected_entries=0
     )
 
 

@@ -131,8 +131,15 @@ def test_views() -> None:
             assert (shard, incarnation) == (4, 5)
     assert repr(BatchEntry("k", 1, -1)) == "BatchEntry(key='k', generation=1, delta=-1)"
     assert repr(Deadline(5, "idle")) == "Deadline(at_ms=5, timer='idle')"
-    assert ShardStats() == ShardStats(0, 0, 0, 0, 0, 0, 0) != ShardStats(requests=1)
-    assert repr(ShardStats(requests=2)).startswith("ShardStats(requests=2, batches=0,")
+    assert ShardStats() == ShardStats(0, 0, 0, 0, 0, 0, 0, 0, 0) != ShardStats(requests=1)
+    assert ShardStats(rejected_batches=1) != ShardStats(rejected_entries=1) != ShardStats()
+    assert len({ShardStats(), ShardStats(), ShardStats(rejected_entries=2)}) == 2
+    stats = ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9)
+    assert (stats.stale_dropped, stats.rejected_batches, stats.rejected_entries) == (7, 8, 9)
+    assert repr(stats) == (
+        "ShardStats(requests=1, batches=2, retries=3, acks=4, duplicate_acks=5, failures=6,"
+        " stale_dropped=7, rejected_batches=8, rejected_entries=9)"
+    )
     assert GlobalStats(total_writes=1).total_writes == 1
     assert "untracked_shard_writes=0" in repr(GlobalStats())
     w = ShardWrites(2, {"b": 1, "a": 2})

@@ -44,21 +44,34 @@ __all__ = [
 ]
 
 
-def _rebuild(cls: type[ShardtallyError], message: str, values: dict[str, Any]) -> ShardtallyError:
-    return cls(message, **values)
+def _rebuild(
+    cls: type[ShardtallyError], message: str, values: dict[str, Any], rejects_batch: bool = False
+) -> ShardtallyError:
+    return cls(message, rejects_batch=rejects_batch, **values)
 
 
 class ShardtallyError(Exception):
     """Base class of every shardtally exception.
 
     ``code`` is a stable, machine-readable string; ``str(exc)`` is the engine's message.
+    ``rejects_batch`` tells a host whether an error of ``Global.handle_batch`` rejects the
+    batch for good.
     """
 
     code: ClassVar[str] = "SHARDTALLY_ERROR"
+    rejects_batch: bool = False
+    """The engine's verdict on an error of ``Global.handle_batch``: ``True`` when the batch can
+    never be applied (a key longer than the global's ``max_key_bytes``, a total that would
+    overflow, the global's ``"totals"`` table full); report it with
+    ``Shard.handle_rejection(seq, now_ms)``, which drops the batch as a counted drop.
+    ``False`` when retrying may succeed (a tiered global's upstream pending table full):
+    report it with ``Shard.handle_failure(seq, now_ms)``. Set from the engine's error kind on
+    every engine error; always ``False`` for argument, configuration and decoding errors."""
 
-    def __init__(self, message: str, **values: Any) -> None:
+    def __init__(self, message: str, *, rejects_batch: bool = False, **values: Any) -> None:
         super().__init__(message)
         self._values = values
+        self.rejects_batch = rejects_batch
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -68,11 +81,12 @@ class ShardtallyError(Exception):
         return str(self.args[0]) if self.args else ""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, self._values))
+        return (_rebuild, (type(self), self.message, self._values, self.rejects_batch))
 
     def __repr__(self) -> str:
         fields = "".join(f", {k}={v!r}" for k, v in self._values.items())
-        return f"{type(self).__name__}({self.message!r}{fields})"
+        rejects = ", rejects_batch=True" if self.rejects_batch else ""
+        return f"{type(self).__name__}({self.message!r}{fields}{rejects})"
 
 
 # ----- configuration -----

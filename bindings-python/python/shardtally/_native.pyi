@@ -63,7 +63,7 @@ class Shard:
 
     - inputs (take ``now_ms``): ``increment``, ``increments``, ``increment_keys``,
       ``increment_id``, ``increment_ids``, ``flush``, ``drain``, ``handle_ack``,
-      ``handle_failure``, ``handle_timeout``; and ``intern`` (no time);
+      ``handle_failure``, ``handle_rejection``, ``handle_timeout``; and ``intern`` (no time);
     - outputs: ``poll_output()`` (drain after every input), ``poll_timeout()``,
       ``take_state_changed()``;
     - views: ``shard_ref``, ``config``, ``pending()``, ``pending_delta()``,
@@ -192,6 +192,15 @@ class Shard:
         """Sending batch ``seq`` failed: the same batch is re-sent after a backoff.
 
         Returns whether ``seq`` was the in-flight batch awaiting an answer.
+        """
+
+    def handle_rejection(self, seq: int, now_ms: int) -> bool:
+        """The global rejected batch ``seq`` for good (``Global.handle_batch`` raised an
+        error whose ``rejects_batch`` is true): the in-flight batch is dropped, not retried,
+        and counted in ``stats.rejected_batches`` and ``stats.rejected_entries``; the next
+        batch can then be sent.
+
+        Returns whether ``seq`` was the in-flight batch; otherwise nothing changes.
         """
 
     def handle_timeout(self, now_ms: int) -> None:
@@ -340,7 +349,10 @@ class Global:
 
         A batch already applied is acknowledged again (``duplicate``) without being applied.
         Large batches are merged without the GIL. Raises ``KeyTooLongError``,
-        ``CounterOverflowError`` or ``TableFullError`` (nothing changes; the shard retries).
+        ``CounterOverflowError`` or ``TableFullError`` (nothing changes). When the error's
+        ``rejects_batch`` is true the batch can never be applied: report it with
+        ``Shard.handle_rejection(seq, now_ms)``; otherwise (a tiered global's upstream
+        pending table full) with ``Shard.handle_failure(seq, now_ms)``, and the shard retries.
         """
 
     def reset(self, key: str, now_ms: int) -> ResetOutcome:
@@ -618,8 +630,9 @@ class Ack:
 
 @final
 class SendBatch:
-    """Shard output: deliver ``batch`` to the global, then report ``Shard.handle_ack`` or
-    ``Shard.handle_failure(batch.seq, now_ms)``."""
+    """Shard output: deliver ``batch`` to the global, then report ``Shard.handle_ack``,
+    ``Shard.handle_failure(batch.seq, now_ms)`` or, when the global rejected it for good,
+    ``Shard.handle_rejection(batch.seq, now_ms)``."""
 
     __match_args__: ClassVar[tuple[str]] = ("batch",)
     def __new__(cls, batch: Batch) -> SendBatch: ...
@@ -772,6 +785,8 @@ class ShardStats:
         duplicate_acks: int = 0,
         failures: int = 0,
         stale_dropped: int = 0,
+        rejected_batches: int = 0,
+        rejected_entries: int = 0,
     ) -> ShardStats: ...
     @property
     def requests(self) -> int:
@@ -800,6 +815,14 @@ class ShardStats:
     @property
     def stale_dropped(self) -> int:
         """Pending entries dropped because their key was reset after they were accepted."""
+
+    @property
+    def rejected_batches(self) -> int:
+        """Batches dropped because the global rejected them for good (``handle_rejection``)."""
+
+    @property
+    def rejected_entries(self) -> int:
+        """Entries in those batches."""
 
 @final
 class GlobalStats:
