@@ -38,6 +38,14 @@ export declare class ShardtallyError extends Error {
   constructor(message: string, code?: string, fields?: Record<string, unknown>)
   /** The stable, machine-readable code. */
   readonly code: ShardtallyErrorCode
+  /**
+   * Core's verdict on an engine error: for an error of `Global.handleBatch`, `true` when the
+   * batch can never be applied (`KEY_TOO_LONG`, `OVERFLOW`, `TABLE_FULL` of the totals
+   * table), so the host reports it to the shard with `handleRejection`; `false` when
+   * retrying may succeed (`handleFailure`). Always `false` for the binding's argument
+   * errors (`INVALID_*`), configuration and decoding errors.
+   */
+  readonly rejectsBatch: boolean
   /** Offending values, depending on `code`. */
   readonly [property: string]: unknown
 }
@@ -281,6 +289,13 @@ export declare class Shard {
    * Returns `false`, changing nothing, when `seq` is not the batch awaiting an answer.
    */
   handleFailure(seq: number | bigint, nowMs: number): boolean
+  /**
+   * The global rejected batch `seq` for good (`handleBatch` threw an error whose
+   * `rejectsBatch` is `true`): the shard drops it, counted in `stats().rejectedBatches`
+   * and `rejectedEntries`, instead of re-sending it forever ahead of every later batch.
+   * Returns `false`, changing nothing, when `seq` is not the batch in flight.
+   */
+  handleRejection(seq: number | bigint, nowMs: number): boolean
   /**
    * Fires every deadline `<= nowMs` (idle or max-age flush, acknowledgement timeout,
    * re-send). Early or repeated calls do nothing.
@@ -646,6 +661,10 @@ export interface ShardStats {
   failures: number | bigint
   /** Pending entries dropped because their key was reset after they were accepted. */
   staleDropped: number | bigint
+  /** Batches dropped because the global rejected them for good (`handleRejection`). */
+  rejectedBatches: number | bigint
+  /** Entries in those batches. */
+  rejectedEntries: number | bigint
 }
 
 /** What one shard index has written to the global. */

@@ -9,12 +9,16 @@ const native = require('./binding.js')
 
 /**
  * The error every shardtally call throws: `code` is stable, `message` is core's text, and
- * the offending values are extra properties. Constructed like the WebAssembly package's
- * class: `new ShardtallyError(message, code?, fields?)`.
+ * the offending values are extra properties. `rejectsBatch` is core's verdict for an engine
+ * error (from `Global.handleBatch`: the batch can never be applied, so the shard reports it
+ * with `handleRejection`); `false` for the binding's argument errors unless `fields` says
+ * otherwise. Constructed like the WebAssembly package's class:
+ * `new ShardtallyError(message, code?, fields?)`.
  */
 class ShardtallyError extends Error {
   constructor(message, code, fields) {
     super(message)
+    this.rejectsBatch = false
     if (fields) Object.assign(this, fields)
     this.code = code
   }
@@ -182,6 +186,9 @@ class Shard {
   }
   handleFailure(seq, nowMs) {
     return this.#input().handleFailure(seq, nowMs)
+  }
+  handleRejection(seq, nowMs) {
+    return this.#input().handleRejection(seq, nowMs)
   }
   handleTimeout(nowMs) {
     return this.#input().handleTimeout(nowMs)

@@ -81,9 +81,19 @@ pub(crate) fn invalid_argument<V: ToNapiValue>(env: &Env, argument: &str, expect
     })
 }
 
-/// A runtime error of a machine.
+/// A runtime error of a machine. `rejectsBatch` is core's `Error::rejects_batch`: from
+/// `Global.handleBatch`, whether the batch can never be applied (report it to the shard with
+/// `handleRejection`, not `handleFailure`).
 pub(crate) fn core_error(env: &Env, e: &Error) -> napi::Error {
-    js_error(env, e.code(), &e.to_string(), |p| match e {
+    js_error(env, e.code(), &e.to_string(), |p| {
+        p.set("rejectsBatch", e.rejects_batch())?;
+        core_fields(p, e)
+    })
+}
+
+/// The offending values of a runtime error, as properties.
+fn core_fields(p: &mut Props<'_>, e: &Error) -> Result<()> {
+    match e {
         Error::KeyTooLong { len, max } => {
             p.int("len", *len as u64)?;
             p.int("max", *max as u64)
@@ -114,7 +124,7 @@ pub(crate) fn core_error(env: &Env, e: &Error) -> napi::Error {
             p.int("right", *right as u64)
         }
         _ => Ok(()),
-    })
+    }
 }
 
 /// A configuration rejected by core's builders. `field` is the option's JavaScript name.

@@ -258,6 +258,12 @@ pub struct ShardStats {
     /// Pending entries dropped because their key was reset after they were accepted.
     #[napi(ts_type = "number | bigint")]
     pub stale_dropped: JsInt,
+    /// Batches dropped because the global rejected them for good (`handleRejection`).
+    #[napi(ts_type = "number | bigint")]
+    pub rejected_batches: JsInt,
+    /// Entries in those batches.
+    #[napi(ts_type = "number | bigint")]
+    pub rejected_entries: JsInt,
 }
 
 impl From<st::ShardStats> for ShardStats {
@@ -270,6 +276,8 @@ impl From<st::ShardStats> for ShardStats {
             duplicate_acks: int(s.duplicate_acks),
             failures: int(s.failures),
             stale_dropped: int(s.stale_dropped),
+            rejected_batches: int(s.rejected_batches),
+            rejected_entries: int(s.rejected_entries),
         }
     }
 }

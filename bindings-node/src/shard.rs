@@ -465,6 +465,19 @@ impl Shard {
         Ok(matched)
     }
 
+    /// The global rejected batch `seq` for good (`handleBatch` threw an error whose
+    /// `rejectsBatch` is `true`): the shard drops it, counted in `stats().rejectedBatches`
+    /// and `rejectedEntries`, instead of re-sending it forever ahead of every later batch.
+    /// Returns `false`, changing nothing, when `seq` is not the batch in flight.
+    #[napi(ts_args_type = "seq: number | bigint, nowMs: number")]
+    pub fn handle_rejection(&mut self, env: &Env, seq: BigNum<'_>, now_ms: Num<'_>) -> Result<bool> {
+        let seq = convert::u64_arg(env, "seq", seq)?;
+        let now = time(env, now_ms)?;
+        let matched = self.inner.handle_rejection(seq, now);
+        self.settle();
+        Ok(matched)
+    }
+
     /// Fires every deadline `<= nowMs` (idle or max-age flush, acknowledgement timeout,
     /// re-send). Early or repeated calls do nothing.
     #[napi(ts_args_type = "nowMs: number")]

@@ -134,6 +134,20 @@ function scenario(M) {
     late.flush(24)
     return [g.handleBatch(late.pollOutput(), 25), late.stats()]
   })
+  call('rejected batch', () => {
+    const small = new M.Global({ maxKeys: 1 })
+    const r = new M.Shard({ shard: 3, incarnation: 4, flushAfterRequests: 1 })
+    r.increment('a', 1, 26)
+    r.handleAck(small.handleBatch(r.pollOutput(), 26), 26)
+    r.increments({ b: 2, c: 3 }, 27)
+    const b = r.pollOutput()
+    const rejection = attempt(() => small.handleBatch(b, 27))
+    const out = [rejection, r.handleRejection(b.seq + 1, 28), r.handleRejection(b.seq, 28), r.handleRejection(b.seq, 28), r.inFlight()]
+    r.increment('a', 5, 29)
+    const next = r.pollOutput()
+    out.push(next, r.handleAck(small.handleBatch(next, 29), 29), r.stats(), small.totals(), r.snapshot())
+    return out
+  })
   call('shard stats', () => s.stats())
   call('snapshots', () => [s.snapshot(), g.snapshot()])
   call('shard restore', () => {
@@ -227,6 +241,25 @@ function badInputs(M) {
     'ack not bytes': () => s.handleAck({ bytes: 'x' }, 3),
     'ack garbage bytes': () => s.handleAck(new Uint8Array([1, 2, 3]), 3),
     'seq not a number': () => s.handleFailure('x', 3),
+    'rejection seq not a number': () => s.handleRejection('x', 3),
+    'rejection seq negative': () => s.handleRejection(-1, 3),
+    'rejection bad time': () => s.handleRejection(1, -3),
+    'global key too long': () => {
+      const long = new M.Shard({ shard: 2, incarnation: 1 })
+      long.increment('k'.repeat(20), 1, 1)
+      long.flush(1)
+      return new M.Global({ maxKeyBytes: 8 }).handleBatch(long.pollOutput(), 1)
+    },
+    'global overflow': () => {
+      const big = new M.Shard({ shard: 3, incarnation: 1 })
+      const h = new M.Global()
+      for (const t of [1, 2]) {
+        big.increment('o', 2n ** 62n * 3n / 2n, t)
+        big.flush(t)
+        const b = big.pollOutput()
+        big.handleAck(h.handleBatch(b, t), t)
+      }
+    },
     'snapshot of another kind': () => M.Shard.restore(g.snapshot()),
     'snapshot not bytes': () => M.Global.restore('x'),
     'snapshot truncated': () => M.Router.restore(new M.Router().snapshot().slice(0, 3)),
@@ -279,6 +312,7 @@ function badInputs(M) {
     assert.ok(thrown !== null, `${label}: expected an error`)
     assert.ok(thrown instanceof M.ShardtallyError && thrown instanceof Error, `${label}: not a ShardtallyError`)
     assert.equal(typeof thrown.code, 'string', `${label}: no code`)
+    assert.equal(typeof thrown.rejectsBatch, 'boolean', `${label}: no rejectsBatch`)
     out[label] = norm(thrown)
   }
   // A rejected call changed nothing.
@@ -331,6 +365,8 @@ test('ShardtallyError is constructed the same way', opts, () => {
   const fields = { argument: 'x', value: 1 }
   assert.deepStrictEqual(norm(new node.ShardtallyError('m', 'EMPTY_KEY', fields)), norm(new wasm.ShardtallyError('m', 'EMPTY_KEY', fields)))
   assert.deepStrictEqual(norm(new node.ShardtallyError('m')), norm(new wasm.ShardtallyError('m')))
+  const flagged = { rejectsBatch: true }
+  assert.deepStrictEqual(norm(new node.ShardtallyError('m', 'TABLE_FULL', flagged)), norm(new wasm.ShardtallyError('m', 'TABLE_FULL', flagged)))
 })
 
 test('the TypeScript declarations name the same public types', opts, () => {

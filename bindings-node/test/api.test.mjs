@@ -91,7 +91,7 @@ test('Shard: inputs, outputs and views', () => {
   assert.equal(s.isDrained(), true)
   assert.deepEqual(s.drain(32), { type: 'nothing_pending' })
   assert.equal(s.generation(), 0)
-  assert.deepEqual(s.stats(), { requests: 9, batches: 3, retries: 1, acks: 3, duplicateAcks: 0, failures: 1, staleDropped: 0 })
+  assert.deepEqual(s.stats(), { requests: 9, batches: 3, retries: 1, acks: 3, duplicateAcks: 0, failures: 1, staleDropped: 0, rejectedBatches: 0, rejectedEntries: 0 })
   assert.equal(g.total('hot'), 15)
   assert.ok(s.snapshot() instanceof Uint8Array)
 })
@@ -249,4 +249,74 @@ test('require and import give the same objects', async () => {
     assert.equal(esm[name], cjs[name], name)
   }
   assert.equal(esm.default, cjs)
+})
+
+/** What `f` throws (fails when it returns). */
+function thrownBy(f) {
+  try {
+    f()
+  } catch (e) {
+    return e
+  }
+  assert.fail('expected an error')
+}
+
+test('Shard: a batch the global rejects for good is dropped, counted, and later batches flow', () => {
+  const g = new Global({ maxKeys: 1 })
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 1 })
+  s.increment('a', 1, 1)
+  const [first] = drain(s)
+  assert.equal(s.handleAck(g.handleBatch(first, 1), 1), true)
+  s.increments({ b: 2, c: 3 }, 2)
+  const [rejected] = drain(s)
+  const err = thrownBy(() => g.handleBatch(rejected, 3))
+  assert.ok(err instanceof ShardtallyError)
+  assert.deepEqual([err.code, err.table, err.limit, err.rejectsBatch], ['TABLE_FULL', 'totals', 1, true])
+  assert.equal(s.handleRejection(rejected.seq + 1, 3), false, 'only the batch in flight')
+  assert.equal(s.handleRejection(rejected.seq, 3), true)
+  assert.equal(s.handleRejection(rejected.seq, 3), false, 'once')
+  assert.equal(s.inFlight(), null)
+  assert.deepEqual([s.stats().rejectedBatches, s.stats().rejectedEntries], [1, 2])
+  // The next batch gets the next seq and is applied.
+  s.increment('a', 5, 4)
+  const [next] = drain(s)
+  assert.equal(next.seq, rejected.seq + 1)
+  assert.equal(s.handleAck(g.handleBatch(next, 4), 4), true)
+  assert.deepEqual(g.totals(), [{ key: 'a', total: 6 }])
+})
+
+test('Shard: handleRejection hands buffered increments over first', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 0 })
+  s.increment('a', 1, 1)
+  s.flush(1)
+  const [batch] = drain(s)
+  // Same nowMs and a batch in flight: these are buffered in JavaScript; they must be in the
+  // native shard before the rejection, and stay pending after it.
+  for (let i = 0; i < 6; i++) s.increment('b', 1, 2)
+  assert.equal(s.handleRejection(batch.seq, 2), true)
+  assert.equal(s.pendingDelta('b'), 6)
+  assert.equal(s.pendingRequests(), 6)
+  assert.equal(s.stats().rejectedEntries, 1)
+})
+
+test('ShardtallyError.rejectsBatch: core decides, binding-level errors are false', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 1 })
+  s.increment('k'.repeat(9), 1, 1)
+  const [batch] = drain(s)
+  const long = thrownBy(() => new Global({ maxKeyBytes: 8 }).handleBatch(batch, 1))
+  assert.deepEqual([long.code, long.rejectsBatch], ['KEY_TOO_LONG', true])
+  const cases = [
+    () => s.handleRejection('x', 1),
+    () => s.handleRejection(1, -1),
+    () => s.increment('', 1, 1),
+    () => new Global({ maxKeys: 0 }),
+    () => Shard.restore(new Uint8Array([1])),
+    () => new Global().handleUpstreamFailure(1, 1),
+  ]
+  assert.deepEqual(
+    cases.map((f) => thrownBy(f)).map((e) => [e.code, e.rejectsBatch]),
+    [['INVALID_ARGUMENT', false], ['INVALID_TIME', false], ['EMPTY_KEY', false], ['CONFIG_ZERO', false], ['DECODE_WRONG_KIND', false], ['NO_UPSTREAM', false]],
+  )
+  assert.equal(new ShardtallyError('m', 'X').rejectsBatch, false)
+  assert.equal(new ShardtallyError('m', 'X', { rejectsBatch: true }).rejectsBatch, true)
 })

@@ -175,6 +175,9 @@ test('messages: garbage bytes, the wrong kind, the wrong shard, not bytes', () =
   }
   rejects(s, (x) => x.handleFailure('1', NOW), 'INVALID_ARGUMENT', { argument: 'seq' })
   rejects(s, (x) => x.handleFailure(-1, NOW), 'INVALID_ARGUMENT', { argument: 'seq' })
+  rejects(s, (x) => x.handleRejection('1', NOW), 'INVALID_ARGUMENT', { argument: 'seq' })
+  rejects(s, (x) => x.handleRejection(-1, NOW), 'INVALID_ARGUMENT', { argument: 'seq' })
+  rejects(s, (x) => x.handleRejection(1, -1), 'INVALID_TIME')
   const before = globalState(g)
   throwsCode(() => g.handleBatch(ack.bytes, 1), 'DECODE_WRONG_KIND', { expected: 'batch' })
   throwsCode(() => g.handleBatch(new Uint8Array(0), 1), 'DECODE_WRONG_KIND')

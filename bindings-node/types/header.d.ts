@@ -38,6 +38,14 @@ export declare class ShardtallyError extends Error {
   constructor(message: string, code?: string, fields?: Record<string, unknown>)
   /** The stable, machine-readable code. */
   readonly code: ShardtallyErrorCode
+  /**
+   * Core's verdict on an engine error: for an error of `Global.handleBatch`, `true` when the
+   * batch can never be applied (`KEY_TOO_LONG`, `OVERFLOW`, `TABLE_FULL` of the totals
+   * table), so the host reports it to the shard with `handleRejection`; `false` when
+   * retrying may succeed (`handleFailure`). Always `false` for the binding's argument
+   * errors (`INVALID_*`), configuration and decoding errors.
+   */
+  readonly rejectsBatch: boolean
   /** Offending values, depending on `code`. */
   readonly [property: string]: unknown
 }

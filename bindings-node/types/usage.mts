@@ -9,9 +9,19 @@ const global = new Global({ publishMode: 'changes' })
 const store = new Map<string, number | bigint>()
 
 function deliver(shard: Shard, batch: BatchOutput, nowMs: number): void {
-  const ack = global.handleBatch(batch.bytes, nowMs)
+  let ack
+  try {
+    ack = global.handleBatch(batch.bytes, nowMs)
+  } catch (err) {
+    // A batch the global can never apply is dropped (counted in stats()); others are retried.
+    if (err instanceof ShardtallyError && err.rejectsBatch) shard.handleRejection(batch.seq, nowMs)
+    else shard.handleFailure(batch.seq, nowMs)
+    return
+  }
   if (ack.duplicate) console.log(`batch ${ack.seq} was already applied`)
   shard.handleAck(ack, nowMs)
+  const dropped: number | bigint = shard.stats().rejectedBatches
+  if (dropped !== 0) console.log(`${dropped} batches rejected`)
 }
 
 function drainGlobal(nowMs: number): void {

@@ -5,7 +5,10 @@
 /**
  * The error every shardtally call throws: `code` is stable, `message` is human-readable,
  * and the offending values are extra properties (for example `len` and `max` for
- * `KEY_TOO_LONG`).
+ * `KEY_TOO_LONG`). `rejectsBatch` is core's verdict for an engine error (from
+ * `Global.handleBatch`: the batch can never be applied, so the shard reports it with
+ * `handleRejection`); `false` for the binding's argument errors unless `fields` says
+ * otherwise.
  */
 export class ShardtallyError extends Error {
   /**
@@ -15,6 +18,7 @@ export class ShardtallyError extends Error {
    */
   constructor(message, code, fields) {
     super(message);
+    this.rejectsBatch = false;
     if (fields) Object.assign(this, fields);
     this.code = code;
   }

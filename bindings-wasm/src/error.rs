@@ -52,7 +52,9 @@ fn shard_ref(r: ShardRef) -> JsValue {
     Obj::new().u32("shard", r.shard).val("incarnation", &from_u64(r.incarnation)).into()
 }
 
-/// Maps a runtime error of a machine.
+/// Maps a runtime error of a machine. `rejectsBatch` is core's `Error::rejects_batch`: from
+/// `Global.handleBatch`, whether the batch can never be applied (report it to the shard with
+/// `handleRejection`, not `handleFailure`).
 pub(crate) fn core_error(e: Error) -> JsValue {
     let fields = match &e {
         Error::KeyTooLong { len, max } => Obj::new().usize("len", *len).usize("max", *max),
@@ -66,7 +68,7 @@ pub(crate) fn core_error(e: Error) -> JsValue {
         Error::LengthMismatch { what, left, right } => Obj::new().tag("what", what).usize("left", *left).usize("right", *right),
         _ => Obj::new(),
     };
-    js_error(e.code(), &e.to_string(), fields)
+    js_error(e.code(), &e.to_string(), fields.bool("rejectsBatch", e.rejects_batch()))
 }
 
 /// Maps a configuration error; `field` names the JS option (camelCase).

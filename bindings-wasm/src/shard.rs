@@ -91,6 +91,10 @@ export interface ShardStats {
   duplicateAcks: number | bigint;
   failures: number | bigint;
   staleDropped: number | bigint;
+  /** Batches dropped because the global rejected them for good (`handleRejection`). */
+  rejectedBatches: number | bigint;
+  /** Entries in those batches. */
+  rejectedEntries: number | bigint;
 }
 "#;
 
@@ -167,10 +171,11 @@ pub(crate) fn ack(bytes: &JsValue) -> JsResult<Ack> {
 /// `pollTimeout()` that calls `handleTimeout(nowMs)`.
 ///
 /// Methods by kind — inputs (take `nowMs`): `increment`, `increments`, `incrementId`,
-/// `incrementIds`, `flush`, `drain`, `handleAck`, `handleFailure`, `handleTimeout`, and
-/// `intern`; outputs: `pollOutput`, `pollTimeout`, `takeStateChanged`; views: `shardRef`,
-/// `pending`, `pendingDelta`, `pendingRequests`, `pendingKeys`, `inFlight`, `nextDeadline`,
-/// `generation`, `isDraining`, `isDrained`, `keyOf`, `stats`, `snapshot`.
+/// `incrementIds`, `flush`, `drain`, `handleAck`, `handleFailure`, `handleRejection`,
+/// `handleTimeout`, and `intern`; outputs: `pollOutput`, `pollTimeout`, `takeStateChanged`;
+/// views: `shardRef`, `pending`, `pendingDelta`, `pendingRequests`, `pendingKeys`,
+/// `inFlight`, `nextDeadline`, `generation`, `isDraining`, `isDrained`, `keyOf`, `stats`,
+/// `snapshot`.
 ///
 /// A rejected input throws a `ShardtallyError` and leaves the shard unchanged.
 #[wasm_bindgen(js_name = Shard)]
@@ -303,6 +308,21 @@ impl JsShard {
         Ok(self.inner.handle_failure(seq, now))
     }
 
+    /// The global rejected batch `seq` for good (`handleBatch` threw an error whose
+    /// `rejectsBatch` is `true`): the shard drops it, counted in `stats().rejectedBatches`
+    /// and `rejectedEntries`, instead of re-sending it forever ahead of every later batch.
+    /// Returns `false` (nothing changes) when `seq` is not the batch in flight.
+    #[wasm_bindgen(js_name = handleRejection)]
+    pub fn handle_rejection(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number | bigint")] seq: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> JsResult<bool> {
+        let seq = convert::u64_arg(&seq, "seq")?;
+        let now = time(&now_ms)?;
+        Ok(self.inner.handle_rejection(seq, now))
+    }
+
     /// Fires every deadline `<= nowMs`; early or repeated calls do nothing.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue) -> JsResult<()> {
@@ -419,6 +439,8 @@ impl JsShard {
             .u64("duplicateAcks", s.duplicate_acks)
             .u64("failures", s.failures)
             .u64("staleDropped", s.stale_dropped)
+            .u64("rejectedBatches", s.rejected_batches)
+            .u64("rejectedEntries", s.rejected_entries)
             .into()
     }
 

@@ -46,6 +46,7 @@ test('INVALID_TIME: nowMs must be a finite integral number in 0..=2^53-1', () =>
     assertRejected(() => s.flush(bad), 'INVALID_TIME', snap);
     assertRejected(() => s.drain(bad), 'INVALID_TIME', snap);
     assertRejected(() => s.handleFailure(1, bad), 'INVALID_TIME', snap);
+    assertRejected(() => s.handleRejection(1, bad), 'INVALID_TIME', snap);
     assertRejected(() => s.handleTimeout(bad), 'INVALID_TIME', snap);
     assertRejected(() => g.reset('a', bad), 'INVALID_TIME', () => g.snapshot());
     assertRejected(() => g.publish(bad), 'INVALID_TIME', () => g.snapshot());
@@ -100,6 +101,7 @@ test('INVALID_ARGUMENT: wrong JS types', () => {
     assertRejected(() => s.incrementIds([0], bad, 100), 'INVALID_ARGUMENT', snap);
   }
   for (const bad of [-1, 1.5, '1', null]) assertRejected(() => s.handleFailure(bad, 100), 'INVALID_ARGUMENT', snap);
+  for (const bad of [-1, 1.5, '1', null]) assertRejected(() => s.handleRejection(bad, 100), 'INVALID_ARGUMENT', snap);
   for (const bad of badBytes) {
     assertRejected(() => s.handleAck(bad, 100), 'INVALID_ARGUMENT', snap);
     assertRejected(() => Shard.restore(bad), 'INVALID_ARGUMENT');

@@ -1,11 +1,11 @@
 // Every public method of Shard, through the package's Node entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Shard, Global } from 'shardtally-wasm';
+import { Shard, Global, ShardtallyError } from 'shardtally-wasm';
 import { deliverAll, entriesOf } from './host.mjs';
 
 const methods = [
-  'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleTimeout', 'inFlight', 'increment',
+  'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleRejection', 'handleTimeout', 'inFlight', 'increment',
   'incrementId', 'incrementIds', 'increments', 'intern', 'isDrained', 'isDraining', 'keyOf', 'nextDeadline',
   'pending', 'pendingDelta', 'pendingKeys', 'pendingRequests', 'pollOutput', 'pollTimeout', 'shardRef',
   'snapshot', 'stats', 'takeStateChanged',
@@ -31,7 +31,7 @@ test('a new shard has its identity, defaults and nothing pending', () => {
   assert.equal(s.isDraining(), false);
   assert.equal(s.isDrained(), false);
   assert.equal(s.takeStateChanged(), false);
-  assert.deepEqual(s.stats(), { requests: 0, batches: 0, retries: 0, acks: 0, duplicateAcks: 0, failures: 0, staleDropped: 0 });
+  assert.deepEqual(s.stats(), { requests: 0, batches: 0, retries: 0, acks: 0, duplicateAcks: 0, failures: 0, staleDropped: 0, rejectedBatches: 0, rejectedEntries: 0 });
   const big = new Shard({ shard: 0, incarnation: 2n ** 60n, generation: 5 });
   assert.deepEqual(big.shardRef(), { shard: 0, incarnation: 2n ** 60n }, 'incarnations beyond 2^53 come back as bigint');
   assert.equal(big.generation(), 5);
@@ -141,7 +141,59 @@ test('handleFailure and handleTimeout re-send the same batch', () => {
   assert.equal(s.nextDeadline().timer, 'retry');
   s.handleTimeout(s.pollTimeout());
   assert.equal(s.pollOutput().seq, first.seq);
-  assert.deepEqual(s.stats(), { requests: 1, batches: 1, retries: 2, acks: 0, duplicateAcks: 0, failures: 2, staleDropped: 0 });
+  assert.deepEqual(s.stats(), { requests: 1, batches: 1, retries: 2, acks: 0, duplicateAcks: 0, failures: 2, staleDropped: 0, rejectedBatches: 0, rejectedEntries: 0 });
+});
+
+test('handleRejection drops a batch the global rejects for good; later batches flow', () => {
+  const g = new Global({ maxKeys: 1 });
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 1 });
+  s.increment('a', 1, 1);
+  assert.equal(s.handleAck(g.handleBatch(s.pollOutput(), 1), 1), true);
+  s.increments({ b: 2, c: 3 }, 2);
+  const rejected = s.pollOutput();
+  let err = null;
+  try {
+    g.handleBatch(rejected, 3);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ShardtallyError);
+  assert.deepEqual([err.code, err.table, err.limit, err.rejectsBatch], ['TABLE_FULL', 'totals', 1, true]);
+  assert.equal(s.handleRejection(rejected.seq + 1, 3), false, 'only the batch in flight');
+  assert.equal(s.handleRejection(rejected.seq, 3), true);
+  assert.equal(s.handleRejection(rejected.seq, 3), false, 'once');
+  assert.equal(s.inFlight(), null);
+  assert.equal(s.pollOutput(), null);
+  assert.deepEqual([s.stats().rejectedBatches, s.stats().rejectedEntries], [1, 2]);
+  s.increment('a', 5, 4);
+  const next = s.pollOutput();
+  assert.equal(next.seq, rejected.seq + 1);
+  assert.equal(s.handleAck(g.handleBatch(next, 4), 4), true);
+  assert.deepEqual(g.totals(), [{ key: 'a', total: 6 }]);
+  const restored = Shard.restore(s.snapshot());
+  assert.deepEqual([restored.stats().rejectedBatches, restored.stats().rejectedEntries], [1, 2], 'kept across snapshots');
+});
+
+test('rejectsBatch is core\'s verdict; binding-level errors carry false', () => {
+  const thrown = (f) => {
+    try {
+      f();
+    } catch (e) {
+      return [e.code, e.rejectsBatch];
+    }
+    assert.fail('expected an error');
+  };
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 1 });
+  s.increment('k'.repeat(9), 1, 1);
+  const batch = s.pollOutput();
+  assert.deepEqual(thrown(() => new Global({ maxKeyBytes: 8 }).handleBatch(batch, 1)), ['KEY_TOO_LONG', true]);
+  assert.deepEqual(thrown(() => s.handleRejection('x', 1)), ['INVALID_ARGUMENT', false]);
+  assert.deepEqual(thrown(() => s.handleRejection(1, -1)), ['INVALID_TIME', false]);
+  assert.deepEqual(thrown(() => s.increment('', 1, 1)), ['EMPTY_KEY', false]);
+  assert.deepEqual(thrown(() => new Global({ maxKeys: 0 })), ['CONFIG_ZERO', false]);
+  assert.deepEqual(thrown(() => Shard.restore(new Uint8Array([1]))), ['DECODE_WRONG_KIND', false]);
+  assert.deepEqual(thrown(() => new Global().handleUpstreamFailure(1, 1)), ['NO_UPSTREAM', false]);
+  assert.equal(new ShardtallyError('m', 'X').rejectsBatch, false);
 });
 
 test('handleAck learns the generation and rejects acks for another shard', () => {

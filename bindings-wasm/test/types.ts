@@ -61,6 +61,9 @@ const at: number | null = shard.pollTimeout();
 void deadline, at;
 shard.handleTimeout(now);
 shard.handleFailure(1, now);
+const dropped: boolean = shard.handleRejection(1, now);
+const rejectedEntries: number | bigint = shard.stats().rejectedEntries;
+void dropped, rejectedEntries;
 const changed: boolean = shard.takeStateChanged();
 const snapshot: Uint8Array = shard.snapshot();
 const restored: Shard = Shard.restore(snapshot, { flushAfterRequests: 10 });
@@ -105,6 +108,7 @@ try {
 } catch (err) {
   if (err instanceof ShardtallyError) {
     const code: string = err.code;
-    void code;
+    const rejectsBatch: boolean = err.rejectsBatch;
+    void code, rejectsBatch;
   }
 }

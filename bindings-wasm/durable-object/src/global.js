@@ -40,7 +40,15 @@ export class GlobalObject extends DurableObject {
     super(ctx, env);
     this.options = optionsOf(this.constructor, env);
     this.persistence = new Persistence(ctx, "global");
-    this.stats_ = countersOf(ctx, "global", { batches: 0, duplicates: 0, resets: 0, publishes: 0, publishFailures: 0, restored: false });
+    this.stats_ = countersOf(ctx, "global", {
+      batches: 0,
+      duplicates: 0,
+      rejectedBatches: 0,
+      resets: 0,
+      publishes: 0,
+      publishFailures: 0,
+      restored: false,
+    });
     this.dirty = false;
     this.publishing = new Set();
     this.engine = null;
@@ -81,12 +89,23 @@ export class GlobalObject extends DurableObject {
   /**
    * Internal: applies one shard batch (opaque bytes made by a shard) and returns the
    * acknowledgement bytes once the result is stored. A batch already applied is
-   * acknowledged again without being counted twice.
+   * acknowledged again without being counted twice. A batch the engine can never apply
+   * (a key longer than `maxKeyBytes`, a total that would overflow, `maxKeys` reached) throws
+   * the engine's error with `rejectsBatch: true`, and nothing of it is applied.
    * @param {Uint8Array} bytes
    * @returns {Promise<Uint8Array>}
    */
   async applyBatch(bytes) {
-    const ack = this.#ready().handleBatch(bytes, Date.now());
+    const engine = this.#ready();
+    let ack;
+    try {
+      ack = engine.handleBatch(bytes, Date.now());
+    } catch (error) {
+      // The engine's error crosses RPC with its `code`, offending values and `rejectsBatch`:
+      // when true the batch can never be applied and the shard drops it (`handleRejection`).
+      if (error?.rejectsBatch === true) this.stats_.rejectedBatches += 1;
+      throw error;
+    }
     this.stats_.batches += 1;
     if (ack.duplicate) this.stats_.duplicates += 1;
     await this.#afterInput(true);
@@ -163,7 +182,7 @@ export class GlobalObject extends DurableObject {
 
   /**
    * Activity counters of this object in this isolate (in memory, not stored): `batches`,
-   * `duplicates`, `resets`, `publishes`, `publishFailures`, `restored`, and the storage
+   * `duplicates`, `rejectedBatches`, `resets`, `publishes`, `publishFailures`, `restored`, and the storage
    * I/O of `Persistence.io`.
    */
   async stats() {

@@ -100,7 +100,10 @@ export declare class ShardObject extends DurableObject {
       requests: number;
       globalCalls: number;
       globalFailures: number;
-      lastFailure: { seq: number | bigint; code: string | null; message: string } | null;
+      /** Batches the global rejected for good (its error's `rejectsBatch`), dropped by this shard. */
+      globalRejections: number;
+      /** The last failed or rejected (`rejected: true`) call to the global. */
+      lastFailure: { seq: number | bigint; code: string | null; message: string; rejected: boolean } | null;
       staleAcks: number;
       restored: boolean;
     }
@@ -138,7 +141,16 @@ export declare class GlobalObject extends DurableObject {
   view(): Promise<Record<string, unknown>>;
   /** Counters of this object since it started. */
   stats(): Promise<
-    StorageIo & { batches: number; duplicates: number; resets: number; publishes: number; publishFailures: number; restored: boolean }
+    StorageIo & {
+      batches: number;
+      duplicates: number;
+      /** Batches rejected for good (the engine error's `rejectsBatch`). */
+      rejectedBatches: number;
+      resets: number;
+      publishes: number;
+      publishFailures: number;
+      restored: boolean;
+    }
   >;
   alarm(): Promise<void>;
 }

@@ -42,6 +42,7 @@ export class ShardObject extends DurableObject {
       requests: 0,
       globalCalls: 0,
       globalFailures: 0,
+      globalRejections: 0,
       lastFailure: null,
       staleAcks: 0,
       restored: false,
@@ -170,7 +171,8 @@ export class ShardObject extends DurableObject {
 
   /**
    * Activity counters of this object in this isolate (in memory, not stored):
-   * `increments`, `requests`, `globalCalls`, `globalFailures` (and the `lastFailure`),
+   * `increments`, `requests`, `globalCalls`, `globalFailures`, `globalRejections` (batches
+   * the global rejected for good and this shard dropped; and the `lastFailure` of either),
    * `staleAcks`, `restored`, and the storage I/O of `Persistence.io`.
    */
   async stats() {
@@ -245,9 +247,18 @@ export class ShardObject extends DurableObject {
       ack = await globalStub(this.env, this.options).applyBatch(batch.bytes);
     } catch (error) {
       this.sending = null;
-      this.stats_.globalFailures += 1;
-      this.stats_.lastFailure = { seq: batch.seq, code: error?.code ?? null, message: String(error?.message ?? error) };
-      this.engine.handleFailure(batch.seq, Date.now());
+      // The global's engine decides (`rejectsBatch`, kept on the error across RPC): a batch
+      // it can never apply is dropped as a counted drop, so it does not hold up this
+      // shard's later batches; anything else is retried after a backoff.
+      const rejected = error?.rejectsBatch === true;
+      this.stats_.lastFailure = { seq: batch.seq, code: error?.code ?? null, message: String(error?.message ?? error), rejected };
+      if (rejected) {
+        this.stats_.globalRejections += 1;
+        this.engine.handleRejection(batch.seq, Date.now());
+      } else {
+        this.stats_.globalFailures += 1;
+        this.engine.handleFailure(batch.seq, Date.now());
+      }
       await this.#afterInput();
       return false;
     }

@@ -7,7 +7,7 @@ import { CounterClient, GlobalObject, ShardObject, counterWorker } from "../../s
 export const options = (env) => ({
   shardBinding: "COUNTER_SHARDS",
   globalBinding: "COUNTER_GLOBAL",
-  shardCount: 4,
+  shardCount: Number(env.SHARD_COUNT ?? 4),
   strategy: env.STRATEGY ?? "random",
   durability: env.DURABILITY ?? "durable",
   kvBinding: env.KV === "none" ? null : "COUNTER_KV",
@@ -20,7 +20,15 @@ export const options = (env) => ({
     retryInitialMs: 20,
     retryMaxMs: 200,
   },
-  global: { persistAfterWrites: 100, persistAfterIdleMs: 60, persistMaxAgeMs: 1_000, publishTimeoutMs: 1_000, retryInitialMs: 20, retryMaxMs: 200 },
+  global: {
+    persistAfterWrites: 100,
+    persistAfterIdleMs: 60,
+    persistMaxAgeMs: 1_000,
+    publishTimeoutMs: 1_000,
+    retryInitialMs: 20,
+    retryMaxMs: 200,
+    ...(env.GLOBAL_MAX_KEYS ? { maxKeys: Number(env.GLOBAL_MAX_KEYS) } : {}),
+  },
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
