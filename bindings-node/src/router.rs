@@ -26,7 +26,7 @@ impl Router {
         let pinned = o.u32("pinnedShard")?;
         let strategy = o.choice("strategy", &["hash", "random", "round_robin", "pinned"], "'hash', 'random', 'round_robin' or 'pinned'")?;
         let strategy = match (strategy, pinned) {
-            (Some("pinned"), Some(shard)) => Strategy::Pinned(shard),
+            (Some("pinned"), Some(_)) => Strategy::Pinned,
             (Some("pinned"), None) => {
                 return Err(invalid_argument(env, "pinnedShard", "an integer number with strategy 'pinned'", None::<Unknown<'_>>))
             }
@@ -34,7 +34,7 @@ impl Router {
             (Some("round_robin"), _) => Strategy::RoundRobin,
             _ => Strategy::Hash,
         };
-        let mut b = RouterConfig::builder().strategy(strategy);
+        let mut b = RouterConfig::builder().strategy(strategy).pinned_shard(pinned.filter(|_| strategy == Strategy::Pinned));
         if let Some(v) = o.u32("shardCount")? {
             b = b.shard_count(v);
         }
@@ -98,10 +98,7 @@ impl Router {
     /// The pinned shard of the `'pinned'` strategy, or `null`.
     #[napi]
     pub fn pinned_shard(&self) -> Option<u32> {
-        match self.inner.strategy() {
-            Strategy::Pinned(s) => Some(s),
-            _ => None,
-        }
+        self.inner.pinned_shard()
     }
 
     /// The router's state as versioned bytes (for `Router.restore`).

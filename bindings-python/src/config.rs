@@ -152,13 +152,14 @@ pub(crate) fn router_config(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>
         }
         Ok(())
     })?;
+    let pinned_shard = pinned.as_ref().map(|(s, _)| *s);
     let strategy = match (strategy, pinned) {
         (None, None) => Strategy::Hash,
         (Some((s, v)), pinned) => match (s.as_str(), pinned) {
             ("hash", None) => Strategy::Hash,
             ("random", None) => Strategy::Random,
             ("round_robin", None) => Strategy::RoundRobin,
-            ("pinned", Some((shard, _))) => Strategy::Pinned(shard),
+            ("pinned", Some(_)) => Strategy::Pinned,
             ("pinned", None) => return Err(invalid_config("pinned_shard", &py.None().into_bound(py), "set when strategy='pinned'")),
             ("hash" | "random" | "round_robin", Some((_, p))) => {
                 return Err(invalid_config("pinned_shard", &p, "None unless strategy='pinned'"))
@@ -167,5 +168,5 @@ pub(crate) fn router_config(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>
         },
         (None, Some((_, p))) => return Err(invalid_config("pinned_shard", &p, "None unless strategy='pinned'")),
     };
-    b.strategy(strategy).build().map_err(|e| config_error(py, e))
+    b.strategy(strategy).pinned_shard(pinned_shard.filter(|_| strategy == Strategy::Pinned)).build().map_err(|e| config_error(py, e))
 }

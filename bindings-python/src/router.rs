@@ -7,7 +7,7 @@ use crate::lock::Locked;
 use crate::types::py_repr_str;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use shardtally::{Router, Strategy};
+use shardtally::Router;
 
 /// Picks the shard for each increment.
 ///
@@ -81,10 +81,7 @@ impl PyRouter {
     /// The pinned shard (strategy `"pinned"`), or `None`.
     #[getter]
     fn pinned_shard(&self, py: Python<'_>) -> Option<u32> {
-        match self.inner.read(py).strategy() {
-            Strategy::Pinned(s) => Some(s),
-            _ => None,
-        }
+        self.inner.read(py).pinned_shard()
     }
 
     /// The router's state as versioned bytes.

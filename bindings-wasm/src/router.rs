@@ -50,7 +50,7 @@ impl JsRouter {
                 (Some("hash"), _) => Strategy::Hash,
                 (Some("random"), _) => Strategy::Random,
                 (Some("round_robin"), _) => Strategy::RoundRobin,
-                (Some("pinned"), Some(shard)) => Strategy::Pinned(shard),
+                (Some("pinned"), Some(_)) => Strategy::Pinned,
                 (Some("pinned"), None) => {
                     return Err(invalid_argument("pinnedShard", "an integer number with strategy 'pinned'", &JsValue::UNDEFINED))
                 }
@@ -62,6 +62,9 @@ impl JsRouter {
         }
         if let Some(v) = o.u64("seed")? {
             b = b.seed(v);
+        }
+        if b.build().is_ok_and(|c| c.strategy() == Strategy::Pinned) {
+            b = b.pinned_shard(pinned);
         }
         let config = b.build().map_err(crate::error::config_error)?;
         Ok(JsRouter { inner: shardtally::Router::new(config) })
@@ -112,10 +115,7 @@ impl JsRouter {
     /// The pinned shard of the `'pinned'` strategy, or `null` for the other strategies.
     #[wasm_bindgen(js_name = pinnedShard, unchecked_return_type = "number | null")]
     pub fn pinned_shard(&self) -> JsValue {
-        match self.inner.strategy() {
-            Strategy::Pinned(shard) => JsValue::from(shard),
-            _ => JsValue::NULL,
-        }
+        self.inner.pinned_shard().map_or(JsValue::NULL, JsValue::from)
     }
 
     /// The router's state as versioned bytes, for `Router.restore`.

@@ -15,54 +15,7 @@
 
 use crate::error::ConfigError;
 use crate::rng::Rng;
-
-/// Defines a configuration struct with defaults, getters and a builder with one setter per
-/// setting. Validation lives in each builder's hand-written `build()`.
-macro_rules! config {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $builder:ident {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $default:expr, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub struct $name {
-            $( $field: $ty, )*
-        }
-
-        impl $name {
-            /// A builder starting from the defaults.
-            pub fn builder() -> $builder {
-                $builder { inner: Self::default() }
-            }
-            $( $(#[$fmeta])* pub fn $field(&self) -> $ty { self.$field } )*
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name { $( $field: $default, )* }
-            }
-        }
-
-        #[doc = concat!("Builds a validated [`", stringify!($name), "`]. Each setter is documented on the getter of the same name.")]
-        #[derive(Clone, Copy, Debug)]
-        pub struct $builder {
-            inner: $name,
-        }
-
-        impl $builder {
-            $(
-                #[doc = concat!("Sets `", stringify!($field), "` (see [`", stringify!($name), "::", stringify!($field), "`]).")]
-                #[must_use]
-                pub fn $field(mut self, value: $ty) -> Self {
-                    self.inner.$field = value;
-                    self
-                }
-            )*
-        }
-    };
-}
+use crate::settings::{choice_setting, config};
 
 config! {
     /// Settings of a [`Shard`](crate::Shard).
@@ -131,6 +84,8 @@ impl PublishMode {
     }
 }
 
+choice_setting!(PublishMode, [PublishMode::Full => "full", PublishMode::Changes => "changes"]);
+
 config! {
     /// Settings of a [`Global`](crate::Global) aggregator.
     GlobalConfig, GlobalConfigBuilder {
@@ -197,8 +152,8 @@ pub enum Strategy {
     Hash,
     /// Shards in turn.
     RoundRobin,
-    /// Always this shard.
-    Pinned(u32),
+    /// Always the shard of [`RouterConfig::pinned_shard`].
+    Pinned,
 }
 
 impl Strategy {
@@ -208,19 +163,23 @@ impl Strategy {
             Strategy::Random => "random",
             Strategy::Hash => "hash",
             Strategy::RoundRobin => "round_robin",
-            Strategy::Pinned(_) => "pinned",
+            Strategy::Pinned => "pinned",
         }
     }
 }
 
+choice_setting!(Strategy, [Strategy::Hash => "hash", Strategy::Random => "random", Strategy::RoundRobin => "round_robin", Strategy::Pinned => "pinned"]);
+
 config! {
     /// Settings of a [`Router`](crate::Router).
     RouterConfig, RouterConfigBuilder {
-        /// How to pick a shard. Default [`Strategy::Hash`].
+        /// How to pick a shard. Default `"hash"` ([`Strategy::Hash`]).
         strategy: Strategy = Strategy::Hash,
+        /// The shard of the `"pinned"` strategy (required with it, null otherwise). Default null.
+        pinned_shard: Option<u32> = None,
         /// Number of shards. Default 1.
         shard_count: u32 = 1,
-        /// Seed of the [`Strategy::Random`] generator. Default 0.
+        /// Seed of the `"random"` strategy's generator. Default 0.
         seed: u64 = 0,
     }
 }
@@ -230,12 +189,22 @@ impl RouterConfigBuilder {
     pub fn build(self) -> Result<RouterConfig, ConfigError> {
         let c = self.inner;
         positive("shard_count", u64::from(c.shard_count))?;
-        if let Strategy::Pinned(shard) = c.strategy {
-            if shard >= c.shard_count {
-                return Err(ConfigError::PinnedOutOfRange { shard, shard_count: c.shard_count });
+        match (c.strategy, c.pinned_shard) {
+            (Strategy::Pinned, Some(shard)) if shard >= c.shard_count => {
+                Err(ConfigError::PinnedOutOfRange { shard, shard_count: c.shard_count })
             }
+            (Strategy::Pinned, None) => Err(ConfigError::InvalidSetting {
+                field: "pinned_shard",
+                expected: "a shard index with strategy \"pinned\"".to_owned(),
+                value: "null".to_owned(),
+            }),
+            (Strategy::Pinned, Some(_)) | (_, None) => Ok(c),
+            (_, Some(shard)) => Err(ConfigError::InvalidSetting {
+                field: "pinned_shard",
+                expected: "null unless strategy is \"pinned\"".to_owned(),
+                value: shard.to_string(),
+            }),
         }
-        Ok(c)
     }
 }
 
@@ -323,12 +292,52 @@ mod tests {
             Err(ConfigError::TooLarge { field: "retry_jitter_percent", value: 101, max: 100 })
         );
         assert_eq!(
-            RouterConfig::builder().strategy(Strategy::Pinned(3)).shard_count(3).build(),
+            RouterConfig::builder().strategy(Strategy::Pinned).pinned_shard(Some(3)).shard_count(3).build(),
             Err(ConfigError::PinnedOutOfRange { shard: 3, shard_count: 3 })
         );
         assert_eq!(RouterConfig::builder().shard_count(0).build(), Err(ConfigError::Zero { field: "shard_count" }));
         // Zero where zero means "disabled" is fine.
         assert!(ShardConfig::builder().flush_after_requests(0).flush_after_idle_ms(0).flush_max_age_ms(0).build().is_ok());
+    }
+
+    #[test]
+    fn settings_are_data() {
+        use crate::settings::SettingValue as V;
+        // Every setting of every configuration can be read back and set by name to its default.
+        for (settings, names) in [
+            (ShardConfig::default().settings(), ShardConfig::SETTINGS),
+            (GlobalConfig::default().settings(), GlobalConfig::SETTINGS),
+            (RouterConfig::default().settings(), RouterConfig::SETTINGS),
+        ] {
+            let listed: Vec<&str> = names.iter().map(|s| s.name).collect();
+            let read: Vec<&str> = settings.iter().map(|(n, _)| *n).collect();
+            assert_eq!(listed, read);
+            assert!(names.iter().all(|s| s.doc_text().contains("Default")), "every doc states the default");
+        }
+        let mut b = GlobalConfig::builder();
+        b.set("publish_mode", &V::Str("changes".into())).unwrap();
+        b.set("persist_after_writes", &V::Int(7)).unwrap();
+        let c = b.build().unwrap();
+        assert_eq!((c.publish_mode(), c.persist_after_writes()), (PublishMode::Changes, 7));
+        assert_eq!(c.to_builder().build(), Ok(c));
+        assert_eq!(
+            GlobalConfig::builder().set("publish_mode", &V::Str("some".into())),
+            Err(ConfigError::InvalidSetting {
+                field: "publish_mode",
+                expected: "one of \"full\", \"changes\"".into(),
+                value: "\"some\"".into()
+            })
+        );
+        assert_eq!(ShardConfig::builder().set("retry_jitter_percent", &V::Int(256)).map_err(|e| e.code()), Err("CONFIG_INVALID_VALUE"));
+        let unknown = ShardConfig::builder().set("flush_after_request", &V::Int(1)).unwrap_err();
+        assert_eq!(unknown.code(), "CONFIG_UNKNOWN_SETTING");
+        let mut r = RouterConfig::builder();
+        r.set("strategy", &V::Str("pinned".into())).unwrap();
+        assert_eq!(r.build().map_err(|e| e.code()), Err("CONFIG_INVALID_VALUE"), "pinned needs pinned_shard");
+        r.set("pinned_shard", &V::Int(0)).unwrap();
+        assert_eq!(r.build().map(|c| c.pinned_shard()), Ok(Some(0)));
+        r.set("strategy", &V::Str("hash".into())).unwrap();
+        assert_eq!(r.build().map_err(|e| e.code()), Err("CONFIG_INVALID_VALUE"), "pinned_shard needs pinned");
     }
 
     #[test]

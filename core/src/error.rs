@@ -46,6 +46,30 @@ pub enum ConfigError {
         /// The configured shard count.
         shard_count: u32,
     },
+    /// No setting has this name (a typo must not silently keep a default).
+    #[error("unknown setting {name:?}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
+    UnknownSetting {
+        /// The name given.
+        name: String,
+        /// The closest valid name, if one is close.
+        suggestion: Option<String>,
+    },
+    /// A setting was given a value of the wrong type or outside its type's range.
+    #[error("{field} must be {expected}, got {value}")]
+    InvalidSetting {
+        /// The setting's name, as in the builder.
+        field: &'static str,
+        /// What the value must be.
+        expected: String,
+        /// The value given, rendered.
+        value: String,
+    },
+    /// A required setting (a shard's identity) is missing.
+    #[error("{field} is required")]
+    MissingSetting {
+        /// The setting's name.
+        field: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -56,6 +80,9 @@ impl ConfigError {
             ConfigError::BackoffRange { .. } => "CONFIG_BACKOFF_RANGE",
             ConfigError::TooLarge { .. } => "CONFIG_TOO_LARGE",
             ConfigError::PinnedOutOfRange { .. } => "CONFIG_PINNED_OUT_OF_RANGE",
+            ConfigError::UnknownSetting { .. } => "CONFIG_UNKNOWN_SETTING",
+            ConfigError::InvalidSetting { .. } => "CONFIG_INVALID_VALUE",
+            ConfigError::MissingSetting { .. } => "CONFIG_MISSING",
         }
     }
 }

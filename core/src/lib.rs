@@ -80,7 +80,7 @@
 //! ## Modules
 //!
 //! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
-//! hashing), [`time`], [`config`], [`error`], [`message`], [`writelog`] and [`snapshot`].
+//! hashing), [`time`], [`config`] (with [`settings`], the settings as data), [`error`], [`message`], [`writelog`] and [`snapshot`].
 //! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
 //! and a faulty network.
 
@@ -95,6 +95,7 @@ pub mod message;
 pub mod partition;
 mod rng;
 pub mod router;
+pub mod settings;
 pub mod shard;
 pub mod snapshot;
 #[cfg(feature = "testing")]

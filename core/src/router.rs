@@ -34,6 +34,8 @@ use std::collections::BTreeSet;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Router {
     strategy: Strategy,
+    /// The shard of [`Strategy::Pinned`] (0 otherwise).
+    pinned: u32,
     shard_count: u32,
     rng: Rng,
     next: u32,
@@ -45,6 +47,7 @@ impl Router {
     pub fn new(config: RouterConfig) -> Router {
         Router {
             strategy: config.strategy(),
+            pinned: config.pinned_shard().unwrap_or(0),
             shard_count: config.shard_count(),
             rng: Rng::new(config.seed()),
             next: 0,
@@ -62,6 +65,11 @@ impl Router {
         self.strategy
     }
 
+    /// The shard of the [`Strategy::Pinned`] strategy.
+    pub fn pinned_shard(&self) -> Option<u32> {
+        (self.strategy == Strategy::Pinned).then_some(self.pinned)
+    }
+
     /// Shards at or above the shard count that still have to be drained, ascending.
     pub fn draining(&self) -> Vec<u32> {
         self.draining.iter().copied().collect()
@@ -77,7 +85,7 @@ impl Router {
                 self.next = (shard + 1) % self.shard_count;
                 shard
             }
-            Strategy::Pinned(shard) => shard,
+            Strategy::Pinned => self.pinned,
         }
     }
 
@@ -91,10 +99,8 @@ impl Router {
         if count == 0 {
             return Err(Error::ShardOutOfRange { shard: 0, shard_count: 0 });
         }
-        if let Strategy::Pinned(shard) = self.strategy {
-            if shard >= count {
-                return Err(Error::ShardOutOfRange { shard, shard_count: count });
-            }
+        if let Some(shard) = self.pinned_shard().filter(|s| *s >= count) {
+            return Err(Error::ShardOutOfRange { shard, shard_count: count });
         }
         let newly: Vec<u32> = (count..self.shard_count).filter(|s| !self.draining.contains(s)).collect();
         self.draining.extend(newly.iter().copied());
@@ -114,7 +120,7 @@ impl Router {
             Strategy::Random => (0, 0),
             Strategy::Hash => (1, 0),
             Strategy::RoundRobin => (2, 0),
-            Strategy::Pinned(s) => (3, s),
+            Strategy::Pinned => (3, self.pinned),
         };
         snapshot::encode(
             Kind::RouterSnapshot,
@@ -132,17 +138,17 @@ impl Router {
     /// and round-robin state, draining shards).
     pub fn restore(bytes: &[u8]) -> Result<Router, DecodeError> {
         let s: RouterState = snapshot::decode(Kind::RouterSnapshot, bytes)?;
-        let strategy = match s.strategy {
-            (0, 0) => Strategy::Random,
-            (1, 0) => Strategy::Hash,
-            (2, 0) => Strategy::RoundRobin,
-            (3, shard) if shard < s.shard_count => Strategy::Pinned(shard),
+        let (strategy, pinned) = match s.strategy {
+            (0, 0) => (Strategy::Random, 0),
+            (1, 0) => (Strategy::Hash, 0),
+            (2, 0) => (Strategy::RoundRobin, 0),
+            (3, shard) if shard < s.shard_count => (Strategy::Pinned, shard),
             _ => return Err(DecodeError::corrupt("unknown strategy")),
         };
         if s.shard_count == 0 || s.next >= s.shard_count || s.draining.iter().any(|d| *d < s.shard_count) {
             return Err(DecodeError::corrupt("invalid shard count"));
         }
-        Ok(Router { strategy, shard_count: s.shard_count, rng: s.rng, next: s.next, draining: s.draining.into_iter().collect() })
+        Ok(Router { strategy, pinned, shard_count: s.shard_count, rng: s.rng, next: s.next, draining: s.draining.into_iter().collect() })
     }
 }
 
@@ -161,6 +167,10 @@ mod tests {
 
     fn router(strategy: Strategy, n: u32) -> Router {
         Router::new(RouterConfig::builder().strategy(strategy).shard_count(n).seed(9).build().unwrap())
+    }
+
+    fn pinned(shard: u32, n: u32) -> Router {
+        Router::new(RouterConfig::builder().strategy(Strategy::Pinned).pinned_shard(Some(shard)).shard_count(n).build().unwrap())
     }
 
     #[test]
@@ -185,7 +195,7 @@ mod tests {
 
     #[test]
     fn pinned_and_draining() {
-        let mut r = router(Strategy::Pinned(1), 4);
+        let mut r = pinned(1, 4);
         assert_eq!(r.route("anything"), 1);
         assert_eq!(r.set_shard_count(1), Err(Error::ShardOutOfRange { shard: 1, shard_count: 1 }));
         assert_eq!(r.set_shard_count(2), Ok(vec![2, 3]));

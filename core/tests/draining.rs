@@ -9,7 +9,7 @@ use shardtally::*;
 
 #[test]
 fn lowering_the_shard_count_drains_the_removed_shards() {
-    let mut router = Router::new(RouterConfig::builder().strategy(Strategy::Pinned(3)).shard_count(4).build().unwrap());
+    let mut router = Router::new(RouterConfig::builder().strategy(Strategy::Pinned).pinned_shard(Some(3)).shard_count(4).build().unwrap());
     let mut shards: Vec<Shard> = (0..4).map(|i| shard(spec_shard(), i)).collect();
     let mut g = Global::new(GlobalConfig::default());
     let target = router.route("x");
