@@ -96,8 +96,8 @@ impl Global {
         let upstream = o.nested("upstream")?.map(|up| shard_config(&up)).transpose()?;
         let bytes = convert::snapshot_bytes(env, snapshot)?;
         let inner = match upstream {
-            None => st::Global::restore(config, &bytes),
-            Some(up) => st::Global::restore_tiered(config, up, &bytes),
+            None => st::Global::restore(&bytes, config),
+            Some(up) => st::Global::restore_tiered(&bytes, config, up),
         };
         Ok(Global { inner: inner.map_err(|e| decode_error(env, &e))? })
     }

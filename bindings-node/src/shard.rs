@@ -242,7 +242,7 @@ impl Shard {
         let o = Options::new(env, "options", options)?;
         let config = shard_config(&o)?;
         let bytes = convert::snapshot_bytes(env, snapshot)?;
-        let inner = st::Shard::restore(config, &bytes).map_err(|e| decode_error(env, &e))?;
+        let inner = st::Shard::restore(&bytes, config).map_err(|e| decode_error(env, &e))?;
         Ok(Shard::wrap(inner))
     }
 

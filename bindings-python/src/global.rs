@@ -92,8 +92,8 @@ impl PyGlobal {
         let bytes: &[u8] = &bytes;
         let global = py
             .detach(|| match upstream {
-                None => Global::restore(config, bytes),
-                Some(up) => Global::restore_tiered(config, up, bytes),
+                None => Global::restore(bytes, config),
+                Some(up) => Global::restore_tiered(bytes, config, up),
             })
             .map_err(|e| decode_error(py, e))?;
         Ok(PyGlobal { inner: Locked::new(global), config, upstream })
@@ -295,7 +295,7 @@ impl PyGlobal {
         let Some(config) = self.upstream else { return Ok(None) };
         let bytes = self.inner.read_detached(py, |g| g.upstream().map(|s| s.snapshot()));
         let Some(bytes) = bytes else { return Ok(None) };
-        let shard = shardtally::Shard::restore(config, &bytes).map_err(|e| decode_error(py, e))?;
+        let shard = shardtally::Shard::restore(&bytes, config).map_err(|e| decode_error(py, e))?;
         Ok(Some(PyShard::wrap(shard, config)))
     }
 

@@ -40,7 +40,7 @@ impl PyShard {
     /// A copy of this shard (snapshot, then restore).
     pub(crate) fn copy_inner(&self, py: Python<'_>) -> PyResult<Shard> {
         let bytes = self.inner.read_detached(py, |s| s.snapshot());
-        Shard::restore(self.config, &bytes).map_err(|e| decode_error(py, e))
+        Shard::restore(&bytes, self.config).map_err(|e| decode_error(py, e))
     }
 }
 
@@ -82,7 +82,7 @@ impl PyShard {
         let config = shard_config(py, settings)?;
         let bytes = bytes_arg(snapshot, "snapshot")?;
         let bytes: &[u8] = &bytes;
-        let shard = py.detach(|| Shard::restore(config, bytes)).map_err(|e| decode_error(py, e))?;
+        let shard = py.detach(|| Shard::restore(bytes, config)).map_err(|e| decode_error(py, e))?;
         Ok(PyShard::wrap(shard, config))
     }
 

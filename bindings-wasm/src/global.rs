@@ -265,8 +265,8 @@ impl JsGlobal {
         let upstream = o.nested("upstream")?.map(|up| shard_config(&up)).transpose()?;
         let bytes = convert::bytes(&snapshot, "snapshot")?;
         let inner = match upstream {
-            Some(up) => shardtally::Global::restore_tiered(config, up, &bytes),
-            None => shardtally::Global::restore(config, &bytes),
+            Some(up) => shardtally::Global::restore_tiered(&bytes, config, up),
+            None => shardtally::Global::restore(&bytes, config),
         }
         .map_err(decode_error)?;
         Ok(JsGlobal { inner })

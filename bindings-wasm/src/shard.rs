@@ -201,7 +201,7 @@ impl JsShard {
     ) -> JsResult<JsShard> {
         let config = shard_config(&Options::new(&options, "options")?)?;
         let bytes = convert::bytes(&snapshot, "snapshot")?;
-        let inner = shardtally::Shard::restore(config, &bytes).map_err(decode_error)?;
+        let inner = shardtally::Shard::restore(&bytes, config).map_err(decode_error)?;
         Ok(JsShard { inner })
     }
 

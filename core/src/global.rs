@@ -647,12 +647,12 @@ impl Global {
     /// flight is offered again by [`poll_output`](Self::poll_output).
     ///
     /// A snapshot of a tiered global needs [`restore_tiered`](Self::restore_tiered).
-    pub fn restore(config: GlobalConfig, bytes: &[u8]) -> Result<Global, DecodeError> {
+    pub fn restore(bytes: &[u8], config: GlobalConfig) -> Result<Global, DecodeError> {
         Self::restore_inner(config, None, bytes)
     }
 
     /// Restores a tiered global (one created with [`with_upstream`](Self::with_upstream)).
-    pub fn restore_tiered(config: GlobalConfig, upstream: ShardConfig, bytes: &[u8]) -> Result<Global, DecodeError> {
+    pub fn restore_tiered(bytes: &[u8], config: GlobalConfig, upstream: ShardConfig) -> Result<Global, DecodeError> {
         Self::restore_inner(config, Some(upstream), bytes)
     }
 
@@ -697,7 +697,7 @@ impl Global {
         g.rng = s.rng;
         g.upstream = match (s.upstream, upstream) {
             (None, _) => None,
-            (Some(bytes), Some(config)) => Some(Shard::restore(config, &bytes)?),
+            (Some(bytes), Some(config)) => Some(Shard::restore(&bytes, config)?),
             (Some(_), None) => return Err(DecodeError::corrupt("snapshot of a tiered global: use restore_tiered")),
         };
         g.drain_upstream();

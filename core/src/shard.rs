@@ -691,7 +691,7 @@ impl Shard {
     /// [`poll_timeout`](Self::poll_timeout) is right at once. A batch that was in flight is
     /// offered again by [`poll_output`](Self::poll_output) (reason `retry`): the host may
     /// have crashed before sending it, and the global ignores duplicates.
-    pub fn restore(config: ShardConfig, bytes: &[u8]) -> Result<Shard, DecodeError> {
+    pub fn restore(bytes: &[u8], config: ShardConfig) -> Result<Shard, DecodeError> {
         let s: ShardState = snapshot::decode(Kind::ShardSnapshot, bytes)?;
         check_sorted_entries(&s.pending)?;
         if s.next_seq == 0 {

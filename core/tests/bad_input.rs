@@ -94,13 +94,13 @@ fn global_rejects_keys_longer_than_its_bound() {
 #[test]
 fn garbage_bytes_are_decode_errors() {
     for bytes in [&b""[..], b"sht", b"sht\x01\x01", b"sht\x01\x02\x00", b"xyz\x01\x01\x00\x00", &[0xff; 64]] {
-        assert!(Shard::restore(ShardConfig::default(), bytes).is_err());
-        assert!(Global::restore(GlobalConfig::default(), bytes).is_err());
+        assert!(Shard::restore(bytes, ShardConfig::default()).is_err());
+        assert!(Global::restore(bytes, GlobalConfig::default()).is_err());
         assert!(Router::restore(bytes).is_err());
         assert!(Batch::decode(bytes).is_err());
         assert!(Ack::decode(bytes).is_err());
     }
-    let err = Shard::restore(ShardConfig::default(), b"sht\x01\x09").unwrap_err();
+    let err = Shard::restore(b"sht\x01\x09", ShardConfig::default()).unwrap_err();
     assert_eq!(err, DecodeError::UnsupportedVersion { found: 9, supported: 1 });
     assert_eq!(err.code(), "DECODE_UNSUPPORTED_VERSION");
 }

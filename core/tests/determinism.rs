@@ -81,7 +81,7 @@ proptest! {
         }
         let _ = last;
         let sb = s.snapshot();
-        let mut s2 = Shard::restore(config, &sb).unwrap();
+        let mut s2 = Shard::restore(&sb, config).unwrap();
         prop_assert_eq!(s2.snapshot(), sb.clone());
         prop_assert_eq!(s2.pending(), s.pending());
         prop_assert_eq!(s2.in_flight(), s.in_flight());
@@ -100,7 +100,7 @@ proptest! {
         prop_assert_eq!(s.poll_output(), s2.poll_output());
 
         let gb = g.snapshot();
-        let g2 = Global::restore(gconfig, &gb).unwrap();
+        let g2 = Global::restore(&gb, gconfig).unwrap();
         prop_assert_eq!(g2.snapshot(), gb);
         prop_assert_eq!(g2.totals(), g.totals());
         prop_assert_eq!(g2.next_deadline(), g.next_deadline());
@@ -114,8 +114,8 @@ proptest! {
         framed.push(1);
         framed.extend_from_slice(&bytes);
         for b in [&bytes[..], &framed[..]] {
-            let _ = Shard::restore(ShardConfig::default(), b);
-            let _ = Global::restore(GlobalConfig::default(), b);
+            let _ = Shard::restore(b, ShardConfig::default());
+            let _ = Global::restore(b, GlobalConfig::default());
             let _ = Router::restore(b);
             let _ = Batch::decode(b);
             let _ = Ack::decode(b);

@@ -185,7 +185,7 @@ fn replay(doc: &mut Value, bless: bool) {
             ),
             "restore_shard" => {
                 let bytes = shards[s].snapshot();
-                shards[s] = Shard::restore(sc, &bytes).unwrap();
+                shards[s] = Shard::restore(&bytes, sc).unwrap();
                 Value::Null
             }
             "reset" => match global.reset(&key, now) {
@@ -227,7 +227,7 @@ fn replay(doc: &mut Value, bless: bool) {
             },
             "restore_global" => {
                 let bytes = global.snapshot();
-                global = Global::restore(gc, &bytes).unwrap();
+                global = Global::restore(&bytes, gc).unwrap();
                 Value::Null
             }
             "totals" => Value::Array(global.totals().iter().map(|(k, t)| json!({"key": k, "total": t})).collect()),

@@ -58,7 +58,7 @@ fn a_rejected_resend_is_not_sent_again() {
     let mut s = shard(config, 0);
     s.increment("a", 1, t(0)).unwrap();
     // Restored before the host sent it: the batch is queued for sending again.
-    let mut s = Shard::restore(config, &s.snapshot()).unwrap();
+    let mut s = Shard::restore(&s.snapshot(), config).unwrap();
     let seq = s.in_flight().unwrap().seq();
     assert!(s.handle_rejection(seq, t(1)));
     assert!(s.poll_output().is_none(), "the queued re-send of a rejected batch is withdrawn");

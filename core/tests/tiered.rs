@@ -69,8 +69,8 @@ fn a_tiered_global_snapshot_needs_restore_tiered() {
     leaf.increment("x", 3, t(0)).unwrap();
     pump(&mut leaf, &mut g, t(0));
     let bytes = g.snapshot();
-    assert!(Global::restore(GlobalConfig::default(), &bytes).is_err());
-    let back = Global::restore_tiered(GlobalConfig::default(), ShardConfig::default(), &bytes).unwrap();
+    assert!(Global::restore(&bytes, GlobalConfig::default()).is_err());
+    let back = Global::restore_tiered(&bytes, GlobalConfig::default(), ShardConfig::default()).unwrap();
     assert_eq!(back.upstream().unwrap().pending_delta("x"), 3);
     let mut plain = Global::new(GlobalConfig::default());
     assert_eq!(plain.flush_upstream(t(0)), Err(Error::NoUpstream));

@@ -7,14 +7,14 @@ use crate::{Ack, Batch, Global, GlobalConfig, Router, Shard, ShardConfig};
 /// Decodes arbitrary bytes with every decoder. None may panic; whatever decodes must
 /// re-encode to a snapshot that decodes to the same bytes again.
 pub fn snapshot_decode(data: &[u8]) {
-    if let Ok(s) = Shard::restore(ShardConfig::default(), data) {
+    if let Ok(s) = Shard::restore(data, ShardConfig::default()) {
         let bytes = s.snapshot();
-        let again = Shard::restore(ShardConfig::default(), &bytes).map(|s| s.snapshot());
+        let again = Shard::restore(&bytes, ShardConfig::default()).map(|s| s.snapshot());
         assert_eq!(again.as_deref(), Ok(&bytes[..]), "shard snapshot does not round-trip");
     }
-    if let Ok(g) = Global::restore(GlobalConfig::default(), data) {
+    if let Ok(g) = Global::restore(data, GlobalConfig::default()) {
         let bytes = g.snapshot();
-        let again = Global::restore(GlobalConfig::default(), &bytes).map(|g| g.snapshot());
+        let again = Global::restore(&bytes, GlobalConfig::default()).map(|g| g.snapshot());
         assert_eq!(again.as_deref(), Ok(&bytes[..]), "global snapshot does not round-trip");
     }
     if let Ok(r) = Router::restore(data) {

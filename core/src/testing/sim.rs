@@ -650,7 +650,7 @@ impl Sim {
 
     fn restart_shard(&mut self, i: usize) {
         let h = &mut self.shards[i];
-        h.shard = match Shard::restore(self.config.shard, &h.persisted) {
+        h.shard = match Shard::restore(&h.persisted, self.config.shard) {
             Ok(s) => s,
             Err(e) => panic!("a persisted shard snapshot failed to restore: {e}"),
         };
@@ -694,8 +694,8 @@ impl Sim {
         let (gc, sc) = (self.config.global, self.config.shard);
         let host = self.host_mut(node);
         let restored = match node {
-            Node::Top => Global::restore(gc, &host.persisted),
-            _ => Global::restore_tiered(gc, sc, &host.persisted),
+            Node::Top => Global::restore(&host.persisted, gc),
+            _ => Global::restore_tiered(&host.persisted, gc, sc),
         };
         host.global = match restored {
             Ok(g) => g,
