@@ -40,7 +40,7 @@ config! {
         retry_jitter_percent: u8 = 20,
         /// Most distinct pending keys (per generation); one more is an error. Default 100000.
         max_pending_keys: usize = 100_000,
-        /// Most keys interned with [`Shard::intern`](crate::Shard::intern). Default 100000.
+        /// Most keys interned with `intern` ([`Shard::intern`](crate::Shard::intern)). Default 100000.
         max_interned_keys: usize = 100_000,
         /// Longest key in UTF-8 bytes. Default 256.
         max_key_bytes: usize = 256,
@@ -95,7 +95,8 @@ config! {
         persist_after_idle_ms: u64 = 5_000,
         /// Publish when the oldest unpublished change is this old; 0 disables. Default 60000 ms.
         persist_max_age_ms: u64 = 60_000,
-        /// Full totals or only changed keys in each publish. Default [`PublishMode::Full`].
+        /// What each publish carries: every total (`"full"`) or only the keys changed since the last
+        /// acknowledged publish (`"changes"`). Default `"full"`.
         publish_mode: PublishMode = PublishMode::Full,
         /// Treat an unacknowledged publish as failed after this long. Default 10000 ms.
         publish_timeout_ms: u64 = 10_000,
@@ -115,7 +116,7 @@ config! {
         /// Longest key in UTF-8 bytes. Default 256.
         max_key_bytes: usize = 256,
         /// Most `(shard, incarnation)` pairs remembered for deduplication; the least recently
-        /// seen is pruned beyond it (counted in [`GlobalStats`](crate::GlobalStats)).
+        /// seen is pruned beyond it (counted in the global's stats).
         /// Default 10000.
         max_dedup_entries: usize = 10_000,
         /// Seed of the jitter generator. Default 0.
@@ -173,7 +174,8 @@ choice_setting!(Strategy, [Strategy::Hash => "hash", Strategy::Random => "random
 config! {
     /// Settings of a [`Router`](crate::Router).
     RouterConfig, RouterConfigBuilder {
-        /// How to pick a shard. Default `"hash"` ([`Strategy::Hash`]).
+        /// How to pick a shard: `"hash"` (jump consistent hash of the key), `"random"` (seeded),
+        /// `"round_robin"` or `"pinned"`. Default `"hash"`.
         strategy: Strategy = Strategy::Hash,
         /// The shard of the `"pinned"` strategy (required with it, null otherwise). Default null.
         pinned_shard: Option<u32> = None,

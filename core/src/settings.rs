@@ -106,6 +106,21 @@ impl SettingInfo {
     }
 }
 
+/// A configuration builder driven by name: what bindings use to build any machine's
+/// configuration from their language's options. Implemented by every configuration's builder.
+pub trait ConfigBuilder: Sized {
+    /// The configuration it builds.
+    type Config;
+    /// The settings it takes.
+    const SETTINGS: &'static [SettingInfo];
+    /// A builder starting from the defaults.
+    fn new() -> Self;
+    /// Sets one setting by its snake_case name (see the builders' `set`).
+    fn set(&mut self, name: &str, value: &SettingValue) -> Result<(), crate::ConfigError>;
+    /// Validates and returns the configuration.
+    fn build(self) -> Result<Self::Config, crate::ConfigError>;
+}
+
 /// A Rust type a setting can have: converts from and to [`SettingValue`].
 pub trait SettingType: Sized {
     /// The values it takes.
@@ -268,6 +283,20 @@ macro_rules! config {
                     } )*
                     _ => Err($crate::ConfigError::UnknownSetting { name: name.to_owned(), suggestion: None }),
                 }
+            }
+        }
+
+        impl $crate::settings::ConfigBuilder for $builder {
+            type Config = $name;
+            const SETTINGS: &'static [$crate::settings::SettingInfo] = $name::SETTINGS;
+            fn new() -> Self {
+                $name::builder()
+            }
+            fn set(&mut self, name: &str, value: &$crate::settings::SettingValue) -> Result<(), $crate::ConfigError> {
+                $builder::set(self, name, value)
+            }
+            fn build(self) -> Result<$name, $crate::ConfigError> {
+                $builder::build(self)
             }
         }
     };

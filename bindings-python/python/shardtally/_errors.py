@@ -1,30 +1,41 @@
+# Generated from shardtally-api (api/tests/generated.rs); do not edit.
+# Regenerate: SHARDTALLY_BLESS=1 cargo test -p shardtally-api --test generated
 """The exceptions of shardtally.
 
-Every exception derives from :class:`ShardtallyError` and has a stable ``code`` string equal
-to the engine's code (``"EMPTY_KEY"``, ``"OVERFLOW"``, ...) plus the offending values as
-attributes. Three families mirror the engine's error kinds:
-
-- :class:`ConfigError` (also a :class:`ValueError`): a setting was rejected when a machine
-  was created.
-- :class:`InputError`: an input was rejected; the machine is unchanged.
-- :class:`DecodeError` (also a :class:`ValueError`): bytes are not a valid snapshot or message.
-
-A rejected input or configuration never changes anything: the call had no effect.
+Every exception derives from :class:`ShardtallyError` and has a stable ``code`` equal to the
+engine's (``"EMPTY_KEY"``, ``"OVERFLOW"``, ...) and the offending values as attributes. Four
+families: :class:`ConfigError` (also a :class:`ValueError`: a setting was rejected),
+:class:`InputError` (an input was rejected; the machine is unchanged),
+:class:`ArgumentError` (an argument had the wrong type or value) and :class:`DecodeError`
+(also a :class:`ValueError`: bytes are not a valid snapshot or message). A rejected call
+changed nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from shardtally._error_base import (
+    ArgumentError,
+    ConfigError,
+    DecodeError,
+    InputError,
+    ShardtallyError,
+)
+
 __all__ = [
     "ShardtallyError",
     "ConfigError",
+    "InputError",
+    "ArgumentError",
+    "DecodeError",
     "ConfigZeroError",
     "ConfigBackoffRangeError",
     "ConfigTooLargeError",
     "ConfigPinnedOutOfRangeError",
+    "UnknownSettingError",
     "InvalidConfigError",
-    "InputError",
+    "MissingSettingError",
     "EmptyKeyError",
     "KeyTooLongError",
     "CounterOverflowError",
@@ -37,262 +48,213 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTimeError",
     "InvalidDeltaError",
-    "DecodeError",
+    "InvalidKeyError",
     "WrongKindError",
     "UnsupportedVersionError",
     "CorruptError",
 ]
 
 
-def _rebuild(
-    cls: type[ShardtallyError], message: str, values: dict[str, Any], rejects_batch: bool = False
-) -> ShardtallyError:
-    return cls(message, rejects_batch=rejects_batch, **values)
-
-
-class ShardtallyError(Exception):
-    """Base class of every shardtally exception.
-
-    ``code`` is a stable, machine-readable string; ``str(exc)`` is the engine's message.
-    ``rejects_batch`` tells a host whether an error of ``Global.handle_batch`` rejects the
-    batch for good.
-    """
-
-    code: ClassVar[str] = "SHARDTALLY_ERROR"
-    rejects_batch: bool = False
-    """The engine's verdict on an error of ``Global.handle_batch``: ``True`` when the batch can
-    never be applied (a key longer than the global's ``max_key_bytes``, a total that would
-    overflow, the global's ``"totals"`` table full); report it with
-    ``Shard.handle_rejection(seq, now_ms)``, which drops the batch as a counted drop.
-    ``False`` when retrying may succeed (a tiered global's upstream pending table full):
-    report it with ``Shard.handle_failure(seq, now_ms)``. Set from the engine's error kind on
-    every engine error; always ``False`` for argument, configuration and decoding errors."""
-
-    def __init__(self, message: str, *, rejects_batch: bool = False, **values: Any) -> None:
-        super().__init__(message)
-        self._values = values
-        self.rejects_batch = rejects_batch
-        for name, value in values.items():
-            setattr(self, name, value)
-
-    @property
-    def message(self) -> str:
-        """The human-readable message (also ``str(exc)``)."""
-        return str(self.args[0]) if self.args else ""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.message, self._values, self.rejects_batch))
-
-    def __repr__(self) -> str:
-        fields = "".join(f", {k}={v!r}" for k, v in self._values.items())
-        rejects = ", rejects_batch=True" if self.rejects_batch else ""
-        return f"{type(self).__name__}({self.message!r}{fields}{rejects})"
-
-
-# ----- configuration -----
-
-
-class ConfigError(ShardtallyError, ValueError):
-    """A setting passed to ``Shard``, ``Global`` or ``Router`` was rejected."""
-
-    code = "CONFIG"
-
-
 class ConfigZeroError(ConfigError):
     """A setting that must be positive was zero."""
 
-    code = "CONFIG_ZERO"
-    field: str
-    """The setting's name."""
+    code: ClassVar[str] = "CONFIG_ZERO"
+    field: Any
 
 
 class ConfigBackoffRangeError(ConfigError):
     """``retry_initial_ms`` is larger than ``retry_max_ms``."""
 
-    code = "CONFIG_BACKOFF_RANGE"
-    initial_ms: int
-    """The configured first retry delay."""
-    max_ms: int
-    """The configured largest retry delay."""
+    code: ClassVar[str] = "CONFIG_BACKOFF_RANGE"
+    initial_ms: Any
+    max_ms: Any
 
 
 class ConfigTooLargeError(ConfigError):
     """A setting is above its allowed maximum."""
 
-    code = "CONFIG_TOO_LARGE"
-    field: str
-    """The setting's name."""
-    value: int
-    """The configured value."""
-    max: int
-    """The largest allowed value."""
+    code: ClassVar[str] = "CONFIG_TOO_LARGE"
+    field: Any
+    value: Any
+    max: Any
 
 
 class ConfigPinnedOutOfRangeError(ConfigError):
-    """A pinned router targets a shard outside the shard count."""
+    """A pinned router's shard is not below its shard count."""
 
-    code = "CONFIG_PINNED_OUT_OF_RANGE"
-    shard: int
-    """The pinned shard."""
-    shard_count: int
-    """The configured shard count."""
+    code: ClassVar[str] = "CONFIG_PINNED_OUT_OF_RANGE"
+    shard: Any
+    shard_count: Any
+
+
+class UnknownSettingError(ConfigError):
+    """No setting has this name; ``suggestion`` is the closest one, if any."""
+
+    code: ClassVar[str] = "CONFIG_UNKNOWN_SETTING"
+    name: Any
+    suggestion: Any
 
 
 class InvalidConfigError(ConfigError, TypeError):
-    """A setting has the wrong type or does not fit its integer range (also a ``TypeError``)."""
+    """A setting has a value of the wrong type or outside its range."""
 
-    code = "INVALID_ARGUMENT"
-    field: str
-    """The setting's name."""
-    value: object
-    """The rejected value."""
-
-
-# ----- inputs -----
+    code: ClassVar[str] = "CONFIG_INVALID_VALUE"
+    field: Any
+    expected: Any
+    value: Any
 
 
-class InputError(ShardtallyError):
-    """An input was rejected; the machine is exactly as it was before the call."""
+class MissingSettingError(ConfigError, TypeError):
+    """A required setting is missing."""
 
-    code = "INPUT"
+    code: ClassVar[str] = "CONFIG_MISSING"
+    field: Any
 
 
 class EmptyKeyError(InputError, ValueError):
     """A key was the empty string."""
 
-    code = "EMPTY_KEY"
+    code: ClassVar[str] = "EMPTY_KEY"
 
 
 class KeyTooLongError(InputError, ValueError):
-    """A key is longer than ``max_key_bytes`` (UTF-8 bytes)."""
+    """A key is longer than ``max_key_bytes`` UTF-8 bytes."""
 
-    code = "KEY_TOO_LONG"
-    len: int
-    """The key's length in UTF-8 bytes."""
-    max: int
-    """The configured maximum."""
+    code: ClassVar[str] = "KEY_TOO_LONG"
+    len: Any
+    max: Any
 
 
 class CounterOverflowError(InputError, OverflowError):
     """Adding ``delta`` to ``current`` would overflow a signed 64-bit counter."""
 
-    code = "OVERFLOW"
-    key: str
-    """The key whose count would overflow."""
-    current: int
-    """The pending delta or total the increment was added to."""
-    delta: int
-    """The rejected delta."""
+    code: ClassVar[str] = "OVERFLOW"
+    key: Any
+    current: Any
+    delta: Any
 
 
 class TableFullError(InputError):
-    """Accepting the input would exceed a table's configured bound."""
+    """Accepting the input would exceed a table's bound."""
 
-    code = "TABLE_FULL"
-    table: str
-    """Which table: ``"pending keys"``, ``"interned keys"`` or ``"totals"``."""
-    limit: int
-    """The configured bound."""
+    code: ClassVar[str] = "TABLE_FULL"
+    table: Any
+    limit: Any
 
 
 class UnknownKeyIdError(InputError, LookupError):
-    """A key id that this shard never issued with ``intern``."""
+    """A key id this shard never issued."""
 
-    code = "UNKNOWN_KEY_ID"
-    id: int
-    """The unknown id."""
+    code: ClassVar[str] = "UNKNOWN_KEY_ID"
+    id: Any
 
 
 class WrongShardError(InputError, ValueError):
-    """A message meant for another shard (or another incarnation of it) was delivered here."""
+    """A message for another shard (or another incarnation of it)."""
 
-    code = "WRONG_SHARD"
+    code: ClassVar[str] = "WRONG_SHARD"
     expected: Any
-    """This shard (a ``ShardRef``)."""
     got: Any
-    """The shard the message names (a ``ShardRef``)."""
 
 
 class ShardOutOfRangeError(InputError, ValueError):
-    """A shard count of zero, or a shard index outside the count."""
+    """A shard count of zero, or a shard outside the count."""
 
-    code = "SHARD_OUT_OF_RANGE"
-    shard: int
-    """The requested shard (or count)."""
-    shard_count: int
-    """The shard count in force."""
+    code: ClassVar[str] = "SHARD_OUT_OF_RANGE"
+    shard: Any
+    shard_count: Any
 
 
 class LengthMismatchError(InputError, ValueError):
-    """Two sequences that must have the same length do not."""
+    """Two inputs that must have the same length do not."""
 
-    code = "LENGTH_MISMATCH"
-    what: str
-    """What was being matched (``"ids and deltas"``, ``"keys and deltas"``)."""
-    left: int
-    """Length of the first sequence."""
-    right: int
-    """Length of the second sequence."""
+    code: ClassVar[str] = "LENGTH_MISMATCH"
+    what: Any
+    left: Any
+    right: Any
 
 
 class NoUpstreamError(InputError):
-    """An upstream operation on a global created without ``upstream=``."""
+    """This global has no upstream (tiered aggregation was not configured)."""
 
-    code = "NO_UPSTREAM"
-
-
-class InvalidArgumentError(InputError, TypeError, ValueError):
-    """An argument has the wrong type or value (also a ``TypeError`` and a ``ValueError``)."""
-
-    code = "INVALID_ARGUMENT"
-    argument: str
-    """The argument's name."""
-    value: object
-    """The rejected value."""
+    code: ClassVar[str] = "NO_UPSTREAM"
 
 
-class InvalidTimeError(InvalidArgumentError):
-    """``now_ms`` is not an integer in ``0 <= now_ms < 2**64``."""
+class InvalidArgumentError(ArgumentError, TypeError, ValueError):
+    """An argument has the wrong type or value."""
 
-    code = "INVALID_TIME"
-
-
-class InvalidDeltaError(InvalidArgumentError):
-    """A delta is not an integer in the signed 64-bit range."""
-
-    code = "INVALID_DELTA"
+    code: ClassVar[str] = "INVALID_ARGUMENT"
+    argument: Any
+    expected: Any
+    value: Any
 
 
-# ----- decoding -----
+class InvalidTimeError(ArgumentError, TypeError, ValueError):
+    """A time that is not an integer number of milliseconds in range."""
+
+    code: ClassVar[str] = "INVALID_TIME"
+    value: Any
 
 
-class DecodeError(ShardtallyError, ValueError):
-    """Bytes could not be decoded as a snapshot or message."""
+class InvalidDeltaError(ArgumentError, TypeError, ValueError):
+    """A delta that is not a signed 64-bit integer."""
 
-    code = "DECODE"
+    code: ClassVar[str] = "INVALID_DELTA"
+    value: Any
+
+
+class InvalidKeyError(ArgumentError, TypeError, ValueError):
+    """A key that is not a well-formed string (a lone surrogate is not UTF-8)."""
+
+    code: ClassVar[str] = "INVALID_KEY"
+    argument: Any
 
 
 class WrongKindError(DecodeError):
-    """The bytes are not a shardtally encoding of the expected kind."""
+    """The bytes are not an encoding of the expected kind."""
 
-    code = "DECODE_WRONG_KIND"
-    expected: str
-    """The kind that was expected (``"shard snapshot"``, ``"batch"``, ...)."""
+    code: ClassVar[str] = "DECODE_WRONG_KIND"
+    expected: Any
 
 
 class UnsupportedVersionError(DecodeError):
-    """The format version is not one this build reads."""
+    """The encoding's format version is not one this build reads."""
 
-    code = "DECODE_UNSUPPORTED_VERSION"
-    found: int
-    """The version in the bytes."""
-    supported: int
-    """The version this build reads."""
+    code: ClassVar[str] = "DECODE_UNSUPPORTED_VERSION"
+    found: Any
+    supported: Any
 
 
 class CorruptError(DecodeError):
-    """The body is truncated, malformed or violates an invariant."""
+    """The encoding is truncated, malformed or violates an invariant."""
 
-    code = "DECODE_CORRUPT"
-    reason: str
-    """What was wrong."""
+    code: ClassVar[str] = "DECODE_CORRUPT"
+    reason: Any
+
+
+#: Every exception class by its code.
+BY_CODE: dict[str, type[ShardtallyError]] = {
+    "CONFIG_ZERO": ConfigZeroError,
+    "CONFIG_BACKOFF_RANGE": ConfigBackoffRangeError,
+    "CONFIG_TOO_LARGE": ConfigTooLargeError,
+    "CONFIG_PINNED_OUT_OF_RANGE": ConfigPinnedOutOfRangeError,
+    "CONFIG_UNKNOWN_SETTING": UnknownSettingError,
+    "CONFIG_INVALID_VALUE": InvalidConfigError,
+    "CONFIG_MISSING": MissingSettingError,
+    "EMPTY_KEY": EmptyKeyError,
+    "KEY_TOO_LONG": KeyTooLongError,
+    "OVERFLOW": CounterOverflowError,
+    "TABLE_FULL": TableFullError,
+    "UNKNOWN_KEY_ID": UnknownKeyIdError,
+    "WRONG_SHARD": WrongShardError,
+    "SHARD_OUT_OF_RANGE": ShardOutOfRangeError,
+    "LENGTH_MISMATCH": LengthMismatchError,
+    "NO_UPSTREAM": NoUpstreamError,
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "INVALID_TIME": InvalidTimeError,
+    "INVALID_DELTA": InvalidDeltaError,
+    "INVALID_KEY": InvalidKeyError,
+    "DECODE_WRONG_KIND": WrongKindError,
+    "DECODE_UNSUPPORTED_VERSION": UnsupportedVersionError,
+    "DECODE_CORRUPT": CorruptError,
+}

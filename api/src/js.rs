@@ -1,0 +1,157 @@
+//! What the two JavaScript bindings (napi-rs and wasm-bindgen) share: number conversions
+//! with JavaScript's limits, and the columnar packing of keyed lists.
+//!
+//! JavaScript numbers are doubles: an integer is exact up to `2^53 - 1`. Times are numbers
+//! of milliseconds in `0 ..= 2^53 - 1`; deltas and other 64-bit inputs are safe-integer
+//! numbers or bigints; 64-bit outputs are numbers when safe and bigints otherwise.
+
+use crate::errors::ArgError;
+use crate::naming::camel;
+use crate::value::{Column, Entries};
+use shardtally::Timestamp;
+
+/// `Number.MAX_SAFE_INTEGER`.
+pub const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// A time from a JS number (`INVALID_TIME` unless finite, integral, in `0 ..= 2^53 - 1`).
+pub fn time(ms: f64) -> Result<Timestamp, ArgError> {
+    safe_u64(ms).map(Timestamp::from_millis).ok_or_else(|| ArgError::InvalidTime { value: number(ms) })
+}
+
+/// A time for JS: milliseconds, capped at `2^53 - 1` (a deadline that far away never fires
+/// for any valid time).
+pub fn time_out(t: Timestamp) -> f64 {
+    t.as_millis().min(MAX_SAFE) as f64
+}
+
+/// A delta from a JS number (`INVALID_DELTA` unless a safe integer).
+pub fn delta(v: f64) -> Result<i64, ArgError> {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() <= MAX_SAFE as f64 {
+        Ok(v as i64)
+    } else {
+        Err(ArgError::InvalidDelta { value: number(v) })
+    }
+}
+
+/// A non-negative safe integer from a JS number, or `None`.
+pub fn safe_u64(v: f64) -> Option<u64> {
+    (v.is_finite() && v.fract() == 0.0 && (0.0..=MAX_SAFE as f64).contains(&v)).then_some(v as u64)
+}
+
+/// An unsigned argument from a JS number within `0 ..= max` (`INVALID_ARGUMENT` otherwise).
+pub fn uint(argument: &str, v: f64, max: u64) -> Result<u64, ArgError> {
+    safe_u64(v).filter(|x| *x <= max).ok_or_else(|| ArgError::invalid(argument, format!("an integer in 0..={max}"), number(v)))
+}
+
+/// An unsigned argument from a JS bigint given as `i128` within `0 ..= max`.
+pub fn uint_big(argument: &str, v: i128, max: u64) -> Result<u64, ArgError> {
+    u64::try_from(v)
+        .ok()
+        .filter(|x| *x <= max)
+        .ok_or_else(|| ArgError::invalid(argument, format!("an integer in 0..={max}"), format!("{v}n")))
+}
+
+/// A JS number as JS prints it (`1.5`, `NaN`, `-Infinity`, `3`).
+pub fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if v.fract() == 0.0 && v.abs() < 1e21 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Whether an integer is exact as a JS number (otherwise it crosses as a bigint).
+pub fn is_safe(v: i128) -> bool {
+    v.unsigned_abs() <= u128::from(MAX_SAFE)
+}
+
+/// [`Entries`] packed for one crossing into JS: every key in one string, each key's length
+/// in UTF-16 code units, and each column as doubles when every value is a safe integer,
+/// else as 64-bit integers (`BigInt64Array` / `BigUint64Array`). The shared JS layer
+/// rebuilds `[{ key, ...columns }]` from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Packed {
+    /// The keys, concatenated.
+    pub joined: String,
+    /// Each key's length in UTF-16 code units.
+    pub lens: Vec<u32>,
+    /// Column names in camelCase with their values.
+    pub columns: Vec<(String, PackedColumn)>,
+}
+
+/// One column of [`Packed`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum PackedColumn {
+    /// Every value is a safe integer.
+    F64(Vec<f64>),
+    /// Signed values, some beyond `2^53 - 1`.
+    I64(Vec<i64>),
+    /// Unsigned values, some beyond `2^53 - 1`.
+    U64(Vec<u64>),
+}
+
+/// Packs entries (see [`Packed`]).
+pub fn pack(e: &Entries) -> Packed {
+    let mut joined = String::with_capacity(e.keys.iter().map(|k| k.len()).sum());
+    let mut lens = Vec::with_capacity(e.keys.len());
+    for k in &e.keys {
+        joined.push_str(k);
+        let units = if k.is_ascii() { k.len() } else { k.encode_utf16().count() };
+        lens.push(u32::try_from(units).unwrap_or(u32::MAX));
+    }
+    let columns = e
+        .columns
+        .iter()
+        .map(|(name, c)| {
+            let packed = match c {
+                Column::I64(v) if v.iter().all(|x| is_safe(i128::from(*x))) => PackedColumn::F64(v.iter().map(|x| *x as f64).collect()),
+                Column::U64(v) if v.iter().all(|x| *x <= MAX_SAFE) => PackedColumn::F64(v.iter().map(|x| *x as f64).collect()),
+                Column::I64(v) => PackedColumn::I64(v.clone()),
+                Column::U64(v) => PackedColumn::U64(v.clone()),
+            };
+            (camel(name), packed)
+        })
+        .collect();
+    Packed { joined, lens, columns }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn times_and_deltas_follow_javascripts_limits() {
+        assert_eq!(time(5.0), Ok(Timestamp::from_millis(5)));
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
+            assert!(matches!(time(bad), Err(ArgError::InvalidTime { .. })), "{bad}");
+        }
+        assert_eq!(delta(-9_007_199_254_740_991.0), Ok(-9_007_199_254_740_991));
+        assert_eq!(delta(0.5), Err(ArgError::InvalidDelta { value: "0.5".into() }));
+        assert_eq!(
+            uint("shard", 4_294_967_296.0, u64::from(u32::MAX)).unwrap_err().to_string(),
+            "shard must be an integer in 0..=4294967295, got 4294967296"
+        );
+        assert_eq!(uint_big("seq", -1, u64::MAX).unwrap_err().to_string(), "seq must be an integer in 0..=18446744073709551615, got -1n");
+        assert_eq!(number(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(time_out(Timestamp::MAX), 9_007_199_254_740_991.0);
+    }
+
+    #[test]
+    fn packing_counts_utf16_units_and_keeps_big_values_exact() {
+        let e = Entries {
+            class: "KeyTotal",
+            keys: vec![Arc::from("a"), Arc::from("é🔑")],
+            columns: vec![("total", Column::I64(vec![1, i64::MAX])), ("key_generation", Column::U64(vec![0, 1]))],
+        };
+        let p = pack(&e);
+        assert_eq!(p.joined, "aé🔑");
+        assert_eq!(p.lens, vec![1, 3]);
+        assert_eq!(p.columns[0], ("total".to_string(), PackedColumn::I64(vec![1, i64::MAX])));
+        assert_eq!(p.columns[1], ("keyGeneration".to_string(), PackedColumn::F64(vec![0.0, 1.0])));
+    }
+}

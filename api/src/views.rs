@@ -1,0 +1,249 @@
+//! Every output, outcome and view of the machines as a [`Value`]: the one place that says
+//! which fields each has, in which order, under which names and tags.
+//!
+//! | class | tag (JS `type`) | fields |
+//! |---|---|---|
+//! | `ShardRef` | | `shard`, `incarnation` |
+//! | `BatchEntry` (entries) | | `key`, `generation`, `delta` |
+//! | `BatchOutput` | `batch` | `bytes`, `shard`, `incarnation`, `seq`, `reason`, `entries` |
+//! | `ForwardOutput` | `forward` | as `BatchOutput` |
+//! | `AckOutput` | `ack` | `bytes`, `shard`, `incarnation`, `seq`, `duplicate`, `generation`, `stale_keys` |
+//! | `StaleKey` (entries) | | `key`, `generation` |
+//! | `PublishOutput` | `publish` | `version`, `mode`, `reason`, `entries` |
+//! | `KeyTotal` (entries) | | `key`, `total` |
+//! | `FlushOutcome` | `sent` / `deferred` / `nothing_pending` | `seq` (not for `nothing_pending`) |
+//! | `PublishOutcome` | `sent` / `deferred` / `nothing_changed` | `version` (`sent` only) |
+//! | `ResetOutcome` | `reset` / `not_defined` | `previous`, `generation` (`reset` only) |
+//! | `Deadline` | | `at_ms`, `timer` |
+//! | `ShardStats`, `GlobalStats` | | the counters of core's structs |
+//! | `ShardWrites` | | `shard`, `writes`, `deltas` |
+//! | `KeyDelta` (entries) | | `key`, `delta` |
+//! | `BatchWrite` | `batch` | `at_ms`, `shard`, `incarnation`, `seq`, `keys`, `entries`, `omitted` |
+//! | `ResetWrite` | `reset` | `at_ms`, `key`, `previous`, `generation` |
+
+use crate::value::{Column, Entries, Record, Value};
+use shardtally::{
+    Ack, Batch, BatchEntry, Deadline, FlushOutcome, GlobalStats, GlobalTimer, Publish, PublishOutcome, ResetOutcome, ShardRef, ShardStats,
+    ShardTimer, ShardWrites, WriteKind, WriteRecord,
+};
+use std::sync::Arc;
+
+/// `{shard, incarnation}`.
+pub fn shard_ref(r: ShardRef) -> Record {
+    Record::new("ShardRef", None).with("shard", r.shard).with("incarnation", r.incarnation)
+}
+
+/// `[{key, generation, delta}]`.
+pub fn batch_entries(entries: &[BatchEntry]) -> Entries {
+    let keys = entries.iter().map(|e| Arc::from(e.key())).collect();
+    let generations = entries.iter().map(BatchEntry::generation).collect();
+    let deltas = entries.iter().map(BatchEntry::delta).collect();
+    Entries { class: "BatchEntry", keys, columns: vec![("generation", Column::U64(generations)), ("delta", Column::I64(deltas))] }
+}
+
+/// A batch as the shard's output (`class` `BatchOutput`, tag `batch`) or a tiered global's
+/// (`ForwardOutput`, `forward`), with its wire encoding in `bytes`.
+pub fn batch(b: &Batch, forward: bool) -> Record {
+    let (class, tag) = if forward { ("ForwardOutput", "forward") } else { ("BatchOutput", "batch") };
+    Record::new(class, Some(tag))
+        .with("bytes", b.encode())
+        .with("shard", b.from().shard)
+        .with("incarnation", b.from().incarnation)
+        .with("seq", b.seq())
+        .with("reason", b.reason().as_str())
+        .with("entries", batch_entries(b.entries()))
+}
+
+/// The global's answer to a batch (`AckOutput`, tag `ack`).
+pub fn ack(a: &Ack) -> Record {
+    let (keys, generations): (Vec<Arc<str>>, Vec<u64>) = a.stale_keys().map(|(k, g)| (Arc::from(k), g)).unzip();
+    Record::new("AckOutput", Some("ack"))
+        .with("bytes", a.encode())
+        .with("shard", a.to().shard)
+        .with("incarnation", a.to().incarnation)
+        .with("seq", a.seq())
+        .with("duplicate", a.is_duplicate())
+        .with("generation", a.generation())
+        .with("stale_keys", Entries { class: "StaleKey", keys, columns: vec![("generation", Column::U64(generations))] })
+}
+
+/// `[{key, total}]`.
+pub fn key_totals<'a>(items: impl IntoIterator<Item = (&'a str, i64)>) -> Entries {
+    let (keys, totals): (Vec<Arc<str>>, Vec<i64>) = items.into_iter().map(|(k, t)| (Arc::from(k), t)).unzip();
+    Entries { class: "KeyTotal", keys, columns: vec![("total", Column::I64(totals))] }
+}
+
+/// Totals to persist (`PublishOutput`, tag `publish`).
+pub fn publish(p: &Publish) -> Record {
+    Record::new("PublishOutput", Some("publish"))
+        .with("version", p.version)
+        .with("mode", p.mode.as_str())
+        .with("reason", p.reason.as_str())
+        .with("entries", Entries::pairs("KeyTotal", "total", p.entries.iter().map(|(k, t)| (k, *t))))
+}
+
+/// What `flush` / `drain` did.
+pub fn flush_outcome(o: FlushOutcome) -> Record {
+    match o {
+        FlushOutcome::Sent { seq } => Record::new("FlushOutcome", Some("sent")).with("seq", seq),
+        FlushOutcome::Deferred { seq } => Record::new("FlushOutcome", Some("deferred")).with("seq", seq),
+        FlushOutcome::NothingPending => Record::new("FlushOutcome", Some("nothing_pending")),
+    }
+}
+
+/// What `publish` did.
+pub fn publish_outcome(o: PublishOutcome) -> Record {
+    match o {
+        PublishOutcome::Sent { version } => Record::new("PublishOutcome", Some("sent")).with("version", version),
+        PublishOutcome::Deferred => Record::new("PublishOutcome", Some("deferred")),
+        PublishOutcome::NothingChanged => Record::new("PublishOutcome", Some("nothing_changed")),
+    }
+}
+
+/// What `reset` did.
+pub fn reset_outcome(o: ResetOutcome) -> Record {
+    match o {
+        ResetOutcome::Reset { previous, generation } => {
+            Record::new("ResetOutcome", Some("reset")).with("previous", previous).with("generation", generation)
+        }
+        ResetOutcome::NotDefined => Record::new("ResetOutcome", Some("not_defined")),
+    }
+}
+
+/// A timer a deadline can belong to.
+pub trait Timer: Copy {
+    /// Its stable name.
+    fn name(self) -> &'static str;
+}
+
+impl Timer for ShardTimer {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Timer for GlobalTimer {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// `{at_ms, timer}`.
+pub fn deadline<T: Timer>(d: Deadline<T>) -> Record {
+    Record::new("Deadline", None).with("at_ms", d.at.as_millis()).with("timer", d.timer.name())
+}
+
+/// A shard's activity counters.
+pub fn shard_stats(s: ShardStats) -> Record {
+    Record::new("ShardStats", None)
+        .with("requests", s.requests)
+        .with("batches", s.batches)
+        .with("retries", s.retries)
+        .with("acks", s.acks)
+        .with("duplicate_acks", s.duplicate_acks)
+        .with("failures", s.failures)
+        .with("stale_dropped", s.stale_dropped)
+        .with("rejected_batches", s.rejected_batches)
+        .with("rejected_entries", s.rejected_entries)
+}
+
+/// A global's activity counters.
+pub fn global_stats(s: GlobalStats) -> Record {
+    Record::new("GlobalStats", None)
+        .with("total_writes", s.total_writes)
+        .with("distinct_shards", s.distinct_shards)
+        .with("duplicates", s.duplicates)
+        .with("stale_dropped", s.stale_dropped)
+        .with("resets", s.resets)
+        .with("publishes", s.publishes)
+        .with("publish_failures", s.publish_failures)
+        .with("dedup_evictions", s.dedup_evictions)
+        .with("untracked_shard_writes", s.untracked_shard_writes)
+}
+
+/// Per-shard write statistics, by shard index.
+pub fn shard_writes(all: &[(u32, ShardWrites)]) -> Value {
+    Value::List(
+        all.iter()
+            .map(|(shard, w)| {
+                Value::Record(
+                    Record::new("ShardWrites", None)
+                        .with("shard", *shard)
+                        .with("writes", w.writes)
+                        .with("deltas", Entries::pairs("KeyDelta", "delta", w.deltas.iter().map(|(k, d)| (k, *d)))),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One write-log record (`BatchWrite` or `ResetWrite`).
+pub fn write_record(w: &WriteRecord) -> Record {
+    let at = w.at.as_millis();
+    match &w.kind {
+        WriteKind::Reset { key, previous, generation } => Record::new("ResetWrite", Some("reset"))
+            .with("at_ms", at)
+            .with("key", key.clone())
+            .with("previous", *previous)
+            .with("generation", *generation),
+        WriteKind::Batch { from, seq, keys, entries, omitted } => Record::new("BatchWrite", Some("batch"))
+            .with("at_ms", at)
+            .with("shard", from.shard)
+            .with("incarnation", from.incarnation)
+            .with("seq", *seq)
+            .with("keys", *keys)
+            .with("entries", Entries::pairs("KeyDelta", "delta", entries.iter().map(|(k, d)| (k, *d))))
+            .with("omitted", *omitted),
+        // `WriteKind` is non-exhaustive; a kind this layer does not know yet shows its time.
+        _ => Record::new("WriteRecord", None).with("at_ms", at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shardtally::{Global, GlobalConfig, Shard, ShardConfig, ShardOutput, Timestamp};
+
+    #[test]
+    fn views_have_the_documented_fields() {
+        let config = ShardConfig::builder().flush_after_requests(1).build().unwrap();
+        let mut s = Shard::new(config, ShardRef { shard: 2, incarnation: 9 });
+        let mut g = Global::new(GlobalConfig::default());
+        let t = Timestamp::from_millis(5);
+        s.increment("k", -3, t).unwrap();
+        let Some(ShardOutput::SendBatch(b)) = s.poll_output() else { panic!("no batch") };
+        let out = Value::Record(batch(&b, false)).to_json();
+        let bytes: String = b.encode().iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(
+            out,
+            format!(
+                r#"{{"type":"batch","bytes":"{bytes}","shard":2,"incarnation":9,"seq":1,"reason":"requests","entries":[{{"key":"k","generation":0,"delta":-3}}]}}"#
+            )
+        );
+        let a = g.handle_batch(&b, t).unwrap();
+        let ack_json = Value::Record(ack(&a)).to_json();
+        assert!(ack_json.starts_with(r#"{"type":"ack","bytes":""#));
+        assert!(ack_json.ends_with(r#","shard":2,"incarnation":9,"seq":1,"duplicate":false,"generation":0,"stale_keys":[]}"#));
+        assert_eq!(Value::Record(flush_outcome(s.flush(t))).to_json(), r#"{"type":"nothing_pending"}"#);
+        s.increment("k", 1, t).unwrap_or_default();
+        assert_eq!(Value::Record(flush_outcome(s.flush(t))).to_json(), r#"{"type":"deferred","seq":1}"#);
+        assert_eq!(
+            Value::Record(shard_stats(s.stats())).to_json(),
+            r#"{"requests":2,"batches":1,"retries":0,"acks":0,"duplicate_acks":0,"failures":0,"stale_dropped":0,"rejected_batches":0,"rejected_entries":0}"#
+        );
+        assert_eq!(Value::Record(deadline(s.next_deadline().unwrap())).to_json(), r#"{"at_ms":10005,"timer":"ack_timeout"}"#);
+        assert_eq!(Value::Entries(key_totals(g.totals())).to_json(), r#"[{"key":"k","total":-3}]"#);
+        assert_eq!(
+            Value::Record(write_record(g.write_log().next().unwrap())).to_json(),
+            r#"{"type":"batch","at_ms":5,"shard":2,"incarnation":9,"seq":1,"keys":1,"entries":[{"key":"k","delta":-3}],"omitted":0}"#
+        );
+        assert_eq!(shard_writes(&g.shard_writes()).to_json(), r#"[{"shard":2,"writes":1,"deltas":[{"key":"k","delta":-3}]}]"#);
+        assert_eq!(Value::Record(reset_outcome(g.reset("k", t).unwrap())).to_json(), r#"{"type":"reset","previous":-3,"generation":1}"#);
+        assert_eq!(Value::Record(publish_outcome(g.publish(t))).to_json(), r#"{"type":"nothing_changed"}"#, "the reset took the changes");
+        let Some(shardtally::GlobalOutput::Publish(p)) = g.poll_output() else { panic!("no publish") };
+        assert_eq!(
+            Value::Record(publish(&p)).to_json(),
+            r#"{"type":"publish","version":1,"mode":"full","reason":"reset","entries":[{"key":"k","total":0}]}"#
+        );
+    }
+}
