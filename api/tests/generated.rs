@@ -48,7 +48,7 @@ fn plain(doc: &str) -> String {
 
 fn ts_type(kind: SettingKind) -> String {
     match kind {
-        SettingKind::Int { max, .. } if max <= (1 << 53) - 1 => "number".into(),
+        SettingKind::Int { max, .. } if max < (1 << 53) => "number".into(),
         SettingKind::Int { .. } => "number | bigint".into(),
         SettingKind::OptionalInt { .. } => "number | null".into(),
         SettingKind::Bool => "boolean".into(),
