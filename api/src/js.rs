@@ -8,7 +8,8 @@
 use crate::errors::ArgError;
 use crate::naming::camel;
 use crate::value::{Column, Entries};
-use shardtally::Timestamp;
+use shardtally::settings::SettingValue;
+use shardtally::{Shard, Timestamp};
 
 /// `Number.MAX_SAFE_INTEGER`.
 pub const MAX_SAFE: u64 = (1 << 53) - 1;
@@ -30,6 +31,21 @@ pub fn delta(v: f64) -> Result<i64, ArgError> {
         Ok(v as i64)
     } else {
         Err(ArgError::InvalidDelta { value: number(v) })
+    }
+}
+
+/// A delta from a JS bigint given as `i128` (`INVALID_DELTA` unless in the signed 64-bit range).
+pub fn delta_big(v: i128) -> Result<i64, ArgError> {
+    i64::try_from(v).map_err(|_| ArgError::InvalidDelta { value: format!("{v}n") })
+}
+
+/// A setting's value from a JS number: an integer when it is a safe integer, else a float
+/// (which integer settings reject, naming the value).
+pub fn setting(v: f64) -> SettingValue {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() <= MAX_SAFE as f64 {
+        SettingValue::Int(v as i128)
+    } else {
+        SettingValue::Float(v)
     }
 }
 
@@ -119,6 +135,87 @@ pub fn pack(e: &Entries) -> Packed {
     Packed { joined, lens, columns }
 }
 
+/// The keys of [`Packed`] form back from one string: `joined` cut at the UTF-16 lengths
+/// `lens` (what the JS layer sends for multi-key and buffered increments). `None` when the
+/// lengths do not add up to `joined` or cut a character in two.
+pub fn split_keys<'a>(joined: &'a str, lens: &[u32]) -> Option<Vec<&'a str>> {
+    let mut keys = Vec::with_capacity(lens.len());
+    let mut rest = joined;
+    for len in lens {
+        let units = *len as usize;
+        let end = if rest.as_bytes().get(..units)?.is_ascii() {
+            units
+        } else {
+            let mut left = units;
+            let mut end = 0;
+            for c in rest.chars() {
+                if left == 0 {
+                    break;
+                }
+                left = left.checked_sub(c.len_utf16())?;
+                end += c.len_utf8();
+            }
+            if left != 0 {
+                return None;
+            }
+            end
+        };
+        let (key, tail) = rest.split_at_checked(end)?;
+        keys.push(key);
+        rest = tail;
+    }
+    rest.is_empty().then_some(keys)
+}
+
+/// Most single-key increments the JS layer buffers between two calls into the engine.
+const BUFFER_REQUESTS: u64 = 1 << 16;
+/// Pending magnitudes above this stop buffering: a buffered sum (a safe integer) added to a
+/// pending delta can then not reach the 64-bit limit, so `OVERFLOW` stays with its call.
+const BOUND_LIMIT: u128 = 1 << 62;
+/// [`Coalescing::room`] packs the request room above 32 bits of key room.
+pub const KEY_ROOM_SPAN: u64 = 1 << 32;
+
+/// What the JS layer's per-call buffer in front of a shard needs besides
+/// [`Shard::coalescing_room`]: a bound on the magnitude of every pending delta (the sum of
+/// the magnitudes added since the shard last had nothing pending), so buffering stops
+/// before a buffered sum could overflow a pending delta.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Coalescing {
+    bound: u128,
+}
+
+impl Coalescing {
+    /// The bound for a shard as it is (a new or restored one).
+    pub fn new(shard: &Shard) -> Coalescing {
+        Coalescing { bound: shard.pending().iter().map(|e| u128::from(e.delta().unsigned_abs())).sum() }
+    }
+
+    /// Call before an input that adds deltas.
+    pub fn start(&mut self, shard: &Shard) {
+        if shard.pending_keys() == 0 {
+            self.bound = 0;
+        }
+    }
+
+    /// Call after an input added deltas of at most this summed magnitude.
+    pub fn added(&mut self, magnitude: u128) {
+        self.bound = self.bound.saturating_add(magnitude);
+    }
+
+    /// How many more single-key increments at the time of the last input the JS layer may
+    /// buffer (high bits, above [`KEY_ROOM_SPAN`]) and how many new distinct keys (low 32
+    /// bits): core's room, capped, and zero once pending magnitudes come near the limit.
+    pub fn room(&mut self, shard: &Shard) -> f64 {
+        self.start(shard);
+        if self.bound > BOUND_LIMIT {
+            return 0.0;
+        }
+        let room = shard.coalescing_room();
+        let keys = (room.new_keys as u64).min(KEY_ROOM_SPAN - 1);
+        (room.requests.min(BUFFER_REQUESTS) * KEY_ROOM_SPAN + keys) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +236,43 @@ mod tests {
         assert_eq!(uint_big("seq", -1, u64::MAX).unwrap_err().to_string(), "seq must be an integer in 0..=18446744073709551615, got -1n");
         assert_eq!(number(f64::NEG_INFINITY), "-Infinity");
         assert_eq!(time_out(Timestamp::MAX), 9_007_199_254_740_991.0);
+    }
+
+    #[test]
+    fn split_keys_inverts_packing() {
+        let e = Entries { class: "KeyTotal", keys: vec![Arc::from("ab"), Arc::from("é🔑"), Arc::from("c")], columns: vec![] };
+        let p = pack(&e);
+        assert_eq!(split_keys(&p.joined, &p.lens), Some(vec!["ab", "é🔑", "c"]));
+        assert_eq!(split_keys("é🔑", &[2, 1]), None, "a length that cuts a character");
+        assert_eq!(split_keys("abc", &[1, 1]), None, "lengths that leave a rest");
+        assert_eq!(split_keys("ab", &[3]), None, "lengths beyond the string");
+        assert_eq!(split_keys("", &[]), Some(vec![]));
+    }
+
+    #[test]
+    fn numbers_for_settings_and_big_deltas() {
+        assert_eq!(setting(5.0), SettingValue::Int(5));
+        assert_eq!(setting(1.5), SettingValue::Float(1.5));
+        assert_eq!(setting(9_007_199_254_740_992.0), SettingValue::Float(9_007_199_254_740_992.0), "not a safe integer");
+        assert_eq!(delta_big(-5), Ok(-5));
+        assert_eq!(delta_big(1 << 63), Err(ArgError::InvalidDelta { value: "9223372036854775808n".into() }));
+    }
+
+    #[test]
+    fn coalescing_room_stops_near_the_limit() {
+        use shardtally::{ShardConfig, ShardRef};
+        let config = ShardConfig::builder().flush_after_requests(5).max_pending_keys(10).build().unwrap();
+        let mut s = Shard::new(config, ShardRef { shard: 0, incarnation: 1 });
+        let t = Timestamp::from_millis(1);
+        let mut c = Coalescing::new(&s);
+        c.start(&s);
+        s.increment("a", i64::MAX, t).unwrap();
+        c.added(u128::from(i64::MAX.unsigned_abs()));
+        assert_eq!(c.room(&s), 0.0, "a pending delta near the limit stops buffering");
+        s.flush(t);
+        let room = c.room(&s) as u64;
+        assert_eq!((room / KEY_ROOM_SPAN, room % KEY_ROOM_SPAN), (BUFFER_REQUESTS, 10), "in flight: no request limit");
+        assert_eq!(Coalescing::new(&s).bound, 0);
     }
 
     #[test]
