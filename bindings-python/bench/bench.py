@@ -4,7 +4,7 @@ Every case counts the same stream of increments (keys drawn from a fixed key set
 and reports nanoseconds per increment and the ratio to ``d[key] += 1``:
 
 - per call: ``shard.increment(key, 1, now_ms)`` and ``shard.increment_id(id, 1, now_ms)``;
-- batch: ``increment_keys(keys, 1, now_ms)``, ``increment_ids(ids, 1, now_ms)`` with an
+- batch: ``increments(pairs, now_ms)`` of ``(key, 1)`` pairs, ``increment_ids(ids, 1, now_ms)`` with an
   ``array('I')`` of interned ids, the same with an ``array('q')`` of deltas, and
   ``increments(mapping)`` of already aggregated counts (per entry);
 - the floor: ``shard.handle_timeout(now_ms)`` with nothing due, i.e. what any call across
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             tick(now)
         return len(stream)
 
-    def increment_keys_batch() -> int:
-        shard.increment_keys(stream, 1, now)
+    pairs = [(k, 1) for k in stream]
+
+    def increments_pairs_batch() -> int:
+        shard.increments(pairs, now)
         return len(stream)
 
     def increment_ids_batch() -> int:
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         ("per call", "shard.increment(key, 1, now_ms)", increment_loop),
         ("per call", "shard.increment_id(id, 1, now_ms)", increment_id_loop),
         ("floor", "shard.handle_timeout(now_ms) (nothing due)", call_floor),
-        ("batch", "shard.increment_keys(list[str], 1, now_ms)", increment_keys_batch),
+        ("batch", "shard.increments(list of (key, 1) pairs, now_ms)", increments_pairs_batch),
         ("batch", "shard.increment_ids(array('I'), 1, now_ms)", increment_ids_batch),
         ("batch", "shard.increment_ids(array('I'), array('q'), now_ms)", increment_ids_deltas_batch),
         ("batch", f"shard.increments(dict of {len(aggregated)}) per entry", increments_mapping),

@@ -1,18 +1,56 @@
-//! Conversions of Python arguments into engine values, with typed errors.
+//! Python arguments → engine values. Every bad argument raises a `ShardtallyError` subclass
+//! built from `shardtally_api::ArgError` (`InvalidArgumentError`, `InvalidTimeError`,
+//! `InvalidDeltaError`, `InvalidKeyError`), never a bare `TypeError` / `OverflowError`.
 //!
-//! Hot arguments (`key`, `delta`, `now_ms`, key ids) are newtypes whose extraction raises
-//! `InvalidArgumentError` / `InvalidDeltaError` / `InvalidTimeError` instead of a bare
-//! `TypeError`. Keys are borrowed from the Python `str` (its cached UTF-8 form), never copied.
+//! Integers: an `int` or any object with `__index__` (a NumPy integer), never a `bool`.
+//! Keys: a `str`, borrowed as UTF-8 without copying; a lone surrogate is `InvalidKeyError`.
+//! Hot arguments (`key`, `delta`, `now_ms`, key ids) take a fast path for an exact `int` /
+//! `str`; everything else goes through the cold paths below.
 
-use crate::errors::{decode_error, invalid_argument};
-use crate::types::{PyAck, PyBatch};
-use pyo3::buffer::PyBuffer;
+use crate::message::{PyAck, PyBatch};
+use crate::value::raise;
+use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use shardtally::settings::SettingValue;
 use shardtally::{Ack, Batch, KeyId, Timestamp};
+use shardtally_api::js::MAX_SAFE;
+use shardtally_api::{ArgError, OptionValue};
 use std::borrow::Cow;
 
-/// `now_ms`: an `int` in `0 <= now_ms < 2**64`.
+/// `repr(obj)`, for error messages.
+fn shown(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr().map_or_else(|_| "<unprintable>".to_owned(), |r| r.to_string())
+}
+
+/// An integer argument of type `T` (any `__index__` object, not a `bool`), or `None`.
+fn index<'py, T: for<'a> FromPyObject<'a, 'py>>(obj: &Bound<'py, PyAny>) -> Option<T> {
+    if obj.is_instance_of::<PyBool>() {
+        return None;
+    }
+    obj.extract::<T>().ok()
+}
+
+/// An unsigned integer type arguments are read into.
+pub(crate) trait Unsigned: for<'a, 'py> FromPyObject<'a, 'py> {
+    /// Its largest value, for the error message.
+    const MAX: u64;
+}
+
+impl Unsigned for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+impl Unsigned for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+/// An unsigned integer argument (`seq`, `version`, `shard`, ...).
+pub(crate) fn uint<T: Unsigned>(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
+    index::<T>(obj).ok_or_else(|| raise(obj.py(), ArgError::invalid(argument, format!("an integer in 0..={}", T::MAX), shown(obj))))
+}
+
+/// `now_ms`: an integer in `0 ..= 2**53 - 1` (the range every binding accepts).
 pub(crate) struct Millis(pub(crate) Timestamp);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Millis {
@@ -20,20 +58,27 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Millis {
 
     #[inline]
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        // Read as i64 first: CPython converts multi-digit ints (every real clock value) to a
-        // C `long` much faster than to an `unsigned long long`.
-        let ms = match <i64 as FromPyObject<'a, 'py>>::extract(obj) {
-            Ok(ms) => u64::try_from(ms).ok(),
-            Err(_) => <u64 as FromPyObject<'a, 'py>>::extract(obj).ok(),
-        };
-        match ms {
-            Some(ms) => Ok(Millis(Timestamp::from_millis(ms))),
-            None => Err(bad_time(&obj)),
+        if obj.is_exact_instance_of::<PyInt>() {
+            if let Ok(ms) = obj.extract::<i64>() {
+                if (0..=MAX_SAFE as i64).contains(&ms) {
+                    return Ok(Millis(Timestamp::from_millis(ms as u64)));
+                }
+            }
         }
+        slow_time(&obj)
     }
 }
 
-/// A delta: an `int` in the signed 64-bit range.
+#[cold]
+#[inline(never)]
+fn slow_time(obj: &Bound<'_, PyAny>) -> PyResult<Millis> {
+    match index::<u64>(obj).filter(|ms| *ms <= MAX_SAFE) {
+        Some(ms) => Ok(Millis(Timestamp::from_millis(ms))),
+        None => Err(raise(obj.py(), ArgError::InvalidTime { value: shown(obj) })),
+    }
+}
+
+/// A delta: an integer in the signed 64-bit range.
 pub(crate) struct Delta(pub(crate) i64);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Delta {
@@ -41,46 +86,39 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Delta {
 
     #[inline]
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        match <i64 as FromPyObject<'a, 'py>>::extract(obj) {
-            Ok(d) => Ok(Delta(d)),
-            Err(_) => Err(bad_delta(&obj, "delta")),
+        if obj.is_exact_instance_of::<PyInt>() {
+            if let Ok(d) = obj.extract::<i64>() {
+                return Ok(Delta(d));
+            }
         }
+        slow_delta(&obj).map(Delta)
     }
 }
 
-#[inline]
-fn extract_delta(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<i64> {
-    obj.extract::<i64>().map_err(|_| bad_delta(obj, argument))
-}
-
-// The error paths are kept out of line so the extractions above inline into the hot calls.
-
 #[cold]
 #[inline(never)]
-fn bad_time(obj: &Bound<'_, PyAny>) -> PyErr {
-    invalid_argument("InvalidTimeError", "now_ms", obj, "an int in 0 <= now_ms < 2**64")
+fn slow_delta(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    index::<i64>(obj).ok_or_else(|| raise(obj.py(), ArgError::InvalidDelta { value: shown(obj) }))
 }
 
-#[cold]
-#[inline(never)]
-fn bad_delta(obj: &Bound<'_, PyAny>, argument: &str) -> PyErr {
-    invalid_argument("InvalidDeltaError", argument, obj, "an int in -2**63 <= delta < 2**63")
+/// A key id issued by `Shard.intern`.
+pub(crate) struct Id(pub(crate) KeyId);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Id {
+    type Error = PyErr;
+
+    #[inline]
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_exact_instance_of::<PyInt>() {
+            if let Ok(id) = obj.extract::<u32>() {
+                return Ok(Id(KeyId::from_raw(id)));
+            }
+        }
+        uint::<u32>(&obj, "id").map(|id| Id(KeyId::from_raw(id)))
+    }
 }
 
-#[cold]
-#[inline(never)]
-fn bad_key(obj: &Bound<'_, PyAny>) -> PyErr {
-    invalid_argument("InvalidArgumentError", "key", obj, "a str (valid UTF-8)")
-}
-
-#[cold]
-#[inline(never)]
-fn bad_id(obj: &Bound<'_, PyAny>) -> PyErr {
-    invalid_argument("InvalidArgumentError", "id", obj, "an int in 0 <= id < 2**32")
-}
-
-/// A key: a `str`, borrowed as UTF-8 without copying. Emptiness and length are checked by
-/// the engine (`EmptyKeyError`, `KeyTooLongError`).
+/// A key: a `str`, borrowed as UTF-8. Emptiness and length are the engine's checks.
 pub(crate) struct Key<'a>(pub(crate) &'a str);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for Key<'a> {
@@ -90,175 +128,153 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Key<'a> {
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         match <&'a str as FromPyObject<'a, 'py>>::extract(obj) {
             Ok(s) => Ok(Key(s)),
-            Err(_) => Err(bad_key(&obj)),
+            Err(_) => Err(bad_key(&obj, "key")),
         }
     }
 }
 
-/// A key id issued by `Shard.intern`: an `int` in `0 <= id < 2**32`.
-pub(crate) struct Id(pub(crate) KeyId);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Id {
-    type Error = PyErr;
-
-    #[inline]
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        match <u32 as FromPyObject<'a, 'py>>::extract(obj) {
-            Ok(id) => Ok(Id(KeyId::from_raw(id))),
-            Err(_) => Err(bad_id(&obj)),
-        }
-    }
-}
-
-/// A non-negative integer argument that is not on a hot path (`seq`, `version`, `shard`, ...).
-pub(crate) fn int_arg<'py, T>(obj: &Bound<'py, PyAny>, argument: &str, expected: &str) -> PyResult<T>
-where
-    T: for<'a> FromPyObject<'a, 'py>,
-{
-    obj.extract::<T>().map_err(|_| invalid_argument("InvalidArgumentError", argument, obj, expected))
-}
-
-/// Key ids: a buffer of `uint32` (`array('I')`, a NumPy `uint32` array) copied with one
-/// memcpy, or any iterable of ints.
-pub(crate) fn key_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyId>> {
-    let py = obj.py();
-    if !obj.is_instance_of::<PyBytes>() {
-        if let Ok(buffer) = PyBuffer::<u32>::get(obj) {
-            return Ok(buffer.to_vec(py)?.into_iter().map(KeyId::from_raw).collect());
-        }
-    }
-    let bad = |item: &Bound<'_, PyAny>| invalid_argument("InvalidArgumentError", "ids", item, "an iterable of ints in 0 <= id < 2**32");
-    let mut out = Vec::new();
-    if let Ok(list) = obj.cast::<PyList>() {
-        out.reserve(list.len());
-        for item in list.iter() {
-            out.push(KeyId::from_raw(item.extract::<u32>().map_err(|_| bad(&item))?));
-        }
-        return Ok(out);
-    }
-    for item in iterate(obj, "ids", "an iterable of ints or a uint32 buffer")? {
-        let item = item?;
-        out.push(KeyId::from_raw(item.extract::<u32>().map_err(|_| bad(&item))?));
-    }
-    Ok(out)
-}
-
-/// Deltas parallel to `len` keys: one `int` for every item, a buffer of `int64`
-/// (`array('q')`, a NumPy `int64` array), or any iterable of ints.
-pub(crate) fn deltas(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<i64>> {
-    let py = obj.py();
-    if obj.is_instance_of::<pyo3::types::PyInt>() {
-        return Ok(vec![extract_delta(obj, "deltas")?; len]);
-    }
-    if !obj.is_instance_of::<PyBytes>() {
-        if let Ok(buffer) = PyBuffer::<i64>::get(obj) {
-            return buffer.to_vec(py);
-        }
-    }
-    if let Ok(list) = obj.cast::<PyList>() {
-        let mut out = Vec::with_capacity(list.len());
-        for item in list.iter() {
-            out.push(extract_delta(&item, "deltas")?);
-        }
-        return Ok(out);
-    }
-    let mut out = Vec::with_capacity(len);
-    for item in iterate(obj, "deltas", "an int, an iterable of ints or an int64 buffer")? {
-        out.push(extract_delta(&item?, "deltas")?);
-    }
-    Ok(out)
-}
-
-/// Keys as Python strings (kept alive so their UTF-8 can be borrowed): a list, a tuple or
-/// any iterable of `str`.
-pub(crate) fn key_list<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyString>>> {
-    let as_key = |item: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyString>> {
-        item.cast_into::<PyString>()
-            .map_err(|e| invalid_argument("InvalidArgumentError", "keys", e.into_inner().as_any(), "an iterable of str"))
-    };
+#[cold]
+#[inline(never)]
+fn bad_key(obj: &Bound<'_, PyAny>, argument: &'static str) -> PyErr {
     if obj.is_instance_of::<PyString>() {
-        return Err(invalid_argument("InvalidArgumentError", "keys", obj, "an iterable of str, not one str"));
+        raise(obj.py(), ArgError::InvalidKey { argument })
+    } else {
+        raise(obj.py(), ArgError::invalid(argument, "a str", shown(obj)))
     }
+}
+
+/// A key collected from a container (kept alive so its UTF-8 can be borrowed).
+pub(crate) fn key_of<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    match obj.cast_into::<PyString>() {
+        Ok(s) if s.to_str().is_ok() => Ok(s),
+        Ok(s) => Err(bad_key(s.as_any(), "key")),
+        Err(e) => Err(bad_key(e.into_inner().as_any(), "key")),
+    }
+}
+
+/// Items of a sequence or iterable argument.
+fn items<'py>(obj: &Bound<'py, PyAny>, argument: &str, expected: &str) -> PyResult<Vec<Bound<'py, PyAny>>> {
     if let Ok(list) = obj.cast::<PyList>() {
-        return list.iter().map(as_key).collect();
+        return Ok(list.iter().collect());
     }
     if let Ok(tuple) = obj.cast::<PyTuple>() {
-        return tuple.iter().map(as_key).collect();
+        return Ok(tuple.iter().collect());
     }
-    iterate(obj, "keys", "an iterable of str")?.map(|item| as_key(item?)).collect()
+    let bad = || raise(obj.py(), ArgError::invalid(argument, expected, shown(obj)));
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(bad());
+    }
+    obj.try_iter().map_err(|_| bad())?.collect()
 }
 
-/// Borrows the UTF-8 of keys collected by [`key_list`] or [`entry_list`].
-pub(crate) fn borrow_key<'a>(key: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
-    key.to_str().map_err(|_| invalid_argument("InvalidArgumentError", "key", key.as_any(), "a str (valid UTF-8)"))
+/// A buffer of `T` (`array`, a NumPy array), copied in one go, if `obj` is one.
+fn buffer<T: Element + Copy>(obj: &Bound<'_, PyAny>) -> Option<PyResult<Vec<T>>> {
+    if obj.is_instance_of::<PyBytes>() {
+        return None;
+    }
+    PyBuffer::<T>::get(obj).ok().map(|b| b.to_vec(obj.py()))
 }
 
-/// `(key, delta)` entries: a `dict` (read directly), any mapping with `.items()`, or an
-/// iterable of `(key, delta)` pairs.
-pub(crate) fn entry_list<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyString>, i64)>> {
-    let key = |k: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyString>> {
-        k.cast_into::<PyString>().map_err(|e| invalid_argument("InvalidArgumentError", "key", e.into_inner().as_any(), "a str"))
-    };
+/// Key ids: a `uint32` buffer or any iterable of integers.
+pub(crate) fn key_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyId>> {
+    if let Some(ids) = buffer::<u32>(obj) {
+        return Ok(ids?.into_iter().map(KeyId::from_raw).collect());
+    }
+    items(obj, "ids", "an iterable of integers or a uint32 buffer")?.iter().map(|i| Ok(Id::extract(i.as_borrowed())?.0)).collect()
+}
+
+/// Deltas for `len` items: one integer for every item, an `int64` buffer, or any iterable
+/// of integers.
+pub(crate) fn deltas(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<i64>> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(vec![Delta::extract(obj.as_borrowed())?.0; len]);
+    }
+    if let Some(deltas) = buffer::<i64>(obj) {
+        return deltas;
+    }
+    if obj.try_iter().is_err() {
+        return Ok(vec![Delta::extract(obj.as_borrowed())?.0; len]); // an `__index__` object
+    }
+    items(obj, "deltas", "an integer, an iterable of integers or an int64 buffer")?
+        .iter()
+        .map(|d| Ok(Delta::extract(d.as_borrowed())?.0))
+        .collect()
+}
+
+/// `(key, delta)` entries: a `dict`, any mapping with `.items()`, or an iterable of pairs.
+pub(crate) fn entries<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, PyString>, i64)>> {
     if let Ok(dict) = obj.cast::<PyDict>() {
-        let mut out = Vec::with_capacity(dict.len());
-        for (k, v) in dict.iter() {
-            let d = extract_delta(&v, "delta")?;
-            out.push((key(k)?, d));
-        }
-        return Ok(out);
+        return dict.iter().map(|(k, v)| Ok((key_of(k)?, Delta::extract(v.as_borrowed())?.0))).collect();
     }
-    let pairs = if obj.hasattr(pyo3::intern!(obj.py(), "items"))? && !obj.is_instance_of::<PyString>() {
-        obj.call_method0(pyo3::intern!(obj.py(), "items"))?
+    let py = obj.py();
+    let pairs = if !obj.is_instance_of::<PyString>() && obj.hasattr(pyo3::intern!(py, "items"))? {
+        obj.call_method0(pyo3::intern!(py, "items"))?
     } else {
         obj.clone()
     };
-    let mut out = Vec::new();
-    for pair in iterate(&pairs, "entries", "a mapping of str to int or an iterable of (str, int) pairs")? {
-        let pair = pair?;
-        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) =
-            pair.extract().map_err(|_| invalid_argument("InvalidArgumentError", "entries", &pair, "a (str, int) pair"))?;
-        let d = extract_delta(&v, "delta")?;
-        out.push((key(k)?, d));
-    }
-    Ok(out)
-}
-
-fn iterate<'py>(obj: &Bound<'py, PyAny>, argument: &str, expected: &str) -> PyResult<impl Iterator<Item = PyResult<Bound<'py, PyAny>>>> {
-    obj.try_iter().map_err(|_| invalid_argument("InvalidArgumentError", argument, obj, expected))
+    let expected = "a mapping of str to int or an iterable of (str, int) pairs";
+    items(&pairs, "entries", expected)?
+        .into_iter()
+        .map(|pair| {
+            let two = items(&pair, "entries", "(str, int) pairs").ok().filter(|p| p.len() == 2);
+            let [k, d] = two
+                .and_then(|p| <[_; 2]>::try_from(p).ok())
+                .ok_or_else(|| raise(py, ArgError::invalid("entries", expected, shown(&pair))))?;
+            Ok((key_of(k)?, Delta::extract(d.as_borrowed())?.0))
+        })
+        .collect()
 }
 
 /// Bytes from `bytes` (borrowed), `bytearray`, `memoryview` or any byte buffer.
-pub(crate) fn bytes_arg<'a>(obj: &'a Bound<'_, PyAny>, argument: &str) -> PyResult<Cow<'a, [u8]>> {
+pub(crate) fn bytes<'a>(obj: &'a Bound<'_, PyAny>, argument: &str) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(b.as_bytes()));
     }
     match PyBuffer::<u8>::get(obj) {
         Ok(buffer) => Ok(Cow::Owned(buffer.to_vec(obj.py())?)),
-        Err(_) => Err(invalid_argument("InvalidArgumentError", argument, obj, "bytes")),
+        Err(_) => Err(raise(obj.py(), ArgError::invalid(argument, "bytes", shown(obj)))),
     }
 }
 
-/// A batch: a `Batch` object or its encoded bytes.
-pub(crate) fn batch_arg(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
+/// A batch: a `Batch` or its encoded bytes.
+pub(crate) fn batch(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
     if let Ok(b) = obj.cast::<PyBatch>() {
-        return Ok(b.get().inner.clone());
+        return Ok(b.get().0.clone());
     }
-    if obj.is_instance_of::<PyString>() {
-        return Err(invalid_argument("InvalidArgumentError", "batch", obj, "a Batch or its encoded bytes"));
-    }
-    let bytes =
-        bytes_arg(obj, "batch").map_err(|_| invalid_argument("InvalidArgumentError", "batch", obj, "a Batch or its encoded bytes"))?;
-    Batch::decode(&bytes).map_err(|e| decode_error(obj.py(), e))
+    let bytes = bytes(obj, "batch").map_err(|_| raise(obj.py(), ArgError::invalid("batch", "a Batch or its encoded bytes", shown(obj))))?;
+    Batch::decode(&bytes).map_err(|e| raise(obj.py(), e))
 }
 
-/// An acknowledgement: an `Ack` object or its encoded bytes.
-pub(crate) fn ack_arg(obj: &Bound<'_, PyAny>) -> PyResult<Ack> {
+/// An acknowledgement: an `Ack` or its encoded bytes.
+pub(crate) fn ack(obj: &Bound<'_, PyAny>) -> PyResult<Ack> {
     if let Ok(a) = obj.cast::<PyAck>() {
-        return Ok(a.get().inner.clone());
+        return Ok(a.get().0.clone());
     }
-    if obj.is_instance_of::<PyString>() {
-        return Err(invalid_argument("InvalidArgumentError", "ack", obj, "an Ack or its encoded bytes"));
-    }
-    let bytes = bytes_arg(obj, "ack").map_err(|_| invalid_argument("InvalidArgumentError", "ack", obj, "an Ack or its encoded bytes"))?;
-    Ack::decode(&bytes).map_err(|e| decode_error(obj.py(), e))
+    let bytes = bytes(obj, "ack").map_err(|_| raise(obj.py(), ArgError::invalid("ack", "an Ack or its encoded bytes", shown(obj))))?;
+    Ack::decode(&bytes).map_err(|e| raise(obj.py(), e))
+}
+
+/// `**settings` as options for `shardtally_api::options` (a `dict` is a nested object).
+pub(crate) fn options(settings: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, OptionValue)>> {
+    let Some(settings) = settings else { return Ok(Vec::new()) };
+    settings.iter().map(|(name, v)| Ok((name.str()?.to_string_lossy().into_owned(), option(&v)?))).collect()
+}
+
+fn option(v: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
+    let value = if v.is_none() {
+        SettingValue::Null
+    } else if let Ok(b) = v.cast::<PyBool>() {
+        SettingValue::Bool(b.is_true())
+    } else if let Ok(d) = v.cast::<PyDict>() {
+        return Ok(OptionValue::Object(options(Some(d))?));
+    } else if let Ok(s) = v.cast::<PyString>() {
+        SettingValue::Str(s.to_string_lossy().into_owned())
+    } else if let Ok(f) = v.cast::<PyFloat>() {
+        SettingValue::Float(f.value())
+    } else if let Some(i) = index::<i128>(v) {
+        SettingValue::Int(i)
+    } else {
+        SettingValue::Other(v.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string()))
+    };
+    Ok(OptionValue::Value(value))
 }

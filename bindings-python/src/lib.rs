@@ -1,22 +1,21 @@
-//! Python bindings of shardtally: the private native module `shardtally._native`.
+//! Python bindings of shardtally: the private native module `shardtally._native`, a
+//! mechanical consumer of `shardtally_api` (settings, errors and output values described
+//! once in Rust). The package `shardtally` re-exports it from a small `__init__.py`; the
+//! hand-written `_native.pyi` documents it and `mypy.stubtest` keeps the stub honest.
 //!
-//! The Python package `shardtally` re-exports everything from a small `__init__.py`; the
-//! hand-written `_native.pyi` stub documents the API and `mypy.stubtest` keeps it honest.
-//! This crate only converts values and maps errors: all engine logic lives in `shardtally`.
-//!
-//! - [`shard`], [`global`], [`router`]: the three machines, each behind a GIL-aware lock
-//!   ([`lock`]) so objects can be shared between threads and long work runs without the GIL.
-//! - [`types`]: frozen value objects (messages, outputs, outcomes, views).
-//! - [`convert`], [`config`], [`errors`]: arguments, settings and exceptions.
+//! - [`shard`], [`global`], [`router`]: each machine's methods and argument conversions,
+//!   behind a GIL-aware lock ([`lock`]); [`machine`] adds the run-loop methods once.
+//! - [`message`]: the opaque `Batch` and `Ack`.
+//! - [`convert`]: arguments and settings in; [`value`]: values and exceptions out.
 
-pub mod config;
 pub mod convert;
-pub mod errors;
 pub mod global;
 pub mod lock;
+pub mod machine;
+pub mod message;
 pub mod router;
 pub mod shard;
-pub mod types;
+pub mod value;
 
 use pyo3::prelude::*;
 
@@ -28,8 +27,8 @@ fn key_hash(key: convert::Key<'_>) -> u64 {
 
 /// Jump consistent hash: the bucket in `range(num_buckets)` for a 64-bit key hash.
 #[pyfunction]
-fn jump_hash(key_hash: u64, num_buckets: u32) -> u32 {
-    shardtally::partition::jump_hash(key_hash, num_buckets)
+fn jump_hash(key_hash: &Bound<'_, PyAny>, num_buckets: &Bound<'_, PyAny>) -> PyResult<u32> {
+    Ok(shardtally::partition::jump_hash(convert::uint(key_hash, "key_hash")?, convert::uint(num_buckets, "num_buckets")?))
 }
 
 /// The native module `shardtally._native`.
@@ -38,26 +37,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<shard::PyShard>()?;
     m.add_class::<global::PyGlobal>()?;
     m.add_class::<router::PyRouter>()?;
-    m.add_class::<types::PyShardRef>()?;
-    m.add_class::<types::PyBatchEntry>()?;
-    m.add_class::<types::PyBatch>()?;
-    m.add_class::<types::PyAck>()?;
-    m.add_class::<types::PySendBatch>()?;
-    m.add_class::<types::PyPublish>()?;
-    m.add_class::<types::PyForward>()?;
-    m.add_class::<types::PyFlushOutcome>()?;
-    m.add_class::<types::PyPublishOutcome>()?;
-    m.add_class::<types::PyResetOutcome>()?;
-    m.add_class::<types::PyDeadline>()?;
-    m.add_class::<types::PyShardStats>()?;
-    m.add_class::<types::PyGlobalStats>()?;
-    m.add_class::<types::PyShardWrites>()?;
-    m.add_class::<types::PyBatchWrite>()?;
-    m.add_class::<types::PyResetWrite>()?;
+    m.add_class::<message::PyBatch>()?;
+    m.add_class::<message::PyAck>()?;
     m.add_function(wrap_pyfunction!(key_hash, m)?)?;
     m.add_function(wrap_pyfunction!(jump_hash, m)?)?;
-    m.add_function(wrap_pyfunction!(shard::_restore_shard, m)?)?;
-    m.add_function(wrap_pyfunction!(global::_restore_global, m)?)?;
+    m.add_function(wrap_pyfunction!(machine::_unpickle, m)?)?;
     m.add("FORMAT_VERSION", shardtally::snapshot::FORMAT_VERSION)?;
     Ok(())
 }

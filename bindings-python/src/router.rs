@@ -1,20 +1,15 @@
 //! `shardtally.Router`: picks the shard for each increment.
 
-use crate::config::router_config;
-use crate::convert::{bytes_arg, int_arg, Key};
-use crate::errors::{decode_error, input_error};
+use crate::convert::{self, options, uint, Key};
 use crate::lock::Locked;
-use crate::types::py_repr_str;
+use crate::value::raise;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use shardtally::Router;
+use shardtally_api::{options as api, Naming};
 
-/// Picks the shard for each increment.
-///
-/// Strategies: `"hash"` (jump consistent hash of the key; the default), `"random"`
-/// (seeded), `"round_robin"` and `"pinned"` (always `pinned_shard`). Lowering the
-/// shard count reports the shards at or above it as draining. Routers pickle through
-/// `snapshot()`.
+/// Picks the shard for each increment: `"hash"` (the default), `"random"` (seeded),
+/// `"round_robin"` or `"pinned"` (always `pinned_shard`).
 #[pyclass(frozen, module = "shardtally", name = "Router")]
 pub(crate) struct PyRouter {
     inner: Locked<Router>,
@@ -23,21 +18,16 @@ pub(crate) struct PyRouter {
 #[pymethods]
 impl PyRouter {
     #[new]
-    #[pyo3(
-        signature = (**settings),
-        text_signature = "(*, strategy='hash', pinned_shard=None, shard_count=1, seed=0)"
-    )]
+    #[pyo3(signature = (**settings))]
     fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let config = router_config(py, settings)?;
-        Ok(PyRouter { inner: Locked::new(Router::new(config)) })
+        let router = api::new_router(Naming::Snake, &options(settings)?).map_err(|e| raise(py, e))?;
+        Ok(PyRouter { inner: Locked::new(router) })
     }
 
-    /// Restores a router from `snapshot()` bytes (strategy, count, random and round-robin
-    /// state, draining shards).
+    /// Restores a router from `snapshot()` bytes (its settings are in the snapshot).
     #[staticmethod]
     fn restore(snapshot: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let bytes = bytes_arg(snapshot, "snapshot")?;
-        let router = Router::restore(&bytes).map_err(|e| decode_error(snapshot.py(), e))?;
+        let router = Router::restore(&convert::bytes(snapshot, "snapshot")?).map_err(|e| raise(snapshot.py(), e))?;
         Ok(PyRouter { inner: Locked::new(router) })
     }
 
@@ -48,16 +38,15 @@ impl PyRouter {
 
     /// Changes the shard count. Returns the shards that became draining (ascending).
     fn set_shard_count(&self, py: Python<'_>, count: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
-        let count: u32 = int_arg(count, "count", "an int in 0 <= count < 2**32")?;
+        let count = uint(count, "count")?;
         let result = self.inner.write(py).set_shard_count(count);
-        result.map_err(|e| input_error(py, e))
+        result.map_err(|e| raise(py, e))
     }
 
     /// The host finished draining `shard`. Returns whether it was draining.
     fn mark_drained(&self, py: Python<'_>, shard: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let shard: u32 = int_arg(shard, "shard", "an int in 0 <= shard < 2**32")?;
-        let was = self.inner.write(py).mark_drained(shard);
-        Ok(was)
+        let shard = uint(shard, "shard")?;
+        Ok(self.inner.write(py).mark_drained(shard))
     }
 
     /// Shards at or above the shard count that still have to be drained, ascending.
@@ -72,7 +61,7 @@ impl PyRouter {
         self.inner.read(py).shard_count()
     }
 
-    /// The strategy: `"hash"`, `"random"`, `"round_robin"` or `"pinned"`.
+    /// The strategy.
     #[getter]
     fn strategy(&self, py: Python<'_>) -> &'static str {
         self.inner.read(py).strategy().as_str()
@@ -91,12 +80,11 @@ impl PyRouter {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let py = slf.py();
-        Ok((slf.get_type().getattr("restore")?, (slf.get().snapshot(py),)))
+        Ok((slf.get_type().getattr("restore")?, (slf.get().snapshot(slf.py()),)))
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let r = self.inner.read(py);
-        format!("<Router strategy={} shard_count={} draining={:?}>", py_repr_str(r.strategy().as_str()), r.shard_count(), r.draining())
+        format!("<Router strategy='{}' shard_count={} draining={:?}>", r.strategy().as_str(), r.shard_count(), r.draining())
     }
 }

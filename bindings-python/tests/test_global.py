@@ -20,6 +20,8 @@ from shardtally import (
     Shard,
     ShardRef,
     ShardWrites,
+    KeyDelta,
+    KeyTotal,
 )
 
 
@@ -54,7 +56,7 @@ def test_defaults_config_and_repr() -> None:
         "seed": 0,
     }
     assert Global(publish_mode="changes").config["publish_mode"] == "changes"
-    assert global_.upstream_config is None and global_.upstream is None
+    assert not global_.has_upstream() and global_.upstream_copy() is None
     assert repr(global_) == "<Global total_writes=0 published_version=0 generation=0>"
 
 
@@ -82,7 +84,7 @@ def test_publish_lifecycle_ack_failure_and_retry() -> None:
     outcome = global_.publish(1)
     assert outcome == PublishOutcome("sent", 1) and outcome.sent
     (p,) = publishes(global_)
-    assert p == Publish(1, "full", "manual", [("x", 3)])
+    assert p == Publish(1, "full", "manual", (KeyTotal("x", 3),))
     assert global_.in_flight_publish == p
     assert global_.next_deadline == Deadline(51, "publish_timeout")
     send(shard, global_, {"y": 1}, 2)
@@ -126,9 +128,9 @@ def test_reset_generations_and_write_log() -> None:
     log = global_.write_log()
     assert log == [
         ResetWrite(1, "a", 1, 1),
-        BatchWrite(0, ShardRef(0, 1), 1, 2, [("a", 1)], 1),
+        BatchWrite(0, 0, 1, 1, 2, (KeyDelta("a", 1),), 1),
     ]
-    assert isinstance(log[1], BatchWrite) and log[1].omitted == 1
+    assert isinstance(log[1], BatchWrite) and log[1].omitted == 1 and log[1].shard_ref == ShardRef(0, 1)
     for i in range(5):
         send(shard, global_, {"c": i}, 10 + i)
     assert len(global_.write_log()) == 3
@@ -140,7 +142,7 @@ def test_shard_writes_and_stats() -> None:
         shard = Shard(shard=index, incarnation=life, flush_after_requests=1)
         shard.increment("k", index + 1, 0)
         pump(shard, global_, 0)
-    assert global_.shard_writes() == {0: ShardWrites(2, {"k": 2}), 1: ShardWrites(1, {"k": 2})}
+    assert global_.shard_writes() == [ShardWrites(0, 2, (KeyDelta("k", 2),)), ShardWrites(1, 1, (KeyDelta("k", 2),))]
     assert global_.stats == GlobalStats(total_writes=3, distinct_shards=2)
 
 
@@ -160,11 +162,12 @@ def test_take_state_changed_and_snapshot_restore() -> None:
 
 def test_tiered_aggregation_forwards_everything_upstream() -> None:
     top = Global()
-    upstream = Shard(shard=0, incarnation=5, flush_after_requests=2)
-    middle = Global(upstream=upstream)
-    assert middle.upstream_config == upstream.config
-    copy = middle.upstream
+    middle = Global(upstream={"shard": 0, "incarnation": 5, "flush_after_requests": 2})
+    assert middle.has_upstream() and middle.config["upstream"]["flush_after_requests"] == 2
+    copy = middle.upstream_copy()
     assert copy is not None and copy.shard_ref == ShardRef(0, 5)
+    copy.increment("not upstream", 1, 0)
+    assert copy.pending_keys == 1 and middle.upstream_copy().pending_keys == 0  # type: ignore[union-attr]
     for i, leaf_index in enumerate((1, 2, 1)):
         leaf = Shard(shard=leaf_index, incarnation=i, flush_after_requests=1)
         leaf.increment("x", i + 1, i)
@@ -182,7 +185,7 @@ def test_tiered_aggregation_forwards_everything_upstream() -> None:
     assert middle.handle_upstream_ack(top.handle_batch(again, deadline.at_ms).encode(), deadline.at_ms)
     assert top.totals() == middle.totals() == {"x": 6}
 
-    restored = Global.restore(middle.snapshot(), upstream_config=middle.upstream_config)
+    restored = Global.restore(middle.snapshot(), **middle.config)
     assert restored.snapshot() == middle.snapshot()
     with pytest.raises(NoUpstreamError):
         Global().flush_upstream(0)

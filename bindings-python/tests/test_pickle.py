@@ -14,6 +14,8 @@ from shardtally import (
     Forward,
     Global,
     GlobalStats,
+    KeyDelta,
+    KeyTotal,
     Publish,
     PublishOutcome,
     ResetOutcome,
@@ -24,6 +26,7 @@ from shardtally import (
     ShardRef,
     ShardStats,
     ShardWrites,
+    StaleKey,
 )
 
 
@@ -59,11 +62,11 @@ def test_global_and_tiered_global_round_trip() -> None:
     assert back.totals() == {"k": 5}
     assert publishes(back) == [global_.in_flight_publish]
 
-    tiered = Global(upstream=Shard(shard=9, incarnation=9, flush_after_requests=5))
+    tiered = Global(upstream={"shard": 9, "incarnation": 9, "flush_after_requests": 5})
     pump(shard, tiered, 1)
     tiered_back = pickle.loads(pickle.dumps(tiered))
     assert tiered_back.snapshot() == tiered.snapshot()
-    assert tiered_back.upstream_config == tiered.upstream_config
+    assert tiered_back.config == tiered.config and tiered_back.has_upstream()
 
 
 def test_router_round_trip() -> None:
@@ -83,7 +86,7 @@ def test_values_round_trip() -> None:
         ack,
         SendBatch(b),
         Forward(b),
-        Publish(1, "full", "manual", [("k", 1)]),
+        Publish(1, "full", "manual", (KeyTotal("k", 1),)),
         ShardRef(1, 2),
         BatchEntry("k", 0, 1),
         FlushOutcome("sent", 1),
@@ -93,8 +96,9 @@ def test_values_round_trip() -> None:
         Deadline(1, "idle"),
         ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9),
         GlobalStats(1, 2, 3, 4, 5, 6, 7, 8, 9),
-        ShardWrites(1, {"k": 1}),
-        BatchWrite(1, ShardRef(0, 1), 1, 1, [("k", 1)], 0),
+        ShardWrites(0, 1, (KeyDelta("k", 1),)),
+        BatchWrite(1, 0, 1, 1, 1, (KeyDelta("k", 1),), 0),
+        StaleKey("k", 1),
         ResetWrite(1, "k", 1, 1),
     ]
     for value in values:

@@ -53,7 +53,7 @@ def test_increment_accumulates_pending_deltas_per_key() -> None:
     shard.increment("b", 2, 0)
     shard.increment("a", 1, 0)
     shard.increment("b", -5, 1)
-    assert shard.pending() == [BatchEntry("a", 0, 1), BatchEntry("b", 0, -3)]
+    assert shard.pending() == (BatchEntry("a", 0, 1), BatchEntry("b", 0, -3))
     assert shard.pending_delta("b") == -3
     assert shard.pending_delta("missing") == 0
     assert (shard.pending_requests, shard.pending_keys) == (3, 2)
@@ -76,13 +76,12 @@ def test_increments_accepts_a_mapping_pairs_and_any_mapping() -> None:
     assert shard.pending_requests == 4
 
 
-def test_increment_keys_takes_parallel_sequences_or_one_delta() -> None:
+def test_increments_takes_pairs_as_any_two_item_sequence() -> None:
     shard = quiet_shard()
-    shard.increment_keys(["a", "b", "a"], [1, 2, 3], 0)
-    shard.increment_keys(("a", "c"), array.array("q", [10, 20]), 0)
-    shard.increment_keys(iter(["d", "d"]), 1, 0)
-    assert {e.key: e.delta for e in shard.pending()} == {"a": 14, "b": 2, "c": 20, "d": 2}
-    assert shard.pending_requests == 3
+    shard.increments([["a", 1], ("b", 2)], 0)  # type: ignore[list-item]
+    shard.increments(zip(["a", "c"], array.array("q", [10, 20])), 0)
+    assert {e.key: e.delta for e in shard.pending()} == {"a": 11, "b": 2, "c": 20}
+    assert shard.pending_requests == 2
 
 
 def test_intern_and_increment_by_id() -> None:

@@ -33,7 +33,7 @@ def test_concurrent_increments_on_one_shard_are_all_counted() -> None:
 
 def big_batch(keys: int) -> Batch:
     shard = Shard(shard=0, incarnation=1, flush_after_requests=0, max_pending_keys=keys)
-    shard.increment_keys([f"key:{i}" for i in range(keys)], 1, 0)
+    shard.increments([(f"key:{i}", 1) for i in range(keys)], 0)
     shard.flush(0)
     (b,) = batches(shard)
     return b
@@ -88,7 +88,7 @@ def test_readers_share_a_global_while_a_writer_merges() -> None:
     try:
         for incarnation in range(1, 6):
             shard = Shard(shard=0, incarnation=incarnation, flush_after_requests=0, max_pending_keys=20_000)
-            shard.increment_keys([f"key:{i}" for i in range(20_000)], 1, 0)
+            shard.increments([(f"key:{i}", 1) for i in range(20_000)], 0)
             shard.flush(0)
             (b,) = batches(shard)
             shard.handle_ack(global_.handle_batch(b, incarnation), incarnation)

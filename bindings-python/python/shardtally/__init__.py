@@ -15,11 +15,12 @@ milliseconds on a clock the host chooses) and what the host must do comes out of
         carry_out(out)                  # SendBatch / Publish / Forward
     timer.arm(machine.poll_timeout())   # then call machine.handle_timeout(now_ms)
 
-Errors are subclasses of ``ShardtallyError`` with a stable ``code``; a rejected input
-changes nothing.
+Errors are subclasses of ``ShardtallyError`` with a stable ``code`` (the same in every
+language) and the offending values as attributes; a rejected call changes nothing.
 """
 
 from shardtally._errors import (
+    ArgumentError,
     ConfigBackoffRangeError,
     ConfigError,
     ConfigPinnedOutOfRangeError,
@@ -33,41 +34,40 @@ from shardtally._errors import (
     InvalidArgumentError,
     InvalidConfigError,
     InvalidDeltaError,
+    InvalidKeyError,
     InvalidTimeError,
     KeyTooLongError,
     LengthMismatchError,
+    MissingSettingError,
     NoUpstreamError,
     ShardOutOfRangeError,
     ShardtallyError,
     TableFullError,
     UnknownKeyIdError,
+    UnknownSettingError,
     UnsupportedVersionError,
     WrongKindError,
     WrongShardError,
 )
-from shardtally._native import (
-    FORMAT_VERSION,
-    Ack,
-    Batch,
+from shardtally._native import FORMAT_VERSION, Ack, Batch, Global, Router, Shard, jump_hash, key_hash
+from shardtally._values import (
     BatchEntry,
     BatchWrite,
     Deadline,
     FlushOutcome,
     Forward,
-    Global,
     GlobalStats,
+    KeyDelta,
+    KeyTotal,
     Publish,
     PublishOutcome,
     ResetOutcome,
     ResetWrite,
-    Router,
     SendBatch,
-    Shard,
     ShardRef,
     ShardStats,
     ShardWrites,
-    jump_hash,
-    key_hash,
+    StaleKey,
 )
 
 __version__ = "0.1.0"
@@ -78,14 +78,17 @@ __all__ = [
     "Global",
     "Router",
     # messages and outputs
-    "ShardRef",
     "Batch",
-    "BatchEntry",
     "Ack",
     "SendBatch",
     "Publish",
     "Forward",
     # outcomes and views
+    "ShardRef",
+    "BatchEntry",
+    "KeyTotal",
+    "KeyDelta",
+    "StaleKey",
     "FlushOutcome",
     "PublishOutcome",
     "ResetOutcome",
@@ -99,15 +102,19 @@ __all__ = [
     "key_hash",
     "jump_hash",
     "FORMAT_VERSION",
-    # exceptions
+    # exceptions (generated from shardtally-api into _errors.py)
     "ShardtallyError",
     "ConfigError",
+    "InputError",
+    "ArgumentError",
+    "DecodeError",
     "ConfigZeroError",
     "ConfigBackoffRangeError",
     "ConfigTooLargeError",
     "ConfigPinnedOutOfRangeError",
+    "UnknownSettingError",
     "InvalidConfigError",
-    "InputError",
+    "MissingSettingError",
     "EmptyKeyError",
     "KeyTooLongError",
     "CounterOverflowError",
@@ -120,7 +127,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTimeError",
     "InvalidDeltaError",
-    "DecodeError",
+    "InvalidKeyError",
     "WrongKindError",
     "UnsupportedVersionError",
     "CorruptError",

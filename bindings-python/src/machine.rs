@@ -1,0 +1,82 @@
+//! The run-loop methods of every stateful machine, written once: `run_loop!(PyShard)` adds
+//! `poll_timeout`, `handle_timeout`, `take_state_changed`, `snapshot`, `next_deadline`,
+//! `stats`, `config` and pickling to a wrapper through `shardtally_api::RunLoop`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+
+/// A Python wrapper of a machine: what `run_loop!` needs besides `RunLoop`.
+pub(crate) trait Machine {
+    /// The settings `restore` takes to rebuild this machine from its snapshot, as keyword
+    /// arguments (also the `config` property).
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>>;
+}
+
+/// Rebuilds a pickled machine: `cls.restore(snapshot, **settings)`.
+#[pyfunction]
+pub(crate) fn _unpickle<'py>(
+    cls: &Bound<'py, PyType>,
+    snapshot: &Bound<'py, PyAny>,
+    settings: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    cls.getattr("restore")?.call((snapshot,), Some(settings))
+}
+
+/// Adds the run-loop methods to a `#[pyclass]` with an `inner: Locked<M>` field, `M: RunLoop`.
+macro_rules! run_loop {
+    ($wrapper:ty) => {
+        #[pyo3::pymethods]
+        impl $wrapper {
+            /// The earliest deadline (ms), or `None`: call `handle_timeout` then.
+            fn poll_timeout(&self, py: pyo3::Python<'_>) -> Option<u64> {
+                shardtally_api::RunLoop::poll_timeout(&*self.inner.read(py)).map(|t| t.as_millis())
+            }
+
+            /// Fires every deadline `<= now_ms`; early or repeated calls do nothing.
+            fn handle_timeout(&self, py: pyo3::Python<'_>, now_ms: crate::convert::Millis) {
+                shardtally_api::RunLoop::handle_timeout(&mut *self.inner.write(py), now_ms.0);
+            }
+
+            /// Whether the state changed since the last call (durable hosts then persist
+            /// `snapshot()`).
+            fn take_state_changed(&self, py: pyo3::Python<'_>) -> bool {
+                shardtally_api::RunLoop::take_state_changed(&mut *self.inner.write(py))
+            }
+
+            /// The whole state as versioned bytes (see `restore`).
+            fn snapshot<'py>(&self, py: pyo3::Python<'py>) -> pyo3::Bound<'py, pyo3::types::PyBytes> {
+                let bytes = self.inner.read_detached(py, |m| shardtally_api::RunLoop::snapshot(m));
+                pyo3::types::PyBytes::new(py, &bytes)
+            }
+
+            /// The next deadline and which timer it belongs to, or `None`.
+            #[getter]
+            fn next_deadline<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::PyAny>>> {
+                let deadline = shardtally_api::RunLoop::next_deadline(&*self.inner.read(py));
+                deadline.map(|d| crate::value::record(py, &d)).transpose()
+            }
+
+            /// Activity counters.
+            #[getter]
+            fn stats<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                let stats = shardtally_api::RunLoop::stats_record(&*self.inner.read(py));
+                crate::value::record(py, &stats)
+            }
+
+            /// The settings in force, as keyword arguments for `restore`.
+            #[getter(config)]
+            fn config_py<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                crate::machine::Machine::config(self, py)
+            }
+
+            fn __reduce__<'py>(slf: &pyo3::Bound<'py, Self>) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyTuple>> {
+                use pyo3::types::PyAnyMethods;
+                let py = slf.py();
+                let unpickle = py.import("shardtally._native")?.getattr("_unpickle")?;
+                let args = (slf.get_type(), slf.get().snapshot(py), crate::machine::Machine::config(slf.get(), py)?);
+                pyo3::types::PyTuple::new(py, [unpickle, pyo3::IntoPyObject::into_pyobject(args, py)?.into_any()])
+            }
+        }
+    };
+}
+pub(crate) use run_loop;
