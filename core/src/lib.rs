@@ -87,6 +87,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod buckets;
 pub mod config;
 pub mod error;
 pub mod global;
@@ -104,6 +105,7 @@ pub mod time;
 mod totals;
 pub mod writelog;
 
+pub use buckets::{Buckets, BucketsConfig, BucketsConfigBuilder};
 pub use config::{
     GlobalConfig, GlobalConfigBuilder, PublishMode, RouterConfig, RouterConfigBuilder, ShardConfig, ShardConfigBuilder, Strategy,
 };

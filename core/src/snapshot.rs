@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    BucketsSnapshot = 10,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::RouterSnapshot => "router snapshot",
             Kind::Batch => "batch",
             Kind::Ack => "ack",
+            Kind::BucketsSnapshot => "buckets snapshot",
         }
     }
 }
