@@ -22,6 +22,7 @@ pub(crate) enum Kind {
     Batch = 4,
     Ack = 5,
     BucketsSnapshot = 10,
+    OutboxSnapshot = 11,
 }
 
 impl Kind {
@@ -33,6 +34,7 @@ impl Kind {
             Kind::Batch => "batch",
             Kind::Ack => "ack",
             Kind::BucketsSnapshot => "buckets snapshot",
+            Kind::OutboxSnapshot => "outbox snapshot",
         }
     }
 }
