@@ -215,7 +215,7 @@ const MAX_KEY_BYTES_LIMIT: u64 = 1 << 16;
 /// Largest accepted table bound (keeps ids within `u32`).
 const MAX_TABLE_LIMIT: u64 = 1 << 31;
 
-fn positive(field: &'static str, value: u64) -> Result<(), ConfigError> {
+pub(crate) fn positive(field: &'static str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {
         Err(ConfigError::Zero { field })
     } else {
@@ -223,7 +223,7 @@ fn positive(field: &'static str, value: u64) -> Result<(), ConfigError> {
     }
 }
 
-fn at_most(field: &'static str, value: u64, max: u64) -> Result<(), ConfigError> {
+pub(crate) fn at_most(field: &'static str, value: u64, max: u64) -> Result<(), ConfigError> {
     if value > max {
         Err(ConfigError::TooLarge { field, value, max })
     } else {

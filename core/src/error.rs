@@ -155,6 +155,24 @@ pub enum Error {
     /// This global has no upstream shard (tiered aggregation was not configured).
     #[error("this global has no upstream")]
     NoUpstream,
+    /// A query matched nothing.
+    #[error("no {what} for {query}")]
+    NotFound {
+        /// What was looked for (`"daily totals"`, ...).
+        what: &'static str,
+        /// The query, rendered (`"2022-10-17..=2022-10-17"`).
+        query: String,
+    },
+    /// An argument is missing, malformed or out of range.
+    #[error("invalid {argument} {value:?}: {reason}")]
+    InvalidArgument {
+        /// Which argument (`"day"`, `"range"`, `"event time"`, ...).
+        argument: &'static str,
+        /// The value given, rendered.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -181,6 +199,8 @@ impl Error {
             Error::ShardOutOfRange { .. } => "SHARD_OUT_OF_RANGE",
             Error::LengthMismatch { .. } => "LENGTH_MISMATCH",
             Error::NoUpstream => "NO_UPSTREAM",
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
         }
     }
 }

@@ -87,11 +87,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod buckets;
 pub mod config;
 pub mod error;
 pub mod global;
 mod keys;
 pub mod message;
+pub mod outbox;
 pub mod partition;
 mod rng;
 pub mod router;
@@ -104,6 +106,7 @@ pub mod time;
 mod totals;
 pub mod writelog;
 
+pub use buckets::{Buckets, BucketsConfig, BucketsConfigBuilder};
 pub use config::{
     GlobalConfig, GlobalConfigBuilder, PublishMode, RouterConfig, RouterConfigBuilder, ShardConfig, ShardConfigBuilder, Strategy,
 };
@@ -111,6 +114,7 @@ pub use error::{ConfigError, DecodeError, Error};
 pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
 pub use keys::KeyId;
 pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
+pub use outbox::{Outbox, OutboxConfig, OutboxConfigBuilder};
 pub use router::Router;
 pub use shard::{CoalescingRoom, Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
 pub use time::Timestamp;

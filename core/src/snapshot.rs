@@ -21,6 +21,8 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    BucketsSnapshot = 10,
+    OutboxSnapshot = 11,
 }
 
 impl Kind {
@@ -31,6 +33,8 @@ impl Kind {
             Kind::RouterSnapshot => "router snapshot",
             Kind::Batch => "batch",
             Kind::Ack => "ack",
+            Kind::BucketsSnapshot => "buckets snapshot",
+            Kind::OutboxSnapshot => "outbox snapshot",
         }
     }
 }
