@@ -21,6 +21,8 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    MembershipSnapshot = 16,
+    MembershipCluster = 17,
 }
 
 impl Kind {
@@ -31,6 +33,8 @@ impl Kind {
             Kind::RouterSnapshot => "router snapshot",
             Kind::Batch => "batch",
             Kind::Ack => "ack",
+            Kind::MembershipSnapshot => "membership snapshot",
+            Kind::MembershipCluster => "membership cluster",
         }
     }
 }
