@@ -19,7 +19,10 @@
 //!
 //! m.register("workers", "r2", t(1_000))?; // r1 holds an index: wait for the rate limit
 //! assert_eq!(m.shard_info("workers", "r2", t(1_000)).map_err(|e| e.code()), Err("NOT_ASSIGNED"));
-//! m.heartbeat("workers", "r1", t(1_000))?;
+//! for at in [2_000, 3_000, 4_000] {
+//!     m.heartbeat("workers", "r1", t(at))?; // every heartbeat_interval_ms
+//!     m.heartbeat("workers", "r2", t(at))?;
+//! }
 //!
 //! // The host's timer fires at poll_timeout(): the reshard is due 5 s after the first one.
 //! assert_eq!(m.poll_timeout(), Some(t(5_000)));
@@ -40,7 +43,7 @@
 //!   every `heartbeat_interval_ms`. It is alive until its last heartbeat plus
 //!   `heartbeat_interval_ms + grace_period_ms`; at that deadline it *expires*: it loses its
 //!   index at once ([`MembershipOutput::ShardLost`]), heartbeats are refused
-//!   ([`Error::HolderExpired`](crate::Error::HolderExpired)) and it must register again.
+//!   ([`Error::HolderExpired`]) and it must register again.
 //! - A *reshard* runs when a holder has no index (it is new or came back), a holder expired,
 //!   or an index is free (its holder [unregistered](Membership::unregister)). It removes
 //!   expired holders, starts a new **epoch** and gives every holder an index in
