@@ -257,7 +257,7 @@ impl Buckets {
         day_of(at.as_millis(), self.config.utc_offset_minutes()).ok_or_else(|| Error::InvalidArgument {
             argument: "event time",
             value: at.as_millis().to_string(),
-            reason: "after 9999-12-31",
+            expected: "on or before 9999-12-31",
         })
     }
 
@@ -275,7 +275,7 @@ impl Buckets {
             return Err(Error::InvalidArgument {
                 argument: "range",
                 value: format!("{from}..={to}"),
-                reason: "the first day is after the last",
+                expected: "a range whose first day is not after its last",
             });
         }
         let out: Vec<DailyTotal> = self
@@ -500,7 +500,7 @@ impl Buckets {
     }
 
     /// Restores a machine from [`snapshot`](Self::snapshot) bytes.
-    pub fn restore(config: BucketsConfig, bytes: &[u8]) -> Result<Buckets, DecodeError> {
+    pub fn restore(bytes: &[u8], config: BucketsConfig) -> Result<Buckets, DecodeError> {
         let s: BucketsState = snapshot::decode(Kind::BucketsSnapshot, bytes)?;
         if s.raw.iter().chain(&s.daily).any(|(_, row)| row.is_empty()) {
             return Err(DecodeError::corrupt("a day without rows"));
@@ -508,7 +508,7 @@ impl Buckets {
         let raw = s.raw.into_iter().flat_map(|(day, row)| row.into_iter().map(move |(key, count)| BucketsRow::Raw { day, key, count }));
         let daily =
             s.daily.into_iter().flat_map(|(day, row)| row.into_iter().map(move |(key, total)| BucketsRow::Daily { day, key, total }));
-        Buckets::from_rows(config, raw.chain(daily).chain(std::iter::once(BucketsRow::Meta(s.meta))))
+        Buckets::from_rows(raw.chain(daily).chain(std::iter::once(BucketsRow::Meta(s.meta))), config)
     }
 
     /// Rebuilds a machine from stored rows (in any order; without a meta row the clock and
@@ -517,7 +517,7 @@ impl Buckets {
     /// Errors ([`DecodeError::Corrupt`]): an invalid day or key, a count or total that is
     /// not positive, two rows with the same primary key, two meta rows, or more keys or
     /// daily days than the configuration allows.
-    pub fn from_rows(config: BucketsConfig, rows: impl IntoIterator<Item = BucketsRow>) -> Result<Buckets, DecodeError> {
+    pub fn from_rows(rows: impl IntoIterator<Item = BucketsRow>, config: BucketsConfig) -> Result<Buckets, DecodeError> {
         let mut b = Buckets::new(config);
         let mut meta = None;
         for row in rows {
@@ -567,13 +567,13 @@ impl Buckets {
         for (key, count) in entries {
             validate_key(key, max_key_bytes)?;
             if count < 0 {
-                return Err(Error::InvalidArgument { argument: "count", value: count.to_string(), reason: "must not be negative" });
+                return Err(Error::InvalidArgument { argument: "count", value: count.to_string(), expected: "not negative" });
             }
             let sum = merged.entry(key).or_insert(0);
             *sum = sum.checked_add(count).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: *sum, delta: count })?;
         }
         if merged.is_empty() {
-            return Err(Error::InvalidArgument { argument: "entries", value: "[]".to_owned(), reason: "missing" });
+            return Err(Error::InvalidArgument { argument: "entries", value: "[]".to_owned(), expected: "present" });
         }
         let day = self.day_of(at)?;
         let now = self.now.max(now);
@@ -581,7 +581,7 @@ impl Buckets {
             return Err(Error::InvalidArgument {
                 argument: "event time",
                 value: at.as_millis().to_string(),
-                reason: "more than max_future_ms after now",
+                expected: "at most max_future_ms after now",
             });
         }
         let too_old = day < self.cutoff(now);

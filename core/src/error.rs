@@ -9,6 +9,7 @@
 //! before anything changes.
 
 use crate::message::ShardRef;
+use crate::time::Timestamp;
 
 /// A configuration was rejected by its builder's `build()`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,15 +164,73 @@ pub enum Error {
         /// The query, rendered (`"2022-10-17..=2022-10-17"`).
         query: String,
     },
-    /// An argument is missing, malformed or out of range.
-    #[error("invalid {argument} {value:?}: {reason}")]
+    /// An argument is missing, malformed or out of range (the same code as a binding's
+    /// argument errors).
+    #[error("{argument} must be {expected}, got {value:?}")]
     InvalidArgument {
         /// Which argument (`"day"`, `"range"`, `"event time"`, ...).
         argument: &'static str,
+        /// What it must be.
+        expected: &'static str,
         /// The value given, rendered.
         value: String,
-        /// What is wrong with it.
-        reason: &'static str,
+    },
+    /// A cluster or holder id was the empty string.
+    #[error("{what} id must not be empty")]
+    EmptyId {
+        /// Which id: `"cluster"` or `"holder"`.
+        what: &'static str,
+    },
+    /// A cluster or holder id is longer than `max_id_bytes`.
+    #[error("{what} id is {len} bytes, at most {max} are allowed")]
+    IdTooLong {
+        /// Which id: `"cluster"` or `"holder"`.
+        what: &'static str,
+        /// The id's length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// No cluster has this name.
+    #[error("unknown cluster {cluster:?}")]
+    UnknownCluster {
+        /// The name given.
+        cluster: String,
+    },
+    /// The holder is not registered in the cluster (never was, unregistered, or removed by a
+    /// reshard after it expired): register it again.
+    #[error("holder {holder:?} is not registered in cluster {cluster:?}")]
+    UnknownHolder {
+        /// The cluster.
+        cluster: String,
+        /// The holder.
+        holder: String,
+    },
+    /// The holder missed its deadline: it holds no shard and must register again.
+    #[error("holder {holder:?} of cluster {cluster:?} expired at {expired_at}")]
+    HolderExpired {
+        /// The cluster.
+        cluster: String,
+        /// The holder.
+        holder: String,
+        /// Its deadline: last heartbeat + heartbeat interval + grace period.
+        expired_at: Timestamp,
+    },
+    /// The holder is registered but has no shard yet (it gets one at the next reshard).
+    #[error("holder {holder:?} of cluster {cluster:?} has no shard assigned")]
+    NotAssigned {
+        /// The cluster.
+        cluster: String,
+        /// The holder.
+        holder: String,
+    },
+    /// Only a cluster without live holders can be removed.
+    #[error("cluster {cluster:?} still has {holders} live holders")]
+    ClusterNotEmpty {
+        /// The cluster.
+        cluster: String,
+        /// Its live holders.
+        holders: usize,
     },
 }
 
@@ -201,6 +260,13 @@ impl Error {
             Error::NoUpstream => "NO_UPSTREAM",
             Error::NotFound { .. } => "NOT_FOUND",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::EmptyId { .. } => "EMPTY_ID",
+            Error::IdTooLong { .. } => "ID_TOO_LONG",
+            Error::UnknownCluster { .. } => "UNKNOWN_CLUSTER",
+            Error::UnknownHolder { .. } => "UNKNOWN_HOLDER",
+            Error::HolderExpired { .. } => "HOLDER_EXPIRED",
+            Error::NotAssigned { .. } => "NOT_ASSIGNED",
+            Error::ClusterNotEmpty { .. } => "CLUSTER_NOT_EMPTY",
         }
     }
 }

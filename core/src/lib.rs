@@ -80,7 +80,7 @@
 //! ## Modules
 //!
 //! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
-//! hashing), [`time`], [`config`] (with [`settings`], the settings as data), [`error`], [`message`], [`writelog`] and [`snapshot`].
+//! hashing), [`membership`] (unique shard indices for the processes of a cluster), [`time`], [`config`] (with [`settings`], the settings as data), [`error`], [`message`], [`writelog`] and [`snapshot`].
 //! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
 //! and a faulty network.
 
@@ -92,6 +92,7 @@ pub mod config;
 pub mod error;
 pub mod global;
 mod keys;
+pub mod membership;
 pub mod message;
 pub mod outbox;
 pub mod partition;
@@ -113,6 +114,10 @@ pub use config::{
 pub use error::{ConfigError, DecodeError, Error};
 pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
 pub use keys::KeyId;
+pub use membership::{
+    Assignment, ClusterInfo, LostReason, Membership, MembershipConfig, MembershipConfigBuilder, MembershipOutput, MembershipStats,
+    MembershipTimer, ShardInfo, ShardLost,
+};
 pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
 pub use outbox::{Outbox, OutboxConfig, OutboxConfigBuilder};
 pub use router::Router;

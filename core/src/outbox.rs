@@ -458,7 +458,7 @@ impl Outbox {
     /// Restores an outbox from [`snapshot`](Self::snapshot) bytes. Messages that were in
     /// flight are offered again by [`poll_output`](Self::poll_output) (same id and attempt):
     /// the host may have crashed before sending them.
-    pub fn restore(config: OutboxConfig, bytes: &[u8]) -> Result<Outbox, DecodeError> {
+    pub fn restore(bytes: &[u8], config: OutboxConfig) -> Result<Outbox, DecodeError> {
         let s: OutboxState = snapshot::decode(Kind::OutboxSnapshot, bytes)?;
         fn corrupt(reason: impl Into<String>) -> DecodeError {
             DecodeError::corrupt(reason)

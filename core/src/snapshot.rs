@@ -23,6 +23,8 @@ pub(crate) enum Kind {
     Ack = 5,
     BucketsSnapshot = 10,
     OutboxSnapshot = 11,
+    MembershipSnapshot = 16,
+    MembershipCluster = 17,
 }
 
 impl Kind {
@@ -35,6 +37,8 @@ impl Kind {
             Kind::Ack => "ack",
             Kind::BucketsSnapshot => "buckets snapshot",
             Kind::OutboxSnapshot => "outbox snapshot",
+            Kind::MembershipSnapshot => "membership snapshot",
+            Kind::MembershipCluster => "membership cluster",
         }
     }
 }

@@ -41,7 +41,7 @@ fn bad_records_are_rejected_atomically() {
     assert_eq!(rejected(&mut b, "KEY_TOO_LONG", |b| b.record("123456789", now, now)), Error::KeyTooLong { len: 9, max: 8 });
     assert_eq!(
         rejected(&mut b, "INVALID_ARGUMENT", |b| b.record_count("a", -1, now, now)),
-        Error::InvalidArgument { argument: "count", value: "-1".into(), reason: "must not be negative" }
+        Error::InvalidArgument { argument: "count", expected: "not negative", value: "-1".into() }
     );
     rejected(&mut b, "INVALID_ARGUMENT", |b| b.record_many::<&str>(&[], now, now));
     rejected(&mut b, "INVALID_ARGUMENT", |b| b.record("a", t(u64::MAX), t(u64::MAX)));
@@ -51,7 +51,7 @@ fn bad_records_are_rejected_atomically() {
         Error::InvalidArgument {
             argument: "event time",
             value: future.as_millis().to_string(),
-            reason: "more than max_future_ms after now"
+            expected: "at most max_future_ms after now"
         }
     );
     assert_eq!(
@@ -86,7 +86,7 @@ fn bad_rollups_and_queries_are_typed() {
         Err(Error::InvalidArgument {
             argument: "range",
             value: "2022-10-18..=2022-10-17".into(),
-            reason: "the first day is after the last"
+            expected: "a range whose first day is not after its last"
         })
     );
     assert_eq!(b.period_totals(Period::Month(2022, 0)).map_err(|e| e.code()), Err("INVALID_ARGUMENT"));
@@ -106,19 +106,19 @@ fn bad_snapshots_and_rows_are_decode_errors() {
     let b = machine();
     let bytes = b.snapshot();
     let config = *b.config();
-    assert!(Buckets::restore(config, &bytes).is_ok());
+    assert!(Buckets::restore(&bytes, config).is_ok());
     for cut in 0..bytes.len() {
-        assert!(Buckets::restore(config, &bytes[..cut]).is_err(), "truncated at {cut}");
+        assert!(Buckets::restore(&bytes[..cut], config).is_err(), "truncated at {cut}");
     }
     let mut garbage = bytes.clone();
     for i in 5..garbage.len() {
         garbage[i] ^= 0x5A;
-        let _ = Buckets::restore(config, &garbage); // never panics
+        let _ = Buckets::restore(&garbage, config); // never panics
         garbage[i] ^= 0x5A;
     }
     let small = BucketsConfig::builder().max_keys(1).build().unwrap();
-    assert_eq!(Buckets::restore(small, &bytes).err().map(|e| e.code()), Some("DECODE_CORRUPT"));
+    assert_eq!(Buckets::restore(&bytes, small).err().map(|e| e.code()), Some("DECODE_CORRUPT"));
     let mut rows = b.rows();
     rows.push(rows[0].clone());
-    assert_eq!(Buckets::from_rows(config, rows).err().map(|e| e.code()), Some("DECODE_CORRUPT"), "a duplicate row");
+    assert_eq!(Buckets::from_rows(rows, config).err().map(|e| e.code()), Some("DECODE_CORRUPT"), "a duplicate row");
 }

@@ -107,7 +107,7 @@ fn run(offset: i32, steps: &[Step]) -> Vec<(Vec<BucketsChange>, Vec<u8>)> {
             }
             Step::Restart => {
                 let bytes = b.snapshot();
-                let restored = Buckets::restore(config, &bytes).unwrap();
+                let restored = Buckets::restore(&bytes, config).unwrap();
                 assert_eq!(restored.snapshot(), bytes, "snapshot round trip");
             }
         }
@@ -117,7 +117,7 @@ fn run(offset: i32, steps: &[Step]) -> Vec<(Vec<BucketsChange>, Vec<u8>)> {
 
         let changes = b.take_changes();
         apply(&mut store, changes.clone());
-        let rebuilt = Buckets::from_rows(config, store.values().cloned()).unwrap();
+        let rebuilt = Buckets::from_rows(store.values().cloned(), config).unwrap();
         assert_eq!(rebuilt.snapshot(), snap, "rebuilt from rows differs after {st:?}");
         let mut all_rows: Vec<RowKey> = b.rows().iter().map(row_key).collect();
         if store.is_empty() {

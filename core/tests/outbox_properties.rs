@@ -101,7 +101,7 @@ fn run(seed: u64, window: usize, steps: &[Step]) -> Vec<OutboxOutput> {
             Step::Restart => {
                 let bytes = o.snapshot();
                 let _ = o.take_state_changed();
-                o = Outbox::restore(config, &bytes).unwrap();
+                o = Outbox::restore(&bytes, config).unwrap();
                 assert_eq!(o.snapshot(), bytes, "snapshot round trip");
             }
         }
@@ -181,17 +181,17 @@ fn bad_snapshots_are_decode_errors() {
     o.offer(b"de".to_vec(), Timestamp::ZERO);
     let bytes = o.snapshot();
     for cut in 0..bytes.len() {
-        assert!(Outbox::restore(config, &bytes[..cut]).is_err(), "truncated at {cut}");
+        assert!(Outbox::restore(&bytes[..cut], config).is_err(), "truncated at {cut}");
     }
     let mut garbage = bytes.clone();
     for i in 5..garbage.len() {
         garbage[i] ^= 0xA5;
-        let _ = Outbox::restore(config, &garbage); // never panics
+        let _ = Outbox::restore(&garbage, config); // never panics
         garbage[i] ^= 0xA5;
     }
     let small = OutboxConfig::builder().capacity(1).build().unwrap();
-    assert_eq!(Outbox::restore(small, &bytes).err().map(|e| e.code()), Some("DECODE_CORRUPT"));
+    assert_eq!(Outbox::restore(&bytes, small).err().map(|e| e.code()), Some("DECODE_CORRUPT"));
     // The restored outbox offers its in-flight message again.
-    let mut r = Outbox::restore(config, &bytes).unwrap();
+    let mut r = Outbox::restore(&bytes, config).unwrap();
     assert!(matches!(r.poll_output(), Some(OutboxOutput::Send { id: 1, attempt: 1, .. })));
 }

@@ -43,28 +43,28 @@ impl Day {
         if d.is_valid() {
             Ok(d)
         } else {
-            Err(Error::InvalidArgument { argument: "day", value: format!("{year:04}-{month:02}-{day:02}"), reason: "not a calendar date" })
+            Err(Error::InvalidArgument { argument: "day", value: format!("{year:04}-{month:02}-{day:02}"), expected: "a calendar date" })
         }
     }
 
     /// Parses `YYYY-MM-DD` (exactly that shape). Errors: [`Error::InvalidArgument`].
     pub fn parse(s: &str) -> Result<Day, Error> {
-        let bad = |reason| Error::InvalidArgument { argument: "day", value: s.to_owned(), reason };
+        let bad = |expected| Error::InvalidArgument { argument: "day", expected, value: s.to_owned() };
         if s.is_empty() {
-            return Err(bad("missing"));
+            return Err(bad("present"));
         }
         let b = s.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return Err(bad("expected YYYY-MM-DD"));
+            return Err(bad("a date YYYY-MM-DD"));
         }
-        let year = digits(&b[0..4]).ok_or_else(|| bad("expected YYYY-MM-DD"))?;
-        let month = digits(&b[5..7]).ok_or_else(|| bad("expected YYYY-MM-DD"))?;
-        let day = digits(&b[8..10]).ok_or_else(|| bad("expected YYYY-MM-DD"))?;
+        let year = digits(&b[0..4]).ok_or_else(|| bad("a date YYYY-MM-DD"))?;
+        let month = digits(&b[5..7]).ok_or_else(|| bad("a date YYYY-MM-DD"))?;
+        let day = digits(&b[8..10]).ok_or_else(|| bad("a date YYYY-MM-DD"))?;
         let d = Day { year: year as u16, month: month as u8, day: day as u8 };
         if d.is_valid() {
             Ok(d)
         } else {
-            Err(bad("not a calendar date"))
+            Err(bad("a calendar date"))
         }
     }
 
@@ -148,27 +148,27 @@ impl Period {
     /// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD`. Errors: [`Error::InvalidArgument`] (an
     /// empty string is a missing period).
     pub fn parse(s: &str) -> Result<Period, Error> {
-        let bad = |reason| Error::InvalidArgument { argument: "period", value: s.to_owned(), reason };
+        let bad = |expected| Error::InvalidArgument { argument: "period", expected, value: s.to_owned() };
         let b = s.as_bytes();
         match b.len() {
-            0 => Err(bad("missing")),
-            4 => digits(b).map(|y| Period::Year(y as u16)).ok_or_else(|| bad("expected YYYY, YYYY-MM or YYYY-MM-DD")),
+            0 => Err(bad("present")),
+            4 => digits(b).map(|y| Period::Year(y as u16)).ok_or_else(|| bad("YYYY, YYYY-MM or YYYY-MM-DD")),
             7 if b[4] == b'-' => {
                 let (Some(y), Some(m)) = (digits(&b[..4]), digits(&b[5..])) else {
-                    return Err(bad("expected YYYY, YYYY-MM or YYYY-MM-DD"));
+                    return Err(bad("YYYY, YYYY-MM or YYYY-MM-DD"));
                 };
                 let p = Period::Month(y as u16, m as u8);
-                p.days().map(|_| p).map_err(|_| bad("not a calendar month"))
+                p.days().map(|_| p).map_err(|_| bad("a calendar month"))
             }
-            10 => Day::parse(s).map(Period::Day).map_err(|_| bad("expected YYYY, YYYY-MM or YYYY-MM-DD")),
-            _ => Err(bad("expected YYYY, YYYY-MM or YYYY-MM-DD")),
+            10 => Day::parse(s).map(Period::Day).map_err(|_| bad("YYYY, YYYY-MM or YYYY-MM-DD")),
+            _ => Err(bad("YYYY, YYYY-MM or YYYY-MM-DD")),
         }
     }
 
     /// The first and last day of the period. Errors: [`Error::InvalidArgument`] for a year
     /// above 9999 or a month outside `1..=12`.
     pub fn days(self) -> Result<(Day, Day), Error> {
-        let bad = || Error::InvalidArgument { argument: "period", value: self.to_string(), reason: "not a calendar period" };
+        let bad = || Error::InvalidArgument { argument: "period", value: self.to_string(), expected: "a calendar period" };
         match self {
             Period::Year(y) => Ok((Day::new(y, 1, 1).map_err(|_| bad())?, Day::new(y, 12, 31).map_err(|_| bad())?)),
             Period::Month(y, m) => {
