@@ -81,6 +81,8 @@
 //!
 //! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
 //! hashing), [`time`], [`config`] (with [`settings`], the settings as data), [`error`], [`message`], [`writelog`] and [`snapshot`].
+//! [`gateway`] routes clients to replicas under a connection limit and plans messages
+//! between them (DOG).
 //! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
 //! and a faulty network.
 
@@ -89,6 +91,7 @@
 
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod global;
 mod keys;
 pub mod message;
@@ -108,6 +111,10 @@ pub use config::{
     GlobalConfig, GlobalConfigBuilder, PublishMode, RouterConfig, RouterConfigBuilder, ShardConfig, ShardConfigBuilder, Strategy,
 };
 pub use error::{ConfigError, DecodeError, Error};
+pub use gateway::{
+    Audience, ConnectOutcome, CreationId, Delivery, Gateway, GatewayConfig, GatewayConfigBuilder, GatewayOutput, GatewayStats,
+    GatewayTimer, GossipId, GossipPlan, GossipResult, Placement, ReplicaView, ReservationView, Route, RouteReason,
+};
 pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
 pub use keys::KeyId;
 pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};

@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    GatewaySnapshot = 6,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::RouterSnapshot => "router snapshot",
             Kind::Batch => "batch",
             Kind::Ack => "ack",
+            Kind::GatewaySnapshot => "gateway snapshot",
         }
     }
 }
