@@ -4,47 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod gateway_common;
+use gateway_common::*;
 use shardtally::*;
 use std::sync::Arc;
-
-const G: &str = "g";
-
-fn t(ms: u64) -> Timestamp {
-    Timestamp::from_millis(ms)
-}
-
-fn gateway(limit: u32) -> Gateway {
-    Gateway::new(GatewayConfig::builder().limit(limit).build().unwrap(), G).unwrap()
-}
-
-fn outputs(gw: &mut Gateway) -> Vec<GatewayOutput> {
-    std::iter::from_fn(|| gw.poll_output()).collect()
-}
-
-fn ids(v: &[&str]) -> Vec<Arc<str>> {
-    v.iter().map(|s| Arc::from(*s)).collect()
-}
-
-/// Routes `req`, which must land on an existing replica, and connects it as `conn`.
-fn join(gw: &mut Gateway, req: &str, conn: &str, now: u64) -> Arc<str> {
-    let Route::Replica { replica, .. } = gw.route(req, t(now)).unwrap() else { panic!("{req} should join an existing replica") };
-    assert_eq!(gw.handle_connect(G, &replica, conn, req, t(now)).unwrap(), ConnectOutcome::Reserved);
-    replica
-}
-
-/// Routes `req`, which must ask for a new replica; the host creates `replica`.
-fn create(gw: &mut Gateway, req: &str, replica: &str, conn: &str, now: u64) -> Vec<GatewayOutput> {
-    let Route::Pending { creation } = gw.route(req, t(now)).unwrap() else { panic!("{req} should wait for a new replica") };
-    assert_eq!(outputs(gw), vec![GatewayOutput::CreateReplica { creation }]);
-    let placed = gw.handle_replica_created(creation, replica, t(now)).unwrap();
-    assert_eq!(placed.requests, ids(&[req]));
-    gw.handle_connect(G, replica, conn, req, t(now)).unwrap();
-    outputs(gw)
-}
-
-fn count(gw: &Gateway, replica: &str) -> u32 {
-    gw.replica(replica).unwrap().count()
-}
 
 #[test]
 fn spec_scenario_8() {
