@@ -381,6 +381,7 @@ impl Gateway {
             self.check_creation_room()?;
         }
         self.commit(now);
+        self.state_changed = true;
         self.stats.routes += 1;
         Ok(match target {
             Target::Replica(slot, reason) => {
@@ -432,6 +433,7 @@ impl Gateway {
         }
         let now = self.time(now);
         self.commit(now);
+        self.state_changed = true;
         let peers: Vec<Arc<str>> = self.replicas.in_order().map(|s| self.replicas.get(s).id.clone()).collect();
         let id: Arc<str> = replica.into();
         let slot = self.replicas.add(id.clone(), None, now);
@@ -656,6 +658,7 @@ impl Gateway {
         }
         let now = self.time(now);
         self.commit(now);
+        self.state_changed = true;
         let id = self.next_gossip;
         self.next_gossip += 1;
         self.stats.gossips += 1;
