@@ -35,6 +35,7 @@ mod config;
 mod replicas;
 mod reservations;
 mod state;
+mod sticky;
 mod types;
 
 pub use config::{GatewayConfig, GatewayConfigBuilder};
@@ -52,37 +53,7 @@ use reservations::{Reservation, Reservations};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-
-/// The replicas a request id is on, and the pending creations it waits for.
-#[derive(Debug, Default)]
-struct Sticky {
-    /// Replicas holding its connections or reservations, the sticky one (last routed) last.
-    holdings: Vec<Holding>,
-    /// Places it takes in pending creations.
-    waiting: u32,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Holding {
-    replica: Slot,
-    conns: u32,
-    reserved: u32,
-}
-
-/// How a request id's holding on a replica changes.
-#[derive(Clone, Copy)]
-enum Hold {
-    /// A route reserved a slot (the replica becomes the sticky one).
-    Reserve,
-    /// A connection took a reserved slot.
-    Consume,
-    /// A connection took a free slot.
-    Connect,
-    /// A reservation lapsed.
-    Release,
-    /// A connection closed.
-    Close,
-}
+use sticky::{Hold, Sticky};
 
 /// A replica creation waiting for the host's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,7 +225,7 @@ impl Gateway {
     /// connections or reservations. `None` when it holds nothing (it may still wait for a
     /// creation).
     pub fn sticky(&self, req: &str) -> Option<&str> {
-        let h = self.sticky.get(req)?.holdings.last()?;
+        let h = self.sticky.get(req)?.holdings().last()?;
         Some(&self.replicas.get(h.replica).id)
     }
 
@@ -347,7 +318,7 @@ impl Gateway {
             return Ok(Vec::new());
         }
         let Some((key, s)) = self.sticky.get_key_value(target) else { return Ok(Vec::new()) };
-        Ok(s.holdings
+        Ok(s.holdings()
             .iter()
             .rev()
             .find(|h| h.conns > 0)
@@ -370,31 +341,34 @@ impl Gateway {
     pub fn route(&mut self, req: &str, now: Timestamp) -> Result<Route, Error> {
         validate_id("request id", req, self.config.max_id_bytes())?;
         let now = self.time(now);
-        if !self.sticky.contains_key(req) && self.sticky.len() >= self.config.max_request_ids() {
+        // One lookup of the request id decides; the entry's shared key serves the rest.
+        let existing = self.sticky.get_key_value(req);
+        if existing.is_none() && self.sticky.len() >= self.config.max_request_ids() {
             return Err(Error::TableFull { table: "request ids", limit: self.config.max_request_ids() });
         }
         if self.reservations.len() + self.waiting >= self.config.max_reservations() {
             return Err(Error::TableFull { table: "reservations", limit: self.config.max_reservations() });
         }
-        let target = self.choose(req);
+        let target = self.choose(req, existing.map(|(_, s)| s));
         if let Target::NewCreation = target {
             self.check_creation_room()?;
         }
+        let key = existing.map(|(k, _)| k.clone());
         self.commit(now);
         self.state_changed = true;
         self.stats.routes += 1;
+        let key = key.unwrap_or_else(|| self.sticky_key(req));
         Ok(match target {
             Target::Replica(slot, reason) => {
                 if reason == RouteReason::Sticky {
                     self.stats.sticky_routes += 1;
                 }
-                let key = self.sticky_key(req);
                 let expires_at = self.reserve(key, slot, now);
                 self.current = self.replicas.has_room(slot).then_some(slot);
                 Route::Replica { replica: self.replicas.get(slot).id.clone(), reason, expires_at }
             }
             Target::Creation(id) => {
-                self.wait(req, id);
+                self.wait(key, id);
                 Route::Pending { creation: CreationId(id) }
             }
             Target::NewCreation => {
@@ -402,7 +376,7 @@ impl Gateway {
                 self.next_creation += 1;
                 let deadline = now.saturating_add(self.config.creation_timeout_ms());
                 self.creations.insert(id, Creation { deadline, waiters: Vec::new() });
-                self.wait(req, id);
+                self.wait(key, id);
                 self.stats.creation_requests += 1;
                 self.outputs.push_back(GatewayOutput::CreateReplica { creation: CreationId(id) });
                 Route::Pending { creation: CreationId(id) }
@@ -498,7 +472,7 @@ impl Gateway {
             };
         }
         let key = self.sticky.get_key_value(req).map(|(k, _)| k.clone());
-        let reservation = key.as_ref().and_then(|k| self.reservations.oldest_of(k, slot));
+        let reservation = key.as_ref().and_then(|_| self.reservations.oldest_of(req, slot));
         if reservation.is_none() && !self.replicas.has_room(slot) {
             return Err(Error::ReplicaFull { replica: replica.to_owned(), limit: self.config.limit() });
         }
@@ -829,11 +803,11 @@ impl Gateway {
         self.check_replica_room()
     }
 
-    /// Where a route of `req` goes (decides only).
-    fn choose(&self, req: &str) -> Target {
+    /// Where a route of `req` (with its sticky entry, if any) goes (decides only).
+    fn choose(&self, req: &str, sticky: Option<&Sticky>) -> Target {
         let limit = self.config.limit() as usize;
-        if let Some(s) = self.sticky.get(req) {
-            if let Some(h) = s.holdings.iter().rev().find(|h| self.replicas.has_room(h.replica)) {
+        if let Some(s) = sticky {
+            if let Some(h) = s.holdings().iter().rev().find(|h| self.replicas.has_room(h.replica)) {
                 return Target::Replica(h.replica, RouteReason::Sticky);
             }
             if s.waiting > 0 {
@@ -874,8 +848,8 @@ impl Gateway {
         expires_at
     }
 
-    fn wait(&mut self, req: &str, creation: u64) {
-        let key = self.sticky_key(req);
+    /// `key` (the sticky entry's) waits for `creation`.
+    fn wait(&mut self, key: Arc<str>, creation: u64) {
         if let Some(s) = self.sticky.get_mut(&key) {
             s.waiting += 1;
         }
@@ -890,7 +864,7 @@ impl Gateway {
         self.waiting -= 1;
         if let Some(s) = self.sticky.get_mut(req) {
             s.waiting -= 1;
-            if s.waiting == 0 && s.holdings.is_empty() {
+            if s.is_empty() {
                 self.sticky.remove(req);
             }
         }
@@ -918,40 +892,11 @@ impl Gateway {
         (before, after, out)
     }
 
-    /// Applies `change` to `req`'s holding on `slot`; drops the holding, then the sticky
-    /// entry, when nothing is left.
+    /// Applies `change` to `req`'s holding on `slot`; drops the sticky entry when nothing
+    /// is left.
     fn hold(&mut self, req: &Arc<str>, slot: Slot, change: Hold) {
-        let Some(s) = self.sticky.get_mut(req) else { return };
-        let pos = s.holdings.iter().position(|h| h.replica == slot);
-        let i = match (pos, change) {
-            (Some(i), Hold::Reserve) => {
-                let h = s.holdings.remove(i);
-                s.holdings.push(h);
-                s.holdings.len() - 1
-            }
-            (Some(i), _) => i,
-            (None, Hold::Reserve | Hold::Connect) => {
-                s.holdings.push(Holding { replica: slot, conns: 0, reserved: 0 });
-                s.holdings.len() - 1
-            }
-            (None, _) => return,
-        };
-        let h = &mut s.holdings[i];
-        match change {
-            Hold::Reserve => h.reserved += 1,
-            Hold::Consume => {
-                h.reserved -= 1;
-                h.conns += 1;
-            }
-            Hold::Connect => h.conns += 1,
-            Hold::Release => h.reserved -= 1,
-            Hold::Close => h.conns -= 1,
-        }
-        if h.conns == 0 && h.reserved == 0 {
-            s.holdings.remove(i);
-            if s.holdings.is_empty() && s.waiting == 0 {
-                self.sticky.remove(req);
-            }
+        if self.sticky.get_mut(req).is_some_and(|s| s.apply(slot, change)) {
+            self.sticky.remove(req);
         }
     }
 

@@ -19,8 +19,9 @@ pub(super) struct Reservations {
     by_id: BTreeMap<u64, Reservation>,
     /// `(expires_at, id)`: the expiry queue.
     expiry: BTreeSet<(Timestamp, u64)>,
-    /// `(request id, replica, id)`: finds the oldest reservation a connection consumes.
-    by_holder: BTreeSet<(Arc<str>, Slot, u64)>,
+    /// `(replica, id)`: a replica's reservations, oldest first (at most `limit` of them),
+    /// where a connection finds the one it consumes. Integer keys keep routing cheap.
+    by_replica: BTreeSet<(Slot, u64)>,
 }
 
 impl Reservations {
@@ -38,19 +39,22 @@ impl Reservations {
         let id = id.unwrap_or(self.next_id);
         self.next_id = self.next_id.max(id.saturating_add(1));
         self.expiry.insert((r.expires_at, id));
-        self.by_holder.insert((r.req.clone(), r.replica, id));
+        self.by_replica.insert((r.replica, id));
         self.by_id.insert(id, r);
     }
 
     /// The oldest reservation of `req` on `replica`.
-    pub(super) fn oldest_of(&self, req: &Arc<str>, replica: Slot) -> Option<u64> {
-        self.by_holder.range((req.clone(), replica, 0)..=(req.clone(), replica, u64::MAX)).next().map(|(_, _, id)| *id)
+    pub(super) fn oldest_of(&self, req: &str, replica: Slot) -> Option<u64> {
+        self.by_replica
+            .range((replica, 0)..=(replica, u64::MAX))
+            .map(|(_, id)| *id)
+            .find(|id| self.by_id.get(id).is_some_and(|r| *r.req == *req))
     }
 
     pub(super) fn remove(&mut self, id: u64) -> Option<Reservation> {
         let r = self.by_id.remove(&id)?;
         self.expiry.remove(&(r.expires_at, id));
-        self.by_holder.remove(&(r.req.clone(), r.replica, id));
+        self.by_replica.remove(&(r.replica, id));
         Some(r)
     }
 

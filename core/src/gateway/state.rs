@@ -4,7 +4,8 @@
 //! rejects bytes whose parts disagree.
 
 use super::reservations::Reservation;
-use super::{Creation, Gateway, GatewayConfig, GatewayOutput, GatewayStats, Gossip, Holding, Sticky};
+use super::sticky::{Holding, Sticky};
+use super::{Creation, Gateway, GatewayConfig, GatewayOutput, GatewayStats, Gossip};
 use crate::error::DecodeError;
 use crate::snapshot::{self, Kind};
 use crate::time::{Clock, Timestamp};
@@ -67,7 +68,7 @@ impl Gateway {
             })
             .collect();
         let mut sticky: Vec<(Arc<str>, Vec<Arc<str>>)> =
-            self.sticky.iter().map(|(k, s)| (k.clone(), s.holdings.iter().map(|h| id(h.replica)).collect())).collect();
+            self.sticky.iter().map(|(k, s)| (k.clone(), s.holdings().iter().map(|h| id(h.replica)).collect())).collect();
         sticky.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let reservations = self
             .reservations
@@ -124,15 +125,15 @@ impl Gateway {
             if req.is_empty() || (i > 0 && s.sticky[i - 1].0 >= *req) {
                 return Err(corrupt("request ids not sorted"));
             }
-            let mut holdings: Vec<Holding> = Vec::with_capacity(holders.len());
+            let mut entry = Sticky::default();
             for h in holders {
                 let replica = slot_of(&g, h)?;
-                if holdings.iter().any(|x| x.replica == replica) {
+                if entry.holdings().iter().any(|x| x.replica == replica) {
                     return Err(corrupt("a replica holds a request id twice"));
                 }
-                holdings.push(Holding { replica, conns: 0, reserved: 0 });
+                entry.push(Holding { replica, conns: 0, reserved: 0 });
             }
-            g.sticky.insert(req.clone(), Sticky { holdings, waiting: 0 });
+            g.sticky.insert(req.clone(), entry);
         }
         // Connections, counted into their holdings.
         let mut idle = Vec::with_capacity(s.replicas.len());
@@ -186,10 +187,7 @@ impl Gateway {
         }
         g.next_creation = s.next_creation;
         // Every sticky entry holds something, and every holding is non-empty.
-        if g.sticky
-            .values()
-            .any(|e| (e.holdings.is_empty() && e.waiting == 0) || e.holdings.iter().any(|h| h.conns == 0 && h.reserved == 0))
-        {
+        if g.sticky.values().any(|e| e.is_empty() || e.holdings().iter().any(|h| h.conns == 0 && h.reserved == 0)) {
             return Err(corrupt("an empty sticky entry"));
         }
         // Gossips.
@@ -213,7 +211,7 @@ impl Gateway {
 fn holding<'g>(g: &'g mut Gateway, req: &Arc<str>, slot: super::Slot) -> Result<&'g mut Holding, DecodeError> {
     g.sticky
         .get_mut(req)
-        .and_then(|e| e.holdings.iter_mut().find(|h| h.replica == slot))
+        .and_then(|e| e.holdings_mut().iter_mut().find(|h| h.replica == slot))
         .ok_or_else(|| corrupt("a connection or reservation on a replica its request id does not list"))
 }
 
