@@ -17,6 +17,8 @@ use crate::error::ConfigError;
 use crate::rng::Rng;
 use crate::settings::{choice_setting, config};
 
+pub use crate::gateway::{GatewayConfig, GatewayConfigBuilder};
+
 config! {
     /// Settings of a [`Shard`](crate::Shard).
     ShardConfig, ShardConfigBuilder {
@@ -211,9 +213,9 @@ impl RouterConfigBuilder {
 }
 
 /// Largest accepted `max_key_bytes`.
-const MAX_KEY_BYTES_LIMIT: u64 = 1 << 16;
+pub(crate) const MAX_KEY_BYTES_LIMIT: u64 = 1 << 16;
 /// Largest accepted table bound (keeps ids within `u32`).
-const MAX_TABLE_LIMIT: u64 = 1 << 31;
+pub(crate) const MAX_TABLE_LIMIT: u64 = 1 << 31;
 
 pub(crate) fn positive(field: &'static str, value: u64) -> Result<(), ConfigError> {
     if value == 0 {

@@ -175,16 +175,18 @@ pub enum Error {
         /// The value given, rendered.
         value: String,
     },
-    /// A cluster or holder id was the empty string.
-    #[error("{what} id must not be empty")]
+    /// An id (a cluster, holder, group, replica, connection or request id) was the empty
+    /// string.
+    #[error("{what} must not be empty")]
     EmptyId {
-        /// Which id: `"cluster"` or `"holder"`.
+        /// Which id: `"cluster id"`, `"holder id"`, `"group"`, `"replica id"`,
+        /// `"connection id"`, `"request id"`.
         what: &'static str,
     },
-    /// A cluster or holder id is longer than `max_id_bytes`.
-    #[error("{what} id is {len} bytes, at most {max} are allowed")]
+    /// An id is longer than `max_id_bytes`.
+    #[error("{what} is {len} bytes, at most {max} are allowed")]
     IdTooLong {
-        /// Which id: `"cluster"` or `"holder"`.
+        /// Which id (as for [`Error::EmptyId`]).
         what: &'static str,
         /// The id's length in bytes.
         len: usize,
@@ -232,6 +234,65 @@ pub enum Error {
         /// Its live holders.
         holders: usize,
     },
+    /// An input names a group other than the gateway's.
+    #[error("input for group {got:?} delivered to group {expected:?}")]
+    WrongGroup {
+        /// The gateway's group.
+        expected: String,
+        /// The group the input names.
+        got: String,
+    },
+    /// A replica the gateway does not know (never created or reported, or retired).
+    #[error("unknown replica {replica:?}")]
+    UnknownReplica {
+        /// The replica id given.
+        replica: String,
+    },
+    /// A new replica's id is already a replica's.
+    #[error("replica {replica:?} already exists")]
+    DuplicateReplica {
+        /// The replica id given.
+        replica: String,
+    },
+    /// A creation id this gateway never issued.
+    #[error("creation {creation} was not issued by this gateway")]
+    UnknownCreation {
+        /// The raw creation id.
+        creation: u64,
+    },
+    /// A connection without a reservation found its replica full.
+    #[error("replica {replica:?} is full ({limit} connections)")]
+    ReplicaFull {
+        /// The replica.
+        replica: String,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// A message's sender is not a connection open on the replica it names.
+    #[error("connection {connection:?} is not open on replica {replica:?}")]
+    UnknownConnection {
+        /// The replica.
+        replica: String,
+        /// The connection id given.
+        connection: String,
+    },
+    /// A connection id is already open on the replica for another request id, or is listed
+    /// twice in a report.
+    #[error("connection {connection:?} is already open on replica {replica:?}")]
+    DuplicateConnection {
+        /// The replica.
+        replica: String,
+        /// The connection id given.
+        connection: String,
+    },
+    /// A payload is larger than its configured bound.
+    #[error("payload is {len} bytes, at most {max} are allowed")]
+    PayloadTooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -267,6 +328,14 @@ impl Error {
             Error::HolderExpired { .. } => "HOLDER_EXPIRED",
             Error::NotAssigned { .. } => "NOT_ASSIGNED",
             Error::ClusterNotEmpty { .. } => "CLUSTER_NOT_EMPTY",
+            Error::WrongGroup { .. } => "WRONG_GROUP",
+            Error::UnknownReplica { .. } => "UNKNOWN_REPLICA",
+            Error::DuplicateReplica { .. } => "DUPLICATE_REPLICA",
+            Error::UnknownCreation { .. } => "UNKNOWN_CREATION",
+            Error::ReplicaFull { .. } => "REPLICA_FULL",
+            Error::UnknownConnection { .. } => "UNKNOWN_CONNECTION",
+            Error::DuplicateConnection { .. } => "DUPLICATE_CONNECTION",
+            Error::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
         }
     }
 }

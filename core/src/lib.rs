@@ -80,7 +80,12 @@
 //! ## Modules
 //!
 //! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
-//! hashing), [`membership`] (unique shard indices for the processes of a cluster), [`time`], [`config`] (with [`settings`], the settings as data), [`error`], [`message`], [`writelog`] and [`snapshot`].
+//! hashing), [`time`], [`config`] (with [`settings`], the settings as data), [`error`],
+//! [`message`], [`writelog`] and [`snapshot`]. The other machines: [`gateway`] routes clients
+//! to replicas under a connection limit and plans messages between them (DOG);
+//! [`membership`] gives the live processes of a cluster unique shard indices with epochs;
+//! [`buckets`] counts events per key and day with additive rollups; [`outbox`] is a bounded,
+//! drop-counting queue in front of a remote sink.
 //! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
 //! and a faulty network.
 
@@ -90,6 +95,7 @@
 pub mod buckets;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod global;
 mod keys;
 pub mod membership;
@@ -112,6 +118,10 @@ pub use config::{
     GlobalConfig, GlobalConfigBuilder, PublishMode, RouterConfig, RouterConfigBuilder, ShardConfig, ShardConfigBuilder, Strategy,
 };
 pub use error::{ConfigError, DecodeError, Error};
+pub use gateway::{
+    Audience, ConnectOutcome, CreationId, Delivery, Gateway, GatewayConfig, GatewayConfigBuilder, GatewayOutput, GatewayStats,
+    GatewayTimer, GossipId, GossipPlan, GossipResult, Placement, ReplicaView, ReservationView, Route, RouteReason,
+};
 pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
 pub use keys::KeyId;
 pub use membership::{

@@ -429,7 +429,7 @@ impl Membership {
     /// Errors: [`Error::EmptyId`], [`Error::IdTooLong`], [`Error::UnknownCluster`],
     /// [`Error::ClusterNotEmpty`].
     pub fn remove_cluster(&mut self, cluster: &str, now: Timestamp) -> Result<(), Error> {
-        valid_id("cluster", cluster, self.config.max_id_bytes())?;
+        valid_id("cluster id", cluster, self.config.max_id_bytes())?;
         let c = self.cluster(cluster)?;
         let live = c.live_holders(c.effective(now), &self.config);
         if live > 0 {
@@ -543,8 +543,8 @@ impl Membership {
 
     fn check_ids(&self, cluster: &str, holder: &str) -> Result<(), Error> {
         let max = self.config.max_id_bytes();
-        valid_id("cluster", cluster, max)?;
-        valid_id("holder", holder, max)
+        valid_id("cluster id", cluster, max)?;
+        valid_id("holder id", holder, max)
     }
 
     /// Runs one validated input on a cluster: expire, apply, reshard if due, re-arm.

@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    GatewaySnapshot = 6,
     BucketsSnapshot = 10,
     OutboxSnapshot = 11,
     MembershipSnapshot = 16,
@@ -39,6 +40,7 @@ impl Kind {
             Kind::OutboxSnapshot => "outbox snapshot",
             Kind::MembershipSnapshot => "membership snapshot",
             Kind::MembershipCluster => "membership cluster",
+            Kind::GatewaySnapshot => "gateway snapshot",
         }
     }
 }

@@ -41,14 +41,14 @@ fn every_rejected_input_changes_nothing() {
     let long = "x".repeat(9);
     type Input = Box<dyn Fn(&mut Membership) -> Result<(), Error>>;
     let cases: Vec<(&str, Input, Error)> = vec![
-        ("empty cluster", Box::new(|m| m.register("", "a", t(16_000))), Error::EmptyId { what: "cluster" }),
-        ("empty holder", Box::new(|m| m.heartbeat("c", "", t(16_000))), Error::EmptyId { what: "holder" }),
+        ("empty cluster", Box::new(|m| m.register("", "a", t(16_000))), Error::EmptyId { what: "cluster id" }),
+        ("empty holder", Box::new(|m| m.heartbeat("c", "", t(16_000))), Error::EmptyId { what: "holder id" }),
         (
             "long cluster",
             Box::new(move |m| m.register(&"x".repeat(9), "a", t(16_000))),
-            Error::IdTooLong { what: "cluster", len: 9, max: 8 },
+            Error::IdTooLong { what: "cluster id", len: 9, max: 8 },
         ),
-        ("long holder", Box::new(move |m| m.unregister("c", &long, t(16_000))), Error::IdTooLong { what: "holder", len: 9, max: 8 }),
+        ("long holder", Box::new(move |m| m.unregister("c", &long, t(16_000))), Error::IdTooLong { what: "holder id", len: 9, max: 8 }),
         ("too many clusters", Box::new(|m| m.register("third", "a", t(16_000))), Error::TableFull { table: "clusters", limit: 2 }),
         ("too many holders", Box::new(|m| m.register("c", "fifth", t(16_000))), Error::TableFull { table: "holders", limit: 4 }),
         ("unknown cluster", Box::new(|m| m.heartbeat("nope", "a", t(16_000))), Error::UnknownCluster { cluster: "nope".into() }),

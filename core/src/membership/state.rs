@@ -53,7 +53,7 @@ impl Cluster {
     /// changed): holders past a new, shorter deadline expire at the next input or timeout.
     pub(crate) fn from_state(s: ClusterState, config: &MembershipConfig) -> Result<Cluster, DecodeError> {
         let corrupt = |what: &str| DecodeError::corrupt(format!("cluster {:?}: {what}", s.name));
-        valid_id("cluster", &s.name, config.max_id_bytes()).map_err(|e| DecodeError::corrupt(e.to_string()))?;
+        valid_id("cluster id", &s.name, config.max_id_bytes()).map_err(|e| DecodeError::corrupt(e.to_string()))?;
         if s.members.len() > config.max_holders() {
             return Err(corrupt("more holders than max_holders"));
         }
@@ -67,7 +67,7 @@ impl Cluster {
         let mut shards = BTreeSet::new();
         let mut joined = BTreeSet::new();
         for (holder, m) in s.members {
-            valid_id("holder", &holder, config.max_id_bytes()).map_err(|e| DecodeError::corrupt(e.to_string()))?;
+            valid_id("holder id", &holder, config.max_id_bytes()).map_err(|e| DecodeError::corrupt(e.to_string()))?;
             if members.last_key_value().is_some_and(|(last, _): (&Arc<str>, _)| *last >= holder) {
                 return Err(corrupt("holders not sorted or repeated"));
             }
