@@ -4,9 +4,15 @@
 use super::{Op, Sim, SimConfig};
 use crate::{Ack, Batch, Global, GlobalConfig, Router, Shard, ShardConfig};
 
-/// Decodes arbitrary bytes with every decoder. None may panic; whatever decodes must
+/// Decodes arbitrary bytes with every decoder, as they are and with a valid checksum
+/// appended (so the body decoders are reached). None may panic; whatever decodes must
 /// re-encode to a snapshot that decodes to the same bytes again.
 pub fn snapshot_decode(data: &[u8]) {
+    decode_all(data);
+    decode_all(&crate::snapshot::seal(data));
+}
+
+fn decode_all(data: &[u8]) {
     if let Ok(s) = Shard::restore(data, ShardConfig::default()) {
         let bytes = s.snapshot();
         let again = Shard::restore(&bytes, ShardConfig::default()).map(|s| s.snapshot());
