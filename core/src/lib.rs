@@ -90,6 +90,7 @@
 pub mod config;
 pub mod error;
 pub mod global;
+pub mod journal;
 mod keys;
 pub mod message;
 pub mod partition;
@@ -110,7 +111,7 @@ pub use config::{
 pub use error::{ConfigError, DecodeError, Error};
 pub use global::{Global, GlobalOutput, GlobalStats, GlobalTimer, Publish, PublishOutcome, PublishReason, ResetOutcome};
 pub use keys::KeyId;
-pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
+pub use message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 pub use router::Router;
 pub use shard::{CoalescingRoom, Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};
 pub use time::Timestamp;

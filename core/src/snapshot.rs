@@ -45,6 +45,9 @@ pub(crate) enum Kind {
     RouterSnapshot = 3,
     Batch = 4,
     Ack = 5,
+    Notice = 6,
+    ShardRow = 7,
+    GlobalRow = 8,
 }
 
 impl Kind {
@@ -55,6 +58,9 @@ impl Kind {
             Kind::RouterSnapshot => "router snapshot",
             Kind::Batch => "batch",
             Kind::Ack => "ack",
+            Kind::Notice => "generation notice",
+            Kind::ShardRow => "shard journal row",
+            Kind::GlobalRow => "global journal row",
         }
     }
 }
