@@ -1,5 +1,5 @@
 //! Corrupted bytes are typed errors: of 1 000 single-byte mutations of an encoded batch, an
-//! ack, a generation notice and shard and global snapshots, none is accepted.
+//! ack, a generation notice, journal rows and shard and global snapshots, none is accepted.
 
 #![allow(clippy::unwrap_used)]
 
@@ -80,4 +80,22 @@ fn no_single_byte_mutation_of_a_snapshot_is_accepted() {
     assert_eq!(accepted, 0);
     let (accepted, _) = mutate(&g.snapshot(), 4, |b| Global::restore(b, GlobalConfig::default()).map(|_| ()));
     assert_eq!(accepted, 0);
+}
+
+#[test]
+fn no_single_byte_mutation_of_a_notice_or_a_journal_row_is_accepted() {
+    let (mut s, mut g, batch) = busy_pair();
+    g.handle_batch(&batch, t(11)).unwrap();
+    g.reset("alpha", t(12)).unwrap();
+    let notice = std::iter::from_fn(|| g.poll_output()).find_map(|o| if let GlobalOutput::Notice(n) = o { Some(n) } else { None }).unwrap();
+    let (accepted, _) = mutate(&notice.encode(), 5, |b| GenerationNotice::decode(b).map(|_| ()));
+    assert_eq!(accepted, 0);
+    for (i, row) in g.rows().iter().enumerate().take(6) {
+        let (accepted, _) = mutate(&row.encode(), 6 + i as u64, |b| journal::GlobalRow::decode(b).map(|_| ()));
+        assert_eq!(accepted, 0, "global row {row:?}");
+    }
+    for (i, row) in s.take_changes().iter().enumerate() {
+        let (accepted, _) = mutate(&row.encode(), 20 + i as u64, |b| journal::ShardRow::decode(b).map(|_| ()));
+        assert_eq!(accepted, 0, "shard row {row:?}");
+    }
 }
