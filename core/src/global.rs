@@ -190,8 +190,11 @@ pub(crate) struct PublishState {
 /// loop {
 ///     feed one input:  handle_batch → send the returned Ack back to the shard
 ///                      reset / publish / handle_publish_ack / handle_publish_failure / handle_timeout
-///     if take_state_changed() { persist snapshot() }       // before sending the Ack
-///     while let Some(out) = poll_output() { persist the Publish / forward the Batch upstream }
+///     write take_changes() rows                            // before sending the Ack
+///         (or: if take_state_changed() { persist snapshot() })
+///     while let Some(out) = poll_output() {
+///         persist the Publish / forward the Batch upstream / deliver the Notice to its shard
+///     }
 ///     arm a timer for poll_timeout()
 /// }
 /// ```

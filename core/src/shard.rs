@@ -141,8 +141,10 @@ struct InFlight {
 ///
 /// ```text
 /// loop {
-///     feed one input:   increment* / flush / drain / handle_ack / handle_failure / handle_timeout
-///     if take_state_changed() { persist snapshot() }        // durable hosts, before replying
+///     feed one input:   increment* / flush / drain / handle_ack / handle_failure /
+///                       handle_generation_notice / handle_timeout
+///     write take_changes() rows                             // durable hosts, before replying
+///         (or: if take_state_changed() { persist snapshot() })
 ///     while let Some(out) = poll_output() { send the batch } // then
 ///     arm a timer for poll_timeout()
 /// }
