@@ -358,6 +358,14 @@ pub enum DecodeError {
         /// The version this build reads.
         supported: u8,
     },
+    /// The checksum does not match the bytes: they were corrupted (in storage or in transit).
+    #[error("checksum mismatch: computed {expected:#010x}, stored {found:#010x}")]
+    Checksum {
+        /// The CRC-32C computed over the bytes.
+        expected: u32,
+        /// The CRC-32C stored in the bytes.
+        found: u32,
+    },
     /// The body is truncated, malformed or violates an invariant.
     #[error("corrupt encoding: {reason}")]
     Corrupt {
@@ -372,6 +380,7 @@ impl DecodeError {
         match self {
             DecodeError::WrongKind { .. } => "DECODE_WRONG_KIND",
             DecodeError::UnsupportedVersion { .. } => "DECODE_UNSUPPORTED_VERSION",
+            DecodeError::Checksum { .. } => "DECODE_CHECKSUM",
             DecodeError::Corrupt { .. } => "DECODE_CORRUPT",
         }
     }

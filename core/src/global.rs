@@ -1,20 +1,22 @@
 //! The global aggregator: applies batches exactly once, keeps the totals, tells the host
 //! when to publish them, and fences resets with generations.
 
-use crate::config::{Backoff, GlobalConfig, PublishMode, ShardConfig};
-use crate::error::{DecodeError, Error};
+use crate::config::{Backoff, GlobalConfig, PublishMode};
+use crate::error::Error;
+use crate::journal::{GlobalMeta, InFlightPublish};
 use crate::keys::validate_key;
-use crate::message::{Ack, Batch, ShardRef};
+use crate::message::{Ack, Batch, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
-use crate::snapshot::{self, Kind};
 use crate::time::{Clock, Timestamp};
 use crate::totals::{ShardTally, Totals};
 use crate::writelog::{ShardWrites, WriteKind, WriteLog, WriteRecord};
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+mod rows;
 
 /// Why a publish was cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,6 +75,12 @@ pub enum GlobalOutput {
     /// Tiered aggregation: deliver this batch to the upstream global, then report
     /// [`Global::handle_upstream_ack`] or [`Global::handle_upstream_failure`].
     Forward(Batch),
+    /// A key was reset: deliver this notice at once to the shard it names
+    /// ([`Shard::handle_generation_notice`](crate::Shard::handle_generation_notice), or
+    /// [`Global::handle_generation_notice`] of the mid-level global whose upstream shard it
+    /// names). Nothing to report back; a lost notice only delays learning until the shard's
+    /// next acknowledgement.
+    Notice(GenerationNotice),
 }
 
 /// What [`Global::reset`] did.
@@ -142,7 +150,7 @@ pub struct GlobalStats {
     pub duplicates: u64,
     /// Entries dropped because their key was reset after the deltas were accepted.
     pub stale_dropped: u64,
-    /// Resets that changed a total.
+    /// Resets that changed a total (in a mid-level global: keys fenced by a notice).
     pub resets: u64,
     /// Publishes cut.
     pub publishes: u64,
@@ -160,20 +168,11 @@ struct DedupEntry {
     last_seen: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct PublishFlight {
-    publish: Publish,
-    /// The changed keys it carries (restored to `dirty` if it fails).
-    keys: Vec<Arc<str>>,
-    deadline: Timestamp,
-}
-
-/// Publish bookkeeping.
+/// Publish bookkeeping (the publish in flight is kept apart: it is its own journal row).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct PublishState {
+pub(crate) struct PublishState {
     next_version: u64,
     published_version: u64,
-    in_flight: Option<PublishFlight>,
     /// A failed publish: retry at this time; `attempts` failures so far in a row.
     retry_at: Option<Timestamp>,
     attempts: u32,
@@ -191,8 +190,11 @@ struct PublishState {
 /// loop {
 ///     feed one input:  handle_batch → send the returned Ack back to the shard
 ///                      reset / publish / handle_publish_ack / handle_publish_failure / handle_timeout
-///     if take_state_changed() { persist snapshot() }       // before sending the Ack
-///     while let Some(out) = poll_output() { persist the Publish / forward the Batch upstream }
+///     write take_changes() rows                            // before sending the Ack
+///         (or: if take_state_changed() { persist snapshot() })
+///     while let Some(out) = poll_output() {
+///         persist the Publish / forward the Batch upstream / deliver the Notice to its shard
+///     }
 ///     arm a timer for poll_timeout()
 /// }
 /// ```
@@ -205,15 +207,33 @@ struct PublishState {
 ///   [`stats`](Self::stats), [`published_version`](Self::published_version),
 ///   [`in_flight_publish`](Self::in_flight_publish), [`last_seq`](Self::last_seq),
 ///   [`next_deadline`](Self::next_deadline), [`upstream`](Self::upstream),
-///   [`config`](Self::config), [`snapshot`](Self::snapshot).
+///   [`config`](Self::config), [`snapshot`](Self::snapshot),
+///   [`generation_notice`](Self::generation_notice).
 /// - **Inputs** (take `now`): [`handle_batch`](Self::handle_batch), [`reset`](Self::reset),
 ///   [`publish`](Self::publish), [`handle_publish_ack`](Self::handle_publish_ack),
 ///   [`handle_publish_failure`](Self::handle_publish_failure),
 ///   [`handle_upstream_ack`](Self::handle_upstream_ack),
 ///   [`handle_upstream_failure`](Self::handle_upstream_failure),
+///   [`handle_generation_notice`](Self::handle_generation_notice),
 ///   [`flush_upstream`](Self::flush_upstream), [`handle_timeout`](Self::handle_timeout).
-/// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
-///   [`take_state_changed`](Self::take_state_changed).
+/// - **Outputs**: [`poll_output`](Self::poll_output) (publishes, forwarded batches and
+///   generation notices), [`poll_timeout`](Self::poll_timeout),
+///   [`take_state_changed`](Self::take_state_changed), [`take_changes`](Self::take_changes).
+/// - **Persistence**: [`snapshot`](Self::snapshot) / [`restore`](Self::restore) /
+///   [`restore_tiered`](Self::restore_tiered) (the whole state),
+///   [`take_changes`](Self::take_changes) / [`rows`](Self::rows) /
+///   [`from_rows`](Self::from_rows) / [`from_rows_tiered`](Self::from_rows_tiered) (row by
+///   row, see [`journal`](crate::journal): an applied batch of n entries is O(n) rows, whatever
+///   the number of keys).
+///
+/// # Time and persistence hints
+///
+/// `now` is milliseconds on the host's clock; an earlier `now` than one seen is treated as
+/// the latest seen. `handle_timeout` fires every deadline `<= now` and is a no-op when early
+/// or repeated. [`take_state_changed`](Self::take_state_changed) is true exactly when the
+/// input changed the [`snapshot`](Self::snapshot) (inputs that change nothing, like a
+/// timeout with nothing due, do not even record their `now`), and
+/// [`take_changes`](Self::take_changes) is empty exactly then.
 ///
 /// # Exactly once
 ///
@@ -228,12 +248,23 @@ struct PublishState {
 /// generation they last heard of (acknowledgements carry it); a delta tagged older than its
 /// key's generation was accepted before the shard learned of the reset and is dropped.
 ///
+/// A reset also emits a [`GenerationNotice`] for every shard the global knows
+/// ([`GlobalOutput::Notice`]), which the host delivers at once, so shards learn resets
+/// without waiting for their next acknowledgement. **Host contract:** a host that
+/// acknowledges a reset only after every shard learned it (delivered the notices, retrying
+/// lost ones with [`generation_notice`](Self::generation_notice)) never drops an increment
+/// accepted after that acknowledgement; no increment accepted before a shard learned of the
+/// reset counts after it.
+///
 /// # Tiered aggregation
 ///
 /// [`Global::with_upstream`] gives the global an embedded [`Shard`]: every applied batch is
-/// also added to it as one request, and its batches come out as [`GlobalOutput::Forward`],
-/// to be delivered to a higher-level global. Merging is associative, so fan-in trees count
-/// exactly like a single global.
+/// also added to it as one request (each delta keeping the generation tag its leaf shard
+/// gave it), and its batches come out as [`GlobalOutput::Forward`], to be delivered to a
+/// higher-level global. Merging is associative, so fan-in trees count exactly like a single
+/// global. Reset keys at the top only: a mid-level global learns resets from notices
+/// ([`handle_generation_notice`](Self::handle_generation_notice)) and from its upstream
+/// acknowledgements, fences the keys for its own shards and passes notices down.
 #[derive(Debug)]
 pub struct Global {
     config: GlobalConfig,
@@ -248,8 +279,24 @@ pub struct Global {
     stats: GlobalStats,
     rng: Rng,
     upstream: Option<Shard>,
+    publish_flight: Option<InFlightPublish>,
     outputs: VecDeque<GlobalOutput>,
     state_changed: bool,
+    journal: GlobalJournal,
+}
+
+/// What changed since the journal was last taken, besides the totals' and write log's own marks.
+#[derive(Debug, Default)]
+struct GlobalJournal {
+    /// The meta row as last taken (`None`: never taken, the store is empty).
+    last_meta: Option<GlobalMeta>,
+    dedup: BTreeSet<ShardRef>,
+    /// Shard indices whose write count changed.
+    shards: BTreeSet<u32>,
+    /// `(shard index, key id)` whose summed delta changed (may repeat).
+    deltas: Vec<(u32, u32)>,
+    /// The publish in flight was set or cleared.
+    publish: bool,
 }
 
 impl Global {
@@ -268,8 +315,10 @@ impl Global {
             shard_writes: BTreeMap::new(),
             stats: GlobalStats::default(),
             upstream: None,
+            publish_flight: None,
             outputs: VecDeque::new(),
             state_changed: false,
+            journal: GlobalJournal::default(),
         }
     }
 
@@ -338,7 +387,7 @@ impl Global {
 
     /// The publish waiting for its acknowledgement, if any.
     pub fn in_flight_publish(&self) -> Option<&Publish> {
-        self.publish.in_flight.as_ref().map(|f| &f.publish)
+        self.publish_flight.as_ref().map(|f| &f.publish)
     }
 
     /// The last applied seq of a shard life, if it is remembered.
@@ -349,6 +398,17 @@ impl Global {
     /// The upstream shard, for tiered aggregation.
     pub fn upstream(&self) -> Option<&Shard> {
         self.upstream.as_ref()
+    }
+
+    /// A generation notice of `key`'s last reset addressed to `to`: to re-deliver a lost
+    /// notice, or to tell a shard this global has not heard from yet (a host that knows all
+    /// its shards). A key never reset gives a notice of the reset counter alone.
+    pub fn generation_notice(&self, key: &str, to: ShardRef) -> GenerationNotice {
+        let stale = match self.totals.get(key) {
+            Some(e) if e.generation > 0 => vec![(e.key.clone(), e.generation)],
+            _ => Vec::new(),
+        };
+        GenerationNotice { to, generation: self.generation, stale }
     }
 
     /// The next deadline and which timer it belongs to.
@@ -363,19 +423,19 @@ impl Global {
     /// Applies a batch exactly once and returns the acknowledgement to route back to its
     /// shard. A batch already applied is acknowledged again without being applied.
     ///
-    /// Errors (nothing changes; the shard will retry): [`Error::KeyTooLong`],
-    /// [`Error::Overflow`] (a total would overflow), [`Error::TableFull`] (`max_keys`),
-    /// and the upstream shard's errors in a tiered global.
+    /// Errors (nothing changes, not even the clock; the shard will retry):
+    /// [`Error::KeyTooLong`], [`Error::Overflow`] (a total would overflow),
+    /// [`Error::TableFull`] (`max_keys`), and in a tiered global the upstream shard's (its
+    /// pending table full, a pending delta overflowing), checked before anything is applied.
     pub fn handle_batch(&mut self, batch: &Batch, now: Timestamp) -> Result<Ack, Error> {
         let from = batch.from;
-        if let Some(d) = self.dedup.get(&from) {
+        let now = self.clock.at(now);
+        if let Some(d) = self.dedup.get_mut(&from) {
             if batch.seq <= d.last_seq {
-                let now = self.clock.observe(now);
-                if let Some(d) = self.dedup.get_mut(&from) {
-                    d.last_seen = now;
-                }
+                d.last_seen = now;
+                self.journal.dedup.insert(from);
                 self.stats.duplicates += 1;
-                self.state_changed = true;
+                self.changed_at(now);
                 return Ok(Ack { to: from, seq: batch.seq, duplicate: true, generation: self.generation, stale: Vec::new() });
             }
         }
@@ -417,11 +477,12 @@ impl Global {
         if self.totals.len() + new_keys > self.config.max_keys() {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
-        let now = self.clock.observe(now);
         if let Some(up) = self.upstream.as_mut() {
-            let items: Vec<(&str, i64)> =
-                batch.entries.iter().zip(&slots).filter(|(_, id)| **id != STALE).map(|(e, _)| (&*e.key, e.delta)).collect();
-            up.increments(&items, now)?;
+            let items: Vec<(&str, u64, i64)> =
+                batch.entries.iter().zip(&slots).filter(|(_, id)| **id != STALE).map(|(e, _)| (&*e.key, e.generation, e.delta)).collect();
+            up.check_tagged(&items)?;
+            // Validated: from here on nothing can fail.
+            up.apply_tagged(&items, now);
         }
         // Apply.
         let known = self.shard_writes.contains_key(&from.shard);
@@ -441,6 +502,7 @@ impl Global {
             };
             self.totals.add(id, e.delta);
             tally.add(id, e.delta);
+            self.journal.deltas.push((from.shard, id));
             if listed.len() < keep {
                 listed.push((e.key.clone(), e.delta));
             }
@@ -449,11 +511,15 @@ impl Global {
         if tracked {
             tally.writes += 1;
             self.shard_writes.insert(from.shard, tally);
+            self.journal.shards.insert(from.shard);
             if !known {
                 self.stats.distinct_shards += 1;
             }
         } else {
             self.stats.untracked_shard_writes += 1;
+            // Untracked: the per-shard rows did not change after all.
+            let before = self.journal.deltas.len() - applied;
+            self.journal.deltas.truncate(before);
         }
         self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, applied, listed) });
         self.remember(from, batch.seq, now);
@@ -464,47 +530,82 @@ impl Global {
         if applied > 0 && p.first_unpublished_at.is_none() {
             p.first_unpublished_at = Some(now);
         }
-        self.state_changed = true;
+        self.changed_at(now);
         self.maybe_publish(now);
         self.drain_upstream();
         Ok(Ack { to: from, seq: batch.seq, duplicate: false, generation: self.generation, stale })
     }
 
     /// Resets a key: its total goes to zero, its generation up; pending deltas shards
-    /// accepted before they learn of it never count. Produces a publish and a write-log
-    /// entry. A key that is zero or absent is "not defined": nothing changes.
+    /// accepted before they learn of it never count. Produces a publish, a write-log entry
+    /// and a [`GlobalOutput::Notice`] for every shard index the global knows (to its most
+    /// recently seen incarnation), sorted by shard index. A key that is zero or absent is
+    /// "not defined": nothing changes.
+    ///
+    /// In a tree of globals, reset at the top only (generations are the top's numbers).
     ///
     /// Errors: [`Error::EmptyKey`], [`Error::KeyTooLong`].
     pub fn reset(&mut self, key: &str, now: Timestamp) -> Result<ResetOutcome, Error> {
         validate_key(key, self.config.max_key_bytes())?;
-        let now = self.clock.observe(now);
         let Some(id) = self.totals.id(key).filter(|id| self.totals.entry(*id).total != 0) else {
             return Ok(ResetOutcome::NotDefined);
         };
-        let (k, previous) = (self.totals.entry(id).key.clone(), self.totals.entry(id).total);
+        let now = self.clock.at(now);
         self.generation += 1;
-        self.totals.reset(id, self.generation);
-        self.log.push(WriteRecord { at: now, kind: WriteKind::Reset { key: k, previous, generation: self.generation } });
-        self.stats.resets += 1;
-        if self.publish.first_unpublished_at.is_none() {
-            self.publish.first_unpublished_at = Some(now);
+        let generation = self.generation;
+        let previous = self.fence(id, generation, now);
+        self.notify(vec![(self.totals.entry(id).key.clone(), generation)]);
+        Ok(ResetOutcome::Reset { previous, generation })
+    }
+
+    /// Tiered aggregation: the top global announced a reset ([`GenerationNotice`] addressed
+    /// to this global's upstream shard). The global fences the reset keys for its own
+    /// shards' batches (their totals go to zero under the announced generation, as a reset
+    /// would; a key not yet known is added at zero if `max_keys` allows), raises its reset
+    /// counter, teaches the upstream shard, and emits the notice again for every shard it
+    /// knows ([`GlobalOutput::Notice`]) — also when it had learned everything already, so a
+    /// re-delivered notice reaches shards whose first copy was lost. Returns whether this
+    /// global or its upstream shard learned anything.
+    ///
+    /// Errors: [`Error::NoUpstream`] (a global without an upstream has no one to hear from).
+    pub fn handle_generation_notice(&mut self, notice: &GenerationNotice, now: Timestamp) -> Result<bool, Error> {
+        let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
+        let now = self.clock.at(now);
+        let learned_up = up.handle_generation_notice(notice, now);
+        let before = std::mem::take(&mut self.state_changed);
+        if notice.generation > self.generation {
+            self.generation = notice.generation;
+            self.changed_at(now);
         }
-        self.publish.forced = Some(PublishReason::Reset);
-        self.state_changed = true;
-        self.maybe_publish(now);
-        Ok(ResetOutcome::Reset { previous, generation: self.generation })
+        for (key, generation) in &notice.stale {
+            let id = match self.totals.id(key) {
+                Some(id) => id,
+                None if self.totals.len() < self.config.max_keys() && validate_key(key, self.config.max_key_bytes()).is_ok() => {
+                    self.totals.insert(key.clone(), 0, 0)
+                }
+                None => continue,
+            };
+            if self.totals.entry(id).generation < *generation {
+                self.fence(id, *generation, now);
+            }
+        }
+        let learned = self.state_changed || learned_up;
+        self.state_changed |= before;
+        self.notify(notice.stale.clone());
+        self.drain_upstream();
+        Ok(learned)
     }
 
     /// Publishes now (reason `manual`) if anything changed since the last publish.
     pub fn publish(&mut self, now: Timestamp) -> PublishOutcome {
-        let now = self.clock.observe(now);
+        let now = self.clock.at(now);
         if !self.totals.has_changes() {
             return PublishOutcome::NothingChanged;
         }
-        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() {
+        if self.publish_flight.is_some() || self.publish.retry_at.is_some() {
             if self.publish.forced.is_none() {
                 self.publish.forced = Some(PublishReason::Manual);
-                self.state_changed = true;
+                self.changed_at(now);
             }
             return PublishOutcome::Deferred;
         }
@@ -516,14 +617,15 @@ impl Global {
     /// The host persisted publish `version`. Returns whether it was the one in flight
     /// (a late acknowledgement of a superseded publish returns `false`).
     pub fn handle_publish_ack(&mut self, version: u64, now: Timestamp) -> bool {
-        if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
+        if !matches!(&self.publish_flight, Some(f) if f.publish.version == version) {
             return false;
         }
-        let now = self.clock.observe(now);
-        self.publish.in_flight = None;
+        let now = self.clock.at(now);
+        self.publish_flight = None;
+        self.journal.publish = true;
         self.publish.published_version = version;
         self.publish.attempts = 0;
-        self.state_changed = true;
+        self.changed_at(now);
         self.maybe_publish(now);
         true
     }
@@ -531,21 +633,28 @@ impl Global {
     /// Persisting publish `version` failed: its changes are kept and published again after
     /// a backoff. Returns `false` (and changes nothing) when `version` is not in flight.
     pub fn handle_publish_failure(&mut self, version: u64, now: Timestamp) -> bool {
-        if !matches!(&self.publish.in_flight, Some(f) if f.publish.version == version) {
+        if !matches!(&self.publish_flight, Some(f) if f.publish.version == version) {
             return false;
         }
-        let now = self.clock.observe(now);
+        let now = self.clock.at(now);
         self.fail_publish(now);
         true
     }
 
-    /// Tiered aggregation: the upstream global acknowledged a forwarded batch.
+    /// Tiered aggregation: the upstream global acknowledged a forwarded batch. A newer reset
+    /// generation it carries is adopted by this global too (so its shards tag with it).
     ///
     /// Errors: [`Error::NoUpstream`], [`Error::WrongShard`].
     pub fn handle_upstream_ack(&mut self, ack: &Ack, now: Timestamp) -> Result<bool, Error> {
         let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
         let matched = up.handle_ack(ack, now)?;
-        self.after_upstream();
+        let learned = up.generation();
+        if learned > self.generation {
+            self.generation = learned;
+            let now = self.clock.at(now);
+            self.changed_at(now);
+        }
+        self.drain_upstream();
         Ok(matched)
     }
 
@@ -555,7 +664,7 @@ impl Global {
     pub fn handle_upstream_failure(&mut self, seq: u64, now: Timestamp) -> Result<bool, Error> {
         let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
         let matched = up.handle_failure(seq, now);
-        self.after_upstream();
+        self.drain_upstream();
         Ok(matched)
     }
 
@@ -565,28 +674,28 @@ impl Global {
     pub fn flush_upstream(&mut self, now: Timestamp) -> Result<FlushOutcome, Error> {
         let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
         let outcome = up.flush(now);
-        self.after_upstream();
+        self.drain_upstream();
         Ok(outcome)
     }
 
     /// Fires every deadline `<= now` (publish timers, publish timeout and retry, the
     /// upstream shard's timers). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        let now = self.clock.observe(now);
-        if let Some(f) = &self.publish.in_flight {
-            if f.deadline <= now {
+        let now = self.clock.at(now);
+        if self.own_deadline().is_some_and(|d| d.at <= now) {
+            if self.publish_flight.as_ref().is_some_and(|f| f.deadline <= now) {
                 self.fail_publish(now);
             }
+            if self.publish.retry_at.is_some_and(|t| t <= now) {
+                self.publish.retry_at = None;
+                self.publish.forced = Some(PublishReason::Retry);
+                self.changed_at(now);
+            }
+            self.maybe_publish(now);
         }
-        if self.publish.retry_at.is_some_and(|t| t <= now) {
-            self.publish.retry_at = None;
-            self.publish.forced = Some(PublishReason::Retry);
-            self.state_changed = true;
-        }
-        self.maybe_publish(now);
         if let Some(up) = self.upstream.as_mut() {
             up.handle_timeout(now);
-            self.after_upstream();
+            self.drain_upstream();
         }
     }
 
@@ -603,105 +712,11 @@ impl Global {
     }
 
     /// Whether the state changed since the last call (then a durable host persists
-    /// [`snapshot`](Self::snapshot) before sending acknowledgements).
+    /// [`snapshot`](Self::snapshot), or [`take_changes`](Self::take_changes), before sending
+    /// acknowledgements). Exactly when the snapshot differs, the upstream shard included.
     pub fn take_state_changed(&mut self) -> bool {
-        std::mem::take(&mut self.state_changed)
-    }
-
-    // ----- snapshots -----
-
-    /// The whole state as versioned bytes: totals, generations, deduplication table,
-    /// publish state and deadlines, write log, statistics and the upstream shard.
-    pub fn snapshot(&self) -> Vec<u8> {
-        let totals: Vec<(Arc<str>, i64, u64)> = self
-            .totals
-            .sorted()
-            .iter()
-            .map(|id| {
-                let e = self.totals.entry(*id);
-                (e.key.clone(), e.total, e.generation)
-            })
-            .collect();
-        let mut dedup: Vec<(ShardRef, u64, Timestamp)> = self.dedup.iter().map(|(r, d)| (*r, d.last_seq, d.last_seen)).collect();
-        dedup.sort_unstable();
-        let dirty = self.totals.changed_keys();
-        snapshot::encode(
-            Kind::GlobalSnapshot,
-            &GlobalState {
-                clock: self.clock,
-                generation: self.generation,
-                totals,
-                dedup,
-                dirty,
-                publish: self.publish.clone(),
-                log: self.log.records(),
-                shard_writes: self.shard_writes(),
-                stats: self.stats,
-                rng: self.rng.clone(),
-                upstream: self.upstream.as_ref().map(Shard::snapshot),
-            },
-        )
-    }
-
-    /// Restores a global from [`snapshot`](Self::snapshot) bytes. A publish that was in
-    /// flight is offered again by [`poll_output`](Self::poll_output).
-    ///
-    /// A snapshot of a tiered global needs [`restore_tiered`](Self::restore_tiered).
-    pub fn restore(bytes: &[u8], config: GlobalConfig) -> Result<Global, DecodeError> {
-        Self::restore_inner(config, None, bytes)
-    }
-
-    /// Restores a tiered global (one created with [`with_upstream`](Self::with_upstream)).
-    pub fn restore_tiered(bytes: &[u8], config: GlobalConfig, upstream: ShardConfig) -> Result<Global, DecodeError> {
-        Self::restore_inner(config, Some(upstream), bytes)
-    }
-
-    fn restore_inner(config: GlobalConfig, upstream: Option<ShardConfig>, bytes: &[u8]) -> Result<Global, DecodeError> {
-        let s: GlobalState = snapshot::decode(Kind::GlobalSnapshot, bytes)?;
-        let mut g = Global::new(config);
-        g.clock = s.clock;
-        g.generation = s.generation;
-        for (key, total, generation) in s.totals {
-            if key.is_empty() || generation > s.generation || g.totals.id(&key).is_some() {
-                return Err(DecodeError::corrupt("invalid totals"));
-            }
-            g.totals.insert(key, total, generation);
-        }
-        for (r, last_seq, last_seen) in s.dedup {
-            g.dedup.insert(r, DedupEntry { last_seq, last_seen });
-        }
-        for k in s.dirty {
-            let id = g.totals.id(&k).ok_or_else(|| DecodeError::corrupt("changed key without a total"))?;
-            g.totals.mark_changed(&[id]);
-        }
-        if s.publish.next_version == 0 || s.publish.published_version >= s.publish.next_version {
-            return Err(DecodeError::corrupt("invalid publish versions"));
-        }
-        g.publish = s.publish;
-        if let Some(f) = &g.publish.in_flight {
-            if f.publish.version >= g.publish.next_version {
-                return Err(DecodeError::corrupt("invalid in-flight publish"));
-            }
-            g.outputs.push_back(GlobalOutput::Publish(f.publish.clone()));
-        }
-        g.log.restore(s.log);
-        for (shard, w) in s.shard_writes {
-            let mut tally = ShardTally { writes: w.writes, ..ShardTally::default() };
-            for (k, d) in w.deltas {
-                let id = g.totals.id(&k).ok_or_else(|| DecodeError::corrupt("shard statistics for a key without a total"))?;
-                tally.add(id, d);
-            }
-            g.shard_writes.insert(shard, tally);
-        }
-        g.stats = s.stats;
-        g.rng = s.rng;
-        g.upstream = match (s.upstream, upstream) {
-            (None, _) => None,
-            (Some(bytes), Some(config)) => Some(Shard::restore(&bytes, config)?),
-            (Some(_), None) => return Err(DecodeError::corrupt("snapshot of a tiered global: use restore_tiered")),
-        };
-        g.drain_upstream();
-        Ok(g)
+        let up = self.upstream.as_mut().is_some_and(Shard::take_state_changed);
+        std::mem::take(&mut self.state_changed) | up
     }
 
     // ----- internals -----
@@ -712,9 +727,46 @@ impl Global {
         ShardWrites { writes: t.writes, deltas }
     }
 
+    /// Records that the state changed at `now` (the clock moves only with a change).
+    #[inline]
+    fn changed_at(&mut self, now: Timestamp) {
+        self.clock.observe(now);
+        self.state_changed = true;
+    }
+
+    /// Zeroes a key under `generation` as a reset does (write-log entry, forced publish).
+    /// Returns the previous total.
+    fn fence(&mut self, id: u32, generation: u64, now: Timestamp) -> i64 {
+        let (k, previous) = (self.totals.entry(id).key.clone(), self.totals.entry(id).total);
+        self.totals.reset(id, generation);
+        self.log.push(WriteRecord { at: now, kind: WriteKind::Reset { key: k, previous, generation } });
+        self.stats.resets += 1;
+        if self.publish.first_unpublished_at.is_none() {
+            self.publish.first_unpublished_at = Some(now);
+        }
+        self.publish.forced = Some(PublishReason::Reset);
+        self.changed_at(now);
+        self.maybe_publish(now);
+        previous
+    }
+
+    /// Emits a generation notice of `stale` for every known shard index, to its most
+    /// recently seen incarnation, sorted by shard index.
+    fn notify(&mut self, stale: Vec<(Arc<str>, u64)>) {
+        let mut latest: BTreeMap<u32, (Timestamp, u64)> = BTreeMap::new();
+        for (r, d) in &self.dedup {
+            let e = latest.entry(r.shard).or_insert((d.last_seen, r.incarnation));
+            *e = (*e).max((d.last_seen, r.incarnation));
+        }
+        for (shard, (_, incarnation)) in latest {
+            let to = ShardRef { shard, incarnation };
+            self.outputs.push_back(GlobalOutput::Notice(GenerationNotice { to, generation: self.generation, stale: stale.clone() }));
+        }
+    }
+
     fn own_deadline(&self) -> Option<Deadline<GlobalTimer>> {
         let p = &self.publish;
-        if let Some(f) = &p.in_flight {
+        if let Some(f) = &self.publish_flight {
             return Some(Deadline { at: f.deadline, timer: GlobalTimer::PublishTimeout });
         }
         if let Some(at) = p.retry_at {
@@ -732,7 +784,7 @@ impl Global {
 
     /// Cuts a publish if none is in flight or waiting to retry and a condition holds.
     fn maybe_publish(&mut self, now: Timestamp) {
-        if self.publish.in_flight.is_some() || self.publish.retry_at.is_some() || !self.totals.has_changes() {
+        if self.publish_flight.is_some() || self.publish.retry_at.is_some() || !self.totals.has_changes() {
             return;
         }
         let threshold = self.config.persist_after_writes();
@@ -764,15 +816,17 @@ impl Global {
         p.writes_since = 0;
         p.first_unpublished_at = None;
         p.forced = None;
-        p.in_flight =
-            Some(PublishFlight { publish: publish.clone(), keys, deadline: now.saturating_add(self.config.publish_timeout_ms()) });
+        self.publish_flight =
+            Some(InFlightPublish { publish: publish.clone(), keys, deadline: now.saturating_add(self.config.publish_timeout_ms()) });
+        self.journal.publish = true;
         self.stats.publishes += 1;
         self.outputs.push_back(GlobalOutput::Publish(publish));
-        self.state_changed = true;
+        self.changed_at(now);
     }
 
     fn fail_publish(&mut self, now: Timestamp) {
-        let Some(f) = self.publish.in_flight.take() else { return };
+        let Some(f) = self.publish_flight.take() else { return };
+        self.journal.publish = true;
         let ids: Vec<u32> = f.keys.iter().filter_map(|k| self.totals.id(k)).collect();
         self.totals.mark_changed(&ids);
         let p = &mut self.publish;
@@ -782,7 +836,7 @@ impl Global {
             p.first_unpublished_at = Some(now);
         }
         self.stats.publish_failures += 1;
-        self.state_changed = true;
+        self.changed_at(now);
     }
 
     /// Remembers the last applied seq of a shard life, pruning the least recently seen
@@ -791,15 +845,12 @@ impl Global {
         if !self.dedup.contains_key(&from) && self.dedup.len() >= self.config.max_dedup_entries() {
             if let Some(oldest) = self.dedup.iter().min_by_key(|(r, d)| (d.last_seen, **r)).map(|(r, _)| *r) {
                 self.dedup.remove(&oldest);
+                self.journal.dedup.insert(oldest);
                 self.stats.dedup_evictions += 1;
             }
         }
         self.dedup.insert(from, DedupEntry { last_seq: seq, last_seen: now });
-    }
-
-    fn after_upstream(&mut self) {
-        self.state_changed = true;
-        self.drain_upstream();
+        self.journal.dedup.insert(from);
     }
 
     /// Moves the upstream shard's outputs into ours.
@@ -810,20 +861,4 @@ impl Global {
             }
         }
     }
-}
-
-/// The serialized form of a global.
-#[derive(Serialize, Deserialize)]
-struct GlobalState {
-    clock: Clock,
-    generation: u64,
-    totals: Vec<(Arc<str>, i64, u64)>,
-    dedup: Vec<(ShardRef, u64, Timestamp)>,
-    dirty: Vec<Arc<str>>,
-    publish: PublishState,
-    log: Vec<WriteRecord>,
-    shard_writes: Vec<(u32, ShardWrites)>,
-    stats: GlobalStats,
-    rng: Rng,
-    upstream: Option<Vec<u8>>,
 }

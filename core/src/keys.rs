@@ -6,6 +6,7 @@
 
 use crate::error::Error;
 use ahash::AHashMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Checks a key against the bounds: non-empty and at most `max` bytes.
@@ -53,14 +54,32 @@ pub(crate) struct Slot {
     pub(crate) pinned: bool,
     /// The slot is unused (on the free list).
     pub(crate) free: bool,
+    /// The pending delta changed since the journal was last taken (listed in `KeyTable::pend_log`).
+    pub(crate) logged: bool,
+}
+
+impl Slot {
+    fn unused() -> Slot {
+        Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, logged: false }
+    }
 }
 
 /// Interned keys and the pending deltas of the current generation.
+///
+/// Free slots are reused lowest id first, so the free list is the complement of the used
+/// slots and needs no storage of its own (a journal stores used slots only).
 #[derive(Debug, Default)]
 pub(crate) struct KeyTable {
     pub(crate) index: AHashMap<Arc<str>, u32>,
     pub(crate) slots: Vec<Slot>,
+    /// Free slot ids, sorted descending (`pop` gives the lowest).
     free: Vec<u32>,
+    /// Journal: slots whose pending delta changed since the last take.
+    pub(crate) pend_log: Vec<u32>,
+    /// Journal: every pending delta was cleared (a batch was cut) since the last take.
+    pub(crate) pend_cleared: bool,
+    /// Journal: slots allocated, pinned or freed since the last take.
+    pub(crate) slot_log: BTreeSet<u32>,
     /// Slots with a pending delta, in first-touch order.
     pub(crate) dirty: Vec<u32>,
     pinned: usize,
@@ -103,7 +122,7 @@ impl KeyTable {
 
     /// Allocates a slot for a key that has none.
     pub(crate) fn allocate(&mut self, key: Arc<str>) -> u32 {
-        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false };
+        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false, logged: false };
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = slot;
@@ -116,6 +135,7 @@ impl KeyTable {
         };
         self.index.insert(key, id);
         self.ranks_fresh = false;
+        self.slot_log.insert(id);
         id
     }
 
@@ -125,6 +145,7 @@ impl KeyTable {
         if !slot.pinned {
             slot.pinned = true;
             self.pinned += 1;
+            self.slot_log.insert(id);
         }
     }
 
@@ -136,7 +157,29 @@ impl KeyTable {
             slot.present = true;
             self.dirty.push(id);
         }
+        if !slot.logged {
+            slot.logged = true;
+            self.pend_log.push(id);
+        }
         slot.delta = value;
+    }
+
+    /// Forgets which pending deltas changed since the last take; returns their keys.
+    pub(crate) fn take_pend_log(&mut self) -> Vec<Arc<str>> {
+        let mut keys = Vec::with_capacity(self.pend_log.len());
+        for id in self.pend_log.drain(..) {
+            let slot = &mut self.slots[id as usize];
+            slot.logged = false;
+            keys.push(slot.key.clone());
+        }
+        keys
+    }
+
+    /// Journal undo: slots logged after position `from` of `pend_log` are not changed after all.
+    pub(crate) fn unlog_from(&mut self, from: usize) {
+        for id in self.pend_log.drain(from..) {
+            self.slots[id as usize].logged = false;
+        }
     }
 
     /// Takes every pending `(key, delta)` of the current generation, sorted by key, clearing
@@ -156,11 +199,12 @@ impl KeyTable {
             for (id, slot) in self.slots.iter_mut().enumerate() {
                 if !slot.pinned && !slot.free && !slot.present {
                     self.index.remove(&slot.key);
-                    slot.free = true;
-                    slot.key = Arc::from("");
+                    *slot = Slot::unused();
                     self.free.push(id as u32);
+                    self.slot_log.insert(id as u32);
                 }
             }
+            self.free.sort_unstable_by(|a, b| b.cmp(a));
         }
         out
     }
@@ -210,43 +254,44 @@ impl KeyTable {
         self.lookup(key).map_or(0, |id| self.slots[id as usize].delta)
     }
 
-    /// The exact slot layout, for snapshots: used slots `(id, key, pinned)` by id, and the
-    /// free list in order.
-    pub(crate) fn export(&self) -> (Vec<SlotEntry>, Vec<u32>) {
+    /// The exact slot layout, for snapshots: the number of slots, and the used slots
+    /// `(id, key, pinned)` by id (the others are free).
+    pub(crate) fn export(&self) -> (u32, Vec<SlotEntry>) {
         let used = self.slots.iter().enumerate().filter(|(_, s)| !s.free).map(|(i, s)| (i as u32, s.key.clone(), s.pinned)).collect();
-        (used, self.free.clone())
+        (self.slots.len() as u32, used)
     }
 
-    /// Rebuilds a table from [`export`](Self::export)ed parts, validating them: ids unique,
-    /// together covering `0..n`, keys unique and non-empty, `n <= bound`.
-    pub(crate) fn import(used: Vec<SlotEntry>, free: Vec<u32>, bound: usize) -> Result<KeyTable, &'static str> {
-        let n = used.len() + free.len();
-        if n > bound {
+    /// The number of slots, used and free.
+    pub(crate) fn export_len(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// The slot row of `id` for the journal: `Some((key, pinned))` when used, `None` when free.
+    pub(crate) fn slot_row(&self, id: u32) -> Option<(Arc<str>, bool)> {
+        self.slots.get(id as usize).filter(|s| !s.free).map(|s| (s.key.clone(), s.pinned))
+    }
+
+    /// Rebuilds a table from [`export`](Self::export)ed parts, validating them: ids unique
+    /// and below `n`, keys unique and non-empty, `n <= bound`.
+    pub(crate) fn import(n: u32, used: Vec<SlotEntry>, bound: usize) -> Result<KeyTable, &'static str> {
+        let n = n as usize;
+        if n > bound || used.len() > n {
             return Err("key table larger than its bound");
         }
-        let slots = (0..n).map(|_| Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true }).collect();
+        let slots = (0..n).map(|_| Slot::unused()).collect();
         let mut t = KeyTable { slots, ..KeyTable::default() };
-        let mut seen = vec![false; n];
         for (id, key, pinned) in used {
             let i = id as usize;
-            if i >= n || seen[i] || key.is_empty() || t.index.contains_key(&key) {
+            if i >= n || !t.slots[i].free || key.is_empty() || t.index.contains_key(&key) {
                 return Err("invalid key slot");
             }
-            seen[i] = true;
             t.index.insert(key.clone(), id);
-            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false };
+            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false, logged: false };
             if pinned {
                 t.pinned += 1;
             }
         }
-        for id in &free {
-            let i = *id as usize;
-            if i >= n || seen[i] {
-                return Err("invalid free slot");
-            }
-            seen[i] = true;
-        }
-        t.free = free;
+        t.free = (0..n as u32).rev().filter(|i| t.slots[*i as usize].free).collect();
         Ok(t)
     }
 }
@@ -277,6 +322,11 @@ mod tests {
         assert_eq!(t.lookup("a"), Some(a));
         assert_eq!(t.lookup("b"), None);
         assert_eq!(t.slot_for("c"), b, "freed slot reused");
+        assert_eq!(t.slot_for("d"), 2);
+        t.set(2, 1);
+        t.take_pending(0, |k, d| (k, d));
+        // Lowest free id first.
+        assert_eq!((t.slot_for("e"), t.slot_for("f")), (1, 2));
         assert!(t.pinned_slot(KeyId(a)).is_ok());
         assert_eq!(t.pinned_slot(KeyId(b)), Err(Error::UnknownKeyId { id: b }));
         assert_eq!(t.pinned_slot(KeyId(99)), Err(Error::UnknownKeyId { id: 99 }));
@@ -291,13 +341,19 @@ mod tests {
         t.pin(2);
         t.set(0, 5);
         t.take_pending(0, |k, d| (k, d));
-        let (used, free) = t.export();
-        let mut back = KeyTable::import(used.clone(), free.clone(), 100).unwrap();
-        assert_eq!(back.export(), (used.clone(), free.clone()));
+        let (n, used) = t.export();
+        let mut back = KeyTable::import(n, used.clone(), 100).unwrap();
+        assert_eq!(back.export(), (n, used.clone()));
         assert_eq!(back.slot_for("zz"), t.slot_for("zz"));
-        assert!(KeyTable::import(used.clone(), free.clone(), 2).is_err());
+        assert!(KeyTable::import(n, used.clone(), 2).is_err());
         let mut dup = used.clone();
-        dup.push((0, Arc::from("q"), false));
-        assert!(KeyTable::import(dup, free, 100).is_err());
+        dup.push((2, Arc::from("q"), false));
+        assert!(KeyTable::import(n, dup, 100).is_err(), "two keys in one slot");
+        let mut dup = used.clone();
+        dup.push((0, Arc::from("c"), false));
+        assert!(KeyTable::import(n, dup, 100).is_err(), "one key in two slots");
+        let mut beyond = used.clone();
+        beyond.push((n, Arc::from("q"), false));
+        assert!(KeyTable::import(n, beyond, 100).is_err(), "a slot beyond the count");
     }
 }

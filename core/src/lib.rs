@@ -17,14 +17,22 @@
 //! After every input, drain the outputs and re-arm one timer:
 //!
 //! ```text
-//! input (with now)  ──►  machine  ──►  take_state_changed()  → persist snapshot() (durable hosts)
-//!                                 ──►  poll_output()         → send batch / ack / publish
+//! input (with now)  ──►  machine  ──►  take_changes()        → write the changed rows (durable hosts)
+//!                                      (or take_state_changed() → persist snapshot())
+//!                                 ──►  poll_output()         → send batch / ack / publish / notice
 //!                                 ──►  poll_timeout()        → call handle_timeout(now) then
 //! ```
 //!
 //! Outcomes of effects come back as inputs: the [`Ack`] a global returns goes to
 //! [`Shard::handle_ack`]; a failed send goes to [`Shard::handle_failure`]; a persisted
-//! [`Publish`] goes to [`Global::handle_publish_ack`].
+//! [`Publish`] goes to [`Global::handle_publish_ack`]; a [`GenerationNotice`] a reset emits
+//! goes to [`Shard::handle_generation_notice`] at once.
+//!
+//! A durable host persists either the whole [`snapshot`](Shard::snapshot) when
+//! [`take_state_changed`](Shard::take_state_changed) says so, or — cheaper, since its cost
+//! follows the change rather than the number of keys — the rows of
+//! [`take_changes`](Shard::take_changes) (see [`journal`]). Both are exact: nothing is
+//! reported and no row is yielded for an input that changed nothing.
 //!
 //! ```
 //! use shardtally::*;
@@ -75,17 +83,22 @@
 //! - **Bounded.** Every table has a configured bound.
 //! - **Deterministic.** Same inputs, same seed → byte-identical outputs and snapshots.
 //! - **Durable.** [`Shard::snapshot`] / [`Global::snapshot`] capture everything, deadlines
-//!   and in-flight batches included; decoding bad bytes is an error, never a panic.
+//!   and in-flight batches included; the change journal ([`journal`]) persists the same state
+//!   row by row, O(change) per input. Decoding bad bytes is an error, never a panic, and every
+//!   encoding carries a CRC-32C checksum ([`DecodeError::Checksum`]).
+//! - **Resets stick.** A reset's [`GenerationNotice`]s teach every shard at once; a host that
+//!   acknowledges a reset only after every shard learned it never drops an increment accepted
+//!   after that acknowledgement, and no increment accepted before a shard learned counts.
 //!
 //! ## Modules
 //!
 //! One module per machine: [`shard`], [`global`], [`router`]; plus [`partition`] (stable
 //! hashing), [`time`], [`config`] (with [`settings`], the settings as data), [`error`],
-//! [`message`], [`writelog`] and [`snapshot`]. The other machines: [`gateway`] routes clients
-//! to replicas under a connection limit and plans messages between them (DOG);
-//! [`membership`] gives the live processes of a cluster unique shard indices with epochs;
-//! [`buckets`] counts events per key and day with additive rollups; [`outbox`] is a bounded,
-//! drop-counting queue in front of a remote sink.
+//! [`message`], [`writelog`], [`snapshot`] and [`journal`] (row-level persistence). The
+//! other machines: [`gateway`] routes clients to replicas under a connection limit and plans
+//! messages between them (DOG); [`membership`] gives the live processes of a cluster unique
+//! shard indices with epochs; [`buckets`] counts events per key and day with additive
+//! rollups; [`outbox`] is a bounded, drop-counting queue in front of a remote sink.
 //! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
 //! and a faulty network.
 
@@ -97,6 +110,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod global;
+pub mod journal;
 mod keys;
 pub mod membership;
 pub mod message;
@@ -128,7 +142,7 @@ pub use membership::{
     Assignment, ClusterInfo, LostReason, Membership, MembershipConfig, MembershipConfigBuilder, MembershipOutput, MembershipStats,
     MembershipTimer, ShardInfo, ShardLost,
 };
-pub use message::{Ack, Batch, BatchEntry, FlushReason, ShardRef};
+pub use message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 pub use outbox::{Outbox, OutboxConfig, OutboxConfigBuilder};
 pub use router::Router;
 pub use shard::{CoalescingRoom, Deadline, FlushOutcome, Shard, ShardOutput, ShardStats, ShardTimer};

@@ -1,8 +1,10 @@
-//! Messages between machines: a shard's [`Batch`] and the global's [`Ack`].
+//! Messages between machines: a shard's [`Batch`], the global's [`Ack`] and its
+//! [`GenerationNotice`].
 //!
 //! The host carries them (an RPC, a queue, a function call) but cannot forge their
 //! contents: fields are read through getters, and bytes from the wire are turned back into
-//! messages with [`Batch::decode`] / [`Ack::decode`], which validate them.
+//! messages with [`Batch::decode`] / [`Ack::decode`] / [`GenerationNotice::decode`], which
+//! validate them (every encoding carries a CRC-32C checksum, see [`crate::snapshot`]).
 
 use crate::error::DecodeError;
 use crate::snapshot::{self, Kind};
@@ -209,10 +211,68 @@ impl Ack {
         if ack.seq == 0 {
             return Err(DecodeError::corrupt("ack seq 0"));
         }
-        if ack.stale.windows(2).any(|w| w[0].0 >= w[1].0) || ack.stale.iter().any(|(k, _)| k.is_empty()) {
-            return Err(DecodeError::corrupt("stale keys not sorted"));
-        }
+        check_stale(&ack.stale, ack.generation)?;
         Ok(ack)
+    }
+}
+
+/// Stale keys must be non-empty, strictly increasing, with generations the global has reached.
+fn check_stale(stale: &[(Arc<str>, u64)], generation: u64) -> Result<(), DecodeError> {
+    if stale.windows(2).any(|w| w[0].0 >= w[1].0) || stale.iter().any(|(k, g)| k.is_empty() || *g > generation) {
+        return Err(DecodeError::corrupt("stale keys not sorted"));
+    }
+    Ok(())
+}
+
+/// A reset, announced by the global to a shard at once (not only with its next ack).
+///
+/// [`Global::reset`](crate::Global::reset) emits one for every shard it knows, as
+/// [`GlobalOutput::Notice`](crate::GlobalOutput::Notice); the host delivers it to
+/// [`Shard::handle_generation_notice`](crate::Shard::handle_generation_notice) (or, in a
+/// tree, to the mid-level global owning that upstream shard,
+/// [`Global::handle_generation_notice`](crate::Global::handle_generation_notice)). The shard
+/// drops its pending deltas of the reset key and tags new increments with the new generation,
+/// so increments it accepts after learning count, and none it accepted before do.
+///
+/// Learning a notice is always safe, so a notice may be delivered late, twice, or to a shard
+/// the global never heard from (see [`Global::generation_notice`](crate::Global::generation_notice));
+/// a lost notice only delays learning until the shard's next acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationNotice {
+    pub(crate) to: ShardRef,
+    pub(crate) generation: u64,
+    pub(crate) stale: Vec<(Arc<str>, u64)>,
+}
+
+impl GenerationNotice {
+    /// The shard life the notice is addressed to (a routing hint: any shard may learn it).
+    pub fn to(&self) -> ShardRef {
+        self.to
+    }
+    /// The global's reset generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    /// The reset keys with their new generation, sorted by key.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.stale.iter().map(|(k, g)| (&**k, *g))
+    }
+    /// The same notice addressed to another shard.
+    #[must_use]
+    pub fn readdressed(&self, to: ShardRef) -> GenerationNotice {
+        GenerationNotice { to, ..self.clone() }
+    }
+
+    /// Encodes the notice for the wire.
+    pub fn encode(&self) -> Vec<u8> {
+        snapshot::encode(Kind::Notice, self)
+    }
+
+    /// Decodes and validates a notice from the wire.
+    pub fn decode(bytes: &[u8]) -> Result<GenerationNotice, DecodeError> {
+        let notice: GenerationNotice = snapshot::decode(Kind::Notice, bytes)?;
+        check_stale(&notice.stale, notice.generation)?;
+        Ok(notice)
     }
 }
 
@@ -251,5 +311,15 @@ mod tests {
         assert_eq!(back, a);
         assert_eq!(back.stale_keys().collect::<Vec<_>>(), vec![("x", 2)]);
         assert!(Ack::decode(&a.encode()[..7]).is_err());
+    }
+
+    #[test]
+    fn notice_round_trips_and_is_validated() {
+        let n = GenerationNotice { to: ShardRef { shard: 3, incarnation: 1 }, generation: 4, stale: vec![("x".into(), 4)] };
+        assert_eq!(GenerationNotice::decode(&n.encode()).unwrap(), n);
+        assert_eq!(n.readdressed(ShardRef { shard: 5, incarnation: 2 }).to().shard, 5);
+        let future = GenerationNotice { stale: vec![("x".into(), 5)], ..n.clone() };
+        assert!(GenerationNotice::decode(&future.encode()).is_err());
+        assert!(Ack::decode(&n.encode()).is_err(), "kinds are not interchangeable");
     }
 }

@@ -1,16 +1,18 @@
 //! The shard: buffers increments and ships them to the global aggregator as batches.
 
 use crate::config::{Backoff, ShardConfig};
-use crate::error::{DecodeError, Error};
-use crate::keys::{validate_key, KeyId, KeyTable, SlotEntry};
-use crate::message::{check_sorted_entries, Ack, Batch, BatchEntry, FlushReason, ShardRef};
+use crate::error::Error;
+use crate::journal::ShardMeta;
+use crate::keys::{validate_key, KeyId, KeyTable};
+use crate::message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 use crate::rng::Rng;
-use crate::snapshot::{self, Kind};
 use crate::time::{Clock, Timestamp};
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+mod rows;
 
 /// One key of a request being validated: `(key, its slot if any, summed delta)`.
 type Staged<'k> = (&'k str, Option<u32>, i64);
@@ -118,14 +120,14 @@ pub struct ShardStats {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum FlightState {
+pub(crate) enum FlightState {
     /// Sent; waiting for an answer until the deadline.
     Awaiting { deadline: Timestamp },
     /// Failed; re-send at this time.
     Backoff { resend_at: Timestamp },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct InFlight {
     batch: Batch,
     /// Transmissions so far (1 after the first send).
@@ -139,8 +141,10 @@ struct InFlight {
 ///
 /// ```text
 /// loop {
-///     feed one input:   increment* / flush / drain / handle_ack / handle_failure / handle_timeout
-///     if take_state_changed() { persist snapshot() }        // durable hosts, before replying
+///     feed one input:   increment* / flush / drain / handle_ack / handle_failure /
+///                       handle_generation_notice / handle_timeout
+///     write take_changes() rows                             // durable hosts, before replying
+///         (or: if take_state_changed() { persist snapshot() })
 ///     while let Some(out) = poll_output() { send the batch } // then
 ///     arm a timer for poll_timeout()
 /// }
@@ -165,15 +169,26 @@ struct InFlight {
 ///   [`increment_ids`](Self::increment_ids), [`flush`](Self::flush), [`drain`](Self::drain),
 ///   [`handle_ack`](Self::handle_ack), [`handle_failure`](Self::handle_failure),
 ///   [`handle_rejection`](Self::handle_rejection),
+///   [`handle_generation_notice`](Self::handle_generation_notice),
 ///   [`handle_timeout`](Self::handle_timeout); and [`intern`](Self::intern), which needs no time.
 /// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
-///   [`take_state_changed`](Self::take_state_changed).
+///   [`take_state_changed`](Self::take_state_changed), [`take_changes`](Self::take_changes).
+/// - **Persistence**: [`snapshot`](Self::snapshot) / [`restore`](Self::restore) (the whole
+///   state), [`take_changes`](Self::take_changes) / [`rows`](Self::rows) /
+///   [`from_rows`](Self::from_rows) (row by row, see [`journal`](crate::journal)).
 ///
 /// # Time
 ///
 /// `now` is milliseconds on the host's clock; a `now` earlier than one already seen is
 /// treated as the latest seen. `handle_timeout` fires every deadline `<= now` and is a no-op
 /// when called early or twice.
+///
+/// # Persistence hints
+///
+/// [`take_state_changed`](Self::take_state_changed) is true exactly when the input changed
+/// the [`snapshot`](Self::snapshot) — an input that changes nothing (an early timeout, a
+/// flush with nothing pending, a late acknowledgement) does not even record its `now` — and
+/// [`take_changes`](Self::take_changes) is empty exactly then.
 ///
 /// # Delivery
 ///
@@ -220,6 +235,18 @@ pub struct Shard {
     stats: ShardStats,
     outputs: VecDeque<ShardOutput>,
     state_changed: bool,
+    journal: ShardJournal,
+}
+
+/// What changed since the journal was last taken, besides the key table's own marks.
+#[derive(Debug, Default)]
+struct ShardJournal {
+    /// The meta row as last taken (`None`: never taken, the store is empty).
+    last_meta: Option<ShardMeta>,
+    /// Pending entries of older generations that changed.
+    older: BTreeSet<(Arc<str>, u64)>,
+    /// The in-flight batch was set or cleared.
+    flight: bool,
 }
 
 impl Shard {
@@ -246,6 +273,7 @@ impl Shard {
             stats: ShardStats::default(),
             outputs: VecDeque::new(),
             state_changed: false,
+            journal: ShardJournal::default(),
         }
     }
 
@@ -493,6 +521,7 @@ impl Shard {
         }
         // One pass: add in order; on any error, undo exactly what was added and report it.
         let dirty_before = self.keys.dirty.len();
+        let logged_before = self.keys.pend_log.len();
         for (i, (id, delta)) in ids.iter().zip(deltas).enumerate() {
             let err = match self.keys.pinned_slot(*id) {
                 Ok(s) => {
@@ -504,6 +533,10 @@ impl Shard {
                                 slot.present = true;
                                 self.keys.dirty.push(s);
                             }
+                            if !slot.logged {
+                                slot.logged = true;
+                                self.keys.pend_log.push(s);
+                            }
                             continue;
                         }
                         None => Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta: *delta },
@@ -511,11 +544,11 @@ impl Shard {
                 }
                 Err(e) => e,
             };
-            self.undo_ids(&ids[..i], &deltas[..i], dirty_before);
+            self.undo_ids(&ids[..i], &deltas[..i], dirty_before, logged_before);
             return Err(err);
         }
         if self.pending_keys() > self.config.max_pending_keys() {
-            self.undo_ids(ids, deltas, dirty_before);
+            self.undo_ids(ids, deltas, dirty_before, logged_before);
             return Err(Error::TableFull { table: "pending keys", limit: self.config.max_pending_keys() });
         }
         self.after_request(now);
@@ -524,27 +557,32 @@ impl Shard {
 
     /// Reverts the first `ids.len()` additions of a rejected `increment_ids`: every add was
     /// checked, so subtracting in reverse restores each slot exactly; slots that became
-    /// pending (appended to the dirty list after `dirty_before`) are pending no more.
-    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], dirty_before: usize) {
+    /// pending (appended to the dirty list after `dirty_before`) are pending no more, and
+    /// slots first logged for the journal (after `logged_before`) are unlogged.
+    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], dirty_before: usize, logged_before: usize) {
         for (id, delta) in ids.iter().zip(deltas).rev() {
             self.keys.slots[id.0 as usize].delta -= delta;
         }
         for s in self.keys.dirty.drain(dirty_before..) {
             self.keys.slots[s as usize].present = false;
         }
+        self.keys.unlog_from(logged_before);
     }
 
     /// Cuts a batch of everything pending now (reason `manual`), or defers it until the
     /// in-flight batch is acknowledged. With nothing pending it emits nothing.
     pub fn flush(&mut self, now: Timestamp) -> FlushOutcome {
-        let now = self.clock.observe(now);
+        let now = self.clock.at(now);
         if !self.has_pending() {
             return FlushOutcome::NothingPending;
         }
         if let Some(f) = &self.in_flight {
-            self.manual_requested = true;
-            self.state_changed = true;
-            return FlushOutcome::Deferred { seq: f.batch.seq };
+            let seq = f.batch.seq;
+            if !self.manual_requested {
+                self.manual_requested = true;
+                self.changed_at(now);
+            }
+            return FlushOutcome::Deferred { seq };
         }
         FlushOutcome::Sent { seq: self.cut(FlushReason::Manual, now) }
     }
@@ -553,10 +591,10 @@ impl Shard {
     /// everything pending is flushed now and after every acknowledgement, until
     /// [`is_drained`](Self::is_drained). Increments are still accepted (nothing is lost).
     pub fn drain(&mut self, now: Timestamp) -> FlushOutcome {
-        let now = self.clock.observe(now);
+        let now = self.clock.at(now);
         if !self.draining {
             self.draining = true;
-            self.state_changed = true;
+            self.changed_at(now);
         }
         if !self.has_pending() {
             return FlushOutcome::NothingPending;
@@ -579,19 +617,36 @@ impl Shard {
         if ack.to != self.me {
             return Err(Error::WrongShard { expected: self.me, got: ack.to });
         }
-        let now = self.clock.observe(now);
-        self.learn_generation(ack.generation, &ack.stale);
+        let now = self.clock.at(now);
+        self.learn_generation(ack.generation, &ack.stale, now);
         let matched = matches!(&self.in_flight, Some(f) if f.batch.seq == ack.seq);
         if matched {
             self.in_flight = None;
+            self.journal.flight = true;
             self.stats.acks += 1;
             if ack.duplicate {
                 self.stats.duplicate_acks += 1;
             }
-            self.state_changed = true;
+            self.changed_at(now);
         }
         self.maybe_flush(now);
         Ok(matched)
+    }
+
+    /// The global announced a reset ([`GenerationNotice`]): increments accepted from now on
+    /// are tagged with the new generation, and pending deltas of the reset keys accepted
+    /// before are dropped (counted in [`ShardStats::stale_dropped`]). Returns whether the
+    /// shard learned anything (a late or repeated notice changes nothing).
+    ///
+    /// The notice's addressee is not checked: learning a reset is safe for any shard fed by
+    /// the global that sent it.
+    pub fn handle_generation_notice(&mut self, notice: &GenerationNotice, now: Timestamp) -> bool {
+        let now = self.clock.at(now);
+        let before = std::mem::take(&mut self.state_changed);
+        self.learn_generation(notice.generation, &notice.stale, now);
+        let learned = self.state_changed;
+        self.state_changed |= before;
+        learned
     }
 
     /// Sending batch `seq` failed: it will be re-sent after a backoff. Returns `false` (and
@@ -599,7 +654,7 @@ impl Shard {
     pub fn handle_failure(&mut self, seq: u64, now: Timestamp) -> bool {
         match &self.in_flight {
             Some(InFlight { batch, state: FlightState::Awaiting { .. }, .. }) if batch.seq == seq => {
-                let now = self.clock.observe(now);
+                let now = self.clock.at(now);
                 self.schedule_retry(now);
                 true
             }
@@ -615,12 +670,13 @@ impl Shard {
     pub fn handle_rejection(&mut self, seq: u64, now: Timestamp) -> bool {
         match &self.in_flight {
             Some(f) if f.batch.seq == seq => {
-                let now = self.clock.observe(now);
+                let now = self.clock.at(now);
                 self.stats.rejected_batches += 1;
                 self.stats.rejected_entries += f.batch.len() as u64;
                 self.in_flight = None;
+                self.journal.flight = true;
                 self.outputs.retain(|ShardOutput::SendBatch(b)| b.seq != seq);
-                self.state_changed = true;
+                self.changed_at(now);
                 self.maybe_flush(now);
                 true
             }
@@ -631,7 +687,7 @@ impl Shard {
     /// Fires every deadline `<= now`: an idle or max-age flush, an acknowledgement timeout
     /// (the batch is treated as failed), or a re-send. Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        let now = self.clock.observe(now);
+        let now = self.clock.at(now);
         match self.in_flight.as_ref().map(|f| f.state) {
             Some(FlightState::Awaiting { deadline }) if deadline <= now => self.schedule_retry(now),
             Some(FlightState::Backoff { resend_at }) if resend_at <= now => self.resend(now),
@@ -658,85 +714,14 @@ impl Shard {
         std::mem::take(&mut self.state_changed)
     }
 
-    // ----- snapshots -----
-
-    /// The whole state as versioned bytes: pending deltas, the in-flight batch, sequence
-    /// numbers, generation, issued key ids, deadlines and counters.
-    pub fn snapshot(&self) -> Vec<u8> {
-        let in_flight = self.in_flight.clone();
-        let (slots, free) = self.keys.export();
-        snapshot::encode(
-            Kind::ShardSnapshot,
-            &ShardState {
-                me: self.me,
-                clock: self.clock,
-                generation: self.generation,
-                next_seq: self.next_seq,
-                slots,
-                free,
-                pending: self.pending(),
-                requests: self.requests,
-                first_pending_at: self.first_pending_at,
-                last_increment_at: self.last_increment_at,
-                in_flight,
-                draining: self.draining,
-                manual_requested: self.manual_requested,
-                rng: self.rng.clone(),
-                stats: self.stats,
-            },
-        )
-    }
-
-    /// Restores a shard from [`snapshot`](Self::snapshot) bytes, deadlines included, so
-    /// [`poll_timeout`](Self::poll_timeout) is right at once. A batch that was in flight is
-    /// offered again by [`poll_output`](Self::poll_output) (reason `retry`): the host may
-    /// have crashed before sending it, and the global ignores duplicates.
-    pub fn restore(bytes: &[u8], config: ShardConfig) -> Result<Shard, DecodeError> {
-        let s: ShardState = snapshot::decode(Kind::ShardSnapshot, bytes)?;
-        check_sorted_entries(&s.pending)?;
-        if s.next_seq == 0 {
-            return Err(DecodeError::corrupt("next seq 0"));
-        }
-        if let Some(f) = &s.in_flight {
-            check_sorted_entries(&f.batch.entries)?;
-            if f.batch.from != s.me || f.batch.seq.checked_add(1) != Some(s.next_seq) || f.batch.entries.is_empty() || f.attempts == 0 {
-                return Err(DecodeError::corrupt("in-flight batch does not belong to this shard"));
-            }
-        }
-        let bound = config.max_interned_keys() + 2 * config.max_pending_keys() + 16;
-        let mut shard = Shard::new(config, s.me);
-        shard.clock = s.clock;
-        shard.generation = s.generation;
-        shard.next_seq = s.next_seq;
-        shard.keys = KeyTable::import(s.slots, s.free, bound).map_err(DecodeError::corrupt)?;
-        for e in s.pending {
-            if e.generation > s.generation {
-                return Err(DecodeError::corrupt("pending delta from a future generation"));
-            }
-            if e.generation == s.generation {
-                let id = shard.keys.lookup(&e.key).ok_or_else(|| DecodeError::corrupt("pending key without a slot"))?;
-                shard.keys.set(id, e.delta);
-            } else {
-                shard.older.insert((e.key, e.generation), e.delta);
-            }
-        }
-        shard.requests = s.requests;
-        shard.first_pending_at = s.first_pending_at.filter(|_| shard.has_pending());
-        shard.last_increment_at = s.last_increment_at;
-        shard.draining = s.draining;
-        shard.manual_requested = s.manual_requested;
-        shard.rng = s.rng;
-        shard.stats = s.stats;
-        if let Some(f) = &s.in_flight {
-            if let FlightState::Awaiting { .. } = f.state {
-                shard.outputs.push_back(ShardOutput::SendBatch(Batch { reason: FlushReason::Retry, ..f.batch.clone() }));
-            }
-        }
-        shard.in_flight = s.in_flight;
-        Ok(shard)
-    }
-
     // ----- internals -----
+
+    /// Records that the state changed at `now` (the clock moves only with a change).
+    #[inline]
+    fn changed_at(&mut self, now: Timestamp) {
+        self.clock.observe(now);
+        self.state_changed = true;
+    }
 
     fn has_pending(&self) -> bool {
         !self.keys.dirty.is_empty() || !self.older.is_empty()
@@ -860,6 +845,10 @@ impl Shard {
     fn cut(&mut self, reason: FlushReason, now: Timestamp) -> u64 {
         let generation = self.generation;
         let keep = self.config.max_pending_keys();
+        // Everything pending goes: the journal records one clear instead of every entry.
+        self.keys.take_pend_log();
+        self.keys.pend_cleared = true;
+        self.journal.older.clear();
         // Current-generation entries come out of the key table already sorted.
         let current = self.keys.take_pending(keep, |key, delta| BatchEntry { key, generation, delta });
         let entries: Vec<BatchEntry> = if self.older.is_empty() {
@@ -882,11 +871,12 @@ impl Shard {
             attempts: 1,
             state: FlightState::Awaiting { deadline: now.saturating_add(self.config.ack_timeout_ms()) },
         });
+        self.journal.flight = true;
         self.requests = 0;
         self.first_pending_at = None;
         self.manual_requested = false;
         self.stats.batches += 1;
-        self.state_changed = true;
+        self.changed_at(now);
         seq
     }
 
@@ -895,7 +885,7 @@ impl Shard {
         let delay = self.backoff.delay(f.attempts, &mut self.rng);
         f.state = FlightState::Backoff { resend_at: now.saturating_add(delay) };
         self.stats.failures += 1;
-        self.state_changed = true;
+        self.changed_at(now);
     }
 
     fn resend(&mut self, now: Timestamp) {
@@ -904,51 +894,104 @@ impl Shard {
         f.state = FlightState::Awaiting { deadline: now.saturating_add(self.config.ack_timeout_ms()) };
         self.outputs.push_back(ShardOutput::SendBatch(Batch { reason: FlushReason::Retry, ..f.batch.clone() }));
         self.stats.retries += 1;
-        self.state_changed = true;
+        self.changed_at(now);
     }
 
     /// Learns the global's generation and drops pending deltas of keys reset after they
     /// were accepted.
-    fn learn_generation(&mut self, generation: u64, stale: &[(Arc<str>, u64)]) {
+    fn learn_generation(&mut self, generation: u64, stale: &[(Arc<str>, u64)], now: Timestamp) {
         if generation > self.generation {
-            // Pending deltas of the current generation keep their (older) tag.
+            // Pending deltas of the current generation keep their (older) tag: the same
+            // journal rows, still marked if they changed since the last take.
+            let old = self.generation;
+            for key in self.keys.take_pend_log() {
+                self.journal.older.insert((key, old));
+            }
             for (key, delta) in self.keys.take_pending(self.config.max_pending_keys(), |k, d| (k, d)) {
-                self.older.insert((key, self.generation), delta);
+                self.older.insert((key, old), delta);
             }
             self.generation = generation;
-            self.state_changed = true;
+            self.changed_at(now);
         }
         for (key, key_generation) in stale {
             let doomed: Vec<(Arc<str>, u64)> =
                 self.older.range((key.clone(), 0)..(key.clone(), *key_generation)).map(|(k, _)| k.clone()).collect();
             for k in doomed {
                 self.older.remove(&k);
+                self.journal.older.insert(k);
                 self.stats.stale_dropped += 1;
-                self.state_changed = true;
+                self.changed_at(now);
             }
         }
-        if !self.has_pending() {
+        if !self.has_pending() && self.first_pending_at.is_some() {
             self.first_pending_at = None;
+            self.changed_at(now);
         }
     }
-}
 
-/// The serialized form of a shard.
-#[derive(Serialize, Deserialize)]
-struct ShardState {
-    me: ShardRef,
-    clock: Clock,
-    generation: u64,
-    next_seq: u64,
-    slots: Vec<SlotEntry>,
-    free: Vec<u32>,
-    pending: Vec<BatchEntry>,
-    requests: u64,
-    first_pending_at: Option<Timestamp>,
-    last_increment_at: Timestamp,
-    in_flight: Option<InFlight>,
-    draining: bool,
-    manual_requested: bool,
-    rng: Rng,
-    stats: ShardStats,
+    // ----- tiered aggregation (the upstream shard of a global) -----
+
+    /// Checks that `items` — `(key, generation tag, delta)`, sorted by key then tag, as
+    /// applied from one batch — can be added as one request by
+    /// [`apply_tagged`](Self::apply_tagged): keys, overflow, room. Changes nothing.
+    pub(crate) fn check_tagged(&self, items: &[(&str, u64, i64)]) -> Result<(), Error> {
+        let max = self.config.max_key_bytes();
+        let target = items.iter().map(|i| i.1).max().map_or(self.generation, |g| g.max(self.generation));
+        let mut new_cells = 0usize;
+        let mut running: Option<(&str, u64, i64)> = None;
+        for (key, tag, delta) in items {
+            validate_key(key, max)?;
+            let current = match running {
+                Some((k, t, v)) if k == *key && t == *tag => v,
+                _ => {
+                    let cell = self.cell(key, *tag, target);
+                    if cell.is_none() {
+                        new_cells += 1;
+                    }
+                    cell.unwrap_or(0)
+                }
+            };
+            let value = current.checked_add(*delta).ok_or_else(|| Error::Overflow { key: (*key).to_owned(), current, delta: *delta })?;
+            running = Some((key, *tag, value));
+        }
+        self.check_room(new_cells)
+    }
+
+    /// The pending delta of `(key, tag)` once the shard's generation is `target`, if any.
+    fn cell(&self, key: &str, tag: u64, target: u64) -> Option<i64> {
+        if tag == self.generation {
+            // In the key table now; moved under the same tag if the generation goes up.
+            self.keys.lookup(key).map(|id| &self.keys.slots[id as usize]).filter(|s| s.present).map(|s| s.delta)
+        } else if tag == target {
+            None
+        } else {
+            self.older.get(&(Arc::from(key), tag)).copied()
+        }
+    }
+
+    /// Adds `items` (checked by [`check_tagged`](Self::check_tagged)) as one request, each
+    /// delta under its own generation tag, so a mid-level global forwards every delta with
+    /// the generation its leaf shard accepted it under. A tag newer than the shard's
+    /// generation teaches it that generation first. Nothing to add is not a request.
+    pub(crate) fn apply_tagged(&mut self, items: &[(&str, u64, i64)], now: Timestamp) {
+        if items.is_empty() {
+            return;
+        }
+        let now = self.clock.at(now);
+        if let Some(newest) = items.iter().map(|i| i.1).max() {
+            self.learn_generation(newest, &[], now);
+        }
+        for (key, tag, delta) in items {
+            if *tag == self.generation {
+                let id = self.keys.slot_for(key);
+                let value = self.keys.slots[id as usize].delta + delta;
+                self.keys.set(id, value);
+            } else {
+                let cell = (Arc::from(*key), *tag);
+                *self.older.entry(cell.clone()).or_insert(0) += delta;
+                self.journal.older.insert(cell);
+            }
+        }
+        self.after_requests(1, now);
+    }
 }

@@ -68,6 +68,13 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// The time to act on for an input at `now`, without recording it: inputs that turn
+    /// out to change nothing leave the clock (and so the snapshot) as it was.
+    #[inline]
+    pub(crate) fn at(&self, now: Timestamp) -> Timestamp {
+        now.max(self.last)
+    }
+
     /// Records `now` and returns the time to act on: `max(now, last seen)`.
     #[inline]
     pub(crate) fn observe(&mut self, now: Timestamp) -> Timestamp {

@@ -15,6 +15,8 @@ pub(crate) struct KeyEntry {
     pub(crate) generation: u64,
     /// Changed since the last publish was cut (listed in `Totals::dirty`).
     dirty: bool,
+    /// Changed since the journal was last taken (listed in `Totals::log`).
+    logged: bool,
 }
 
 #[derive(Debug, Default)]
@@ -22,6 +24,8 @@ pub(crate) struct Totals {
     index: AHashMap<Arc<str>, u32>,
     keys: Vec<KeyEntry>,
     dirty: Vec<u32>,
+    /// Journal: ids whose row changed since the last take.
+    log: Vec<u32>,
     /// Ids sorted by key (fresh when it covers every key) and each id's position in it.
     order: Vec<u32>,
     rank: Vec<u32>,
@@ -50,8 +54,39 @@ impl Totals {
     pub(crate) fn insert(&mut self, key: Arc<str>, total: i64, generation: u64) -> u32 {
         let id = self.keys.len() as u32;
         self.index.insert(key.clone(), id);
-        self.keys.push(KeyEntry { key, total, generation, dirty: false });
+        self.keys.push(KeyEntry { key, total, generation, dirty: false, logged: false });
+        self.log_row(id);
         id
+    }
+
+    #[inline]
+    fn log_row(&mut self, id: u32) {
+        let e = &mut self.keys[id as usize];
+        if !e.logged {
+            e.logged = true;
+            self.log.push(id);
+        }
+    }
+
+    /// Whether a key changed since the last publish was cut.
+    pub(crate) fn is_unpublished(&self, id: u32) -> bool {
+        self.keys[id as usize].dirty
+    }
+
+    /// Journal: the ids whose row changed since the last take, sorted by key.
+    pub(crate) fn take_log(&mut self) -> Vec<u32> {
+        let mut ids = std::mem::take(&mut self.log);
+        for id in &ids {
+            self.keys[*id as usize].logged = false;
+        }
+        let keys = &self.keys;
+        ids.sort_unstable_by(|a, b| keys[*a as usize].key.cmp(&keys[*b as usize].key));
+        ids
+    }
+
+    /// Journal: forgets every change (the store holds the state).
+    pub(crate) fn clear_log(&mut self) {
+        self.take_log();
     }
 
     /// Adds a delta the caller checked does not overflow, and marks the key changed.
@@ -59,9 +94,13 @@ impl Totals {
     pub(crate) fn add(&mut self, id: u32, delta: i64) {
         let e = &mut self.keys[id as usize];
         e.total += delta;
-        if !e.dirty {
+        let newly = !e.dirty;
+        if newly {
             e.dirty = true;
             self.dirty.push(id);
+        }
+        if newly || delta != 0 {
+            self.log_row(id);
         }
     }
 
@@ -71,6 +110,7 @@ impl Totals {
         e.total = 0;
         e.generation = generation;
         self.add(id, 0);
+        self.log_row(id);
     }
 
     pub(crate) fn has_changes(&self) -> bool {
@@ -83,6 +123,7 @@ impl Totals {
         let mut ids = std::mem::take(&mut self.dirty);
         for id in &ids {
             self.keys[*id as usize].dirty = false;
+            self.log_row(*id);
         }
         let rank = &self.rank;
         ids.sort_unstable_by_key(|id| rank[*id as usize]);
@@ -94,13 +135,6 @@ impl Totals {
         for id in ids {
             self.add(*id, 0);
         }
-    }
-
-    /// Changed keys, sorted.
-    pub(crate) fn changed_keys(&self) -> Vec<Arc<str>> {
-        let mut keys: Vec<Arc<str>> = self.dirty.iter().map(|id| self.keys[*id as usize].key.clone()).collect();
-        keys.sort_unstable();
-        keys
     }
 
     /// Every id, sorted by key.
@@ -167,6 +201,7 @@ mod tests {
         assert_eq!(&*t.sorted(), &[a, b, c]);
         t.reset(b, 3);
         assert_eq!((t.entry(b).total, t.entry(b).generation), (0, 3));
-        assert_eq!(t.changed_keys(), vec![Arc::<str>::from("b")]);
+        assert!(t.is_unpublished(b) && !t.is_unpublished(a));
+        assert_eq!(t.take_log(), vec![a, b, c], "the journal lists each changed row once, by key");
     }
 }

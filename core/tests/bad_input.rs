@@ -101,7 +101,7 @@ fn garbage_bytes_are_decode_errors() {
         assert!(Ack::decode(bytes).is_err());
     }
     let err = Shard::restore(b"sht\x01\x09", ShardConfig::default()).unwrap_err();
-    assert_eq!(err, DecodeError::UnsupportedVersion { found: 9, supported: 1 });
+    assert_eq!(err, DecodeError::UnsupportedVersion { found: 9, supported: snapshot::FORMAT_VERSION });
     assert_eq!(err.code(), "DECODE_UNSUPPORTED_VERSION");
 }
 

@@ -3,7 +3,13 @@
 //! Each scenario is a small random topology (1–4 shards, 1–4 keys, flat or two-level) driven
 //! through random steps with drops, duplicates, reordering, transport failures, crashes at
 //! both effect boundaries, double timeouts, a backwards clock, resets and failing publishes.
-//! After every step: accepted = totals + pending + in flight (per key, resets accounted for).
+//! Resets happen at the top global in flat and two-level trees; their generation notices
+//! travel the faulty network like every other message.
+//! After every step: accepted = totals + pending + in flight (per key, resets accounted for),
+//! and every host that handled an input reported a change exactly when its snapshot changed,
+//! took journal rows exactly then, and (in every fourth scenario, after every change) rebuilds
+//! from its stored rows to the same snapshot; restarts alternate between the snapshot and the
+//! rows.
 //! At the end: everything delivered, totals equal accepted increments exactly.
 
 #![allow(clippy::unwrap_used)]
@@ -19,7 +25,7 @@ const STEPS: u64 = 60;
 
 fn run_part(part: u64) {
     let start = Instant::now();
-    let (mut steps, mut accepted, mut crashes, mut resets) = (0, 0, 0, 0);
+    let (mut steps, mut accepted, mut crashes, mut resets, mut notices) = (0, 0, 0, 0, 0);
     for i in 0..SCENARIOS {
         let seed = part * SCENARIOS + i;
         let mut sim = Sim::new(SimConfig::random(seed));
@@ -34,11 +40,12 @@ fn run_part(part: u64) {
         accepted += report.accepted;
         crashes += report.crashes;
         resets += report.resets;
+        notices += report.notices;
     }
     assert!(accepted > SCENARIOS, "the scenarios accepted almost nothing");
-    assert!(crashes > 0 && resets > 0, "faults were not exercised");
+    assert!(crashes > 0 && resets > 0 && notices > 0, "faults were not exercised");
     eprintln!(
-        "part {part}: {SCENARIOS} scenarios, {steps} steps checked, {accepted} requests accepted, {crashes} restarts, {resets} resets in {:.2?}",
+        "part {part}: {SCENARIOS} scenarios, {steps} steps checked, {accepted} requests accepted, {crashes} restarts, {resets} resets, {notices} notices in {:.2?}",
         start.elapsed()
     );
 }

@@ -2,11 +2,15 @@
 //!
 //! [`Sim`] wires N shards to a global — or, in a two-level tree, to mid-level globals that
 //! forward to a top-level global — through a [`Network`] that can drop, duplicate, reorder
-//! and delay batches and acknowledgements. Every simulated host is *durable*: after each
-//! input it persists its snapshot, then sends its outputs. A crash can hit any input at
+//! and delay batches, acknowledgements and generation notices. Every simulated host is
+//! *durable*: after each input it persists its snapshot and its change journal (into a
+//! [`RowStore`](crate::journal::RowStore)), then sends its outputs; it checks that the change
+//! report, the journal and the snapshot agree, and (for every fourth seed) that the rows
+//! rebuild the same machine; restarts alternate between the snapshot and the rows. A crash can hit any input at
 //! either effect boundary (before the persist, or after it and before the sends); the host
-//! comes back from its last persisted snapshot. Timeouts can fire twice, the clock can step
-//! backwards, publishes can fail, keys can be reset. Everything is driven by a seed and
+//! comes back from its last persisted snapshot or rows. Timeouts can fire twice, the clock
+//! can step backwards, publishes can fail, keys can be reset (at the top global, also in
+//! two-level trees). Everything is driven by a seed and
 //! nothing sleeps: the clock jumps.
 //!
 //! After every step [`Sim::check`] verifies conservation per key:

@@ -30,10 +30,18 @@ pub enum Message {
         /// The encoded ack.
         bytes: Vec<u8>,
     },
+    /// A generation notice (encoded with [`GenerationNotice::encode`](crate::GenerationNotice::encode))
+    /// on its way from a global to a shard or a mid-level global.
+    Notice {
+        /// The receiving shard or mid-level global.
+        to: Node,
+        /// The encoded notice.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Messages in transit, in the order they were sent. Delivery picks any of them, so the
-/// network can reorder, delay, drop and duplicate.
+/// network can reorder, delay, drop and duplicate batches, acknowledgements and notices.
 #[derive(Clone, Debug, Default)]
 pub struct Network {
     in_transit: Vec<Message>,

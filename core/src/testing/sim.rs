@@ -4,7 +4,8 @@
 use super::network::{Message, Network, Node};
 use crate::config::{GlobalConfig, PublishMode, ShardConfig};
 use crate::global::{Global, GlobalOutput, Publish};
-use crate::message::{Ack, Batch, ShardRef};
+use crate::journal::RowStore;
+use crate::message::{Ack, Batch, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::shard::{Shard, ShardOutput};
 use crate::time::Timestamp;
@@ -90,7 +91,7 @@ pub enum Op {
         /// Milliseconds.
         ms: u16,
     },
-    /// An operator resets a key at the top-level global (flat topology only).
+    /// An operator resets a key at the top-level global; its notices travel the network.
     Reset {
         /// Key (modulo the key count).
         key: u8,
@@ -124,7 +125,7 @@ pub struct Faults {
     pub double_timeout: u8,
     /// Clock steps backwards.
     pub backwards: u8,
-    /// Key resets (flat topology only).
+    /// Key resets (at the top-level global).
     pub reset: u8,
     /// Publishes that fail.
     pub publish_failure: u8,
@@ -238,11 +239,15 @@ pub struct SimReport {
     pub resets: u64,
     /// Publishes persisted.
     pub publishes: u64,
+    /// Generation notices delivered.
+    pub notices: u64,
 }
 
 struct ShardHost {
     shard: Shard,
     persisted: Vec<u8>,
+    /// The same state, persisted row by row from the change journal.
+    rows: RowStore,
     /// The global it sends to.
     to: Node,
 }
@@ -250,6 +255,8 @@ struct ShardHost {
 struct GlobalHost {
     global: Global,
     persisted: Vec<u8>,
+    /// The same state, persisted row by row from the change journal.
+    rows: RowStore,
     /// Where forwarded batches go (mid-level globals).
     upstream_to: Option<Node>,
     /// Publishes waiting for the store's answer.
@@ -274,6 +281,11 @@ pub struct Sim {
     keys: Vec<String>,
     report: SimReport,
     trace: Vec<u8>,
+    /// A persistence check that failed (reported by the next [`check`](Sim::check)).
+    broken: Option<String>,
+    /// Rebuild every changed host from its journal rows and compare (every fourth seed: the
+    /// rebuild costs more than the rest of a step).
+    rebuild_rows: bool,
 }
 
 impl Sim {
@@ -283,9 +295,11 @@ impl Sim {
         let mids = config.mids;
         let shards = (0..config.shards.max(1))
             .map(|i| {
-                let shard = Shard::new(config.shard, ShardRef { shard: i, incarnation: 1 });
+                let mut shard = Shard::new(config.shard, ShardRef { shard: i, incarnation: 1 });
                 let to = if mids == 0 { Node::Top } else { Node::Mid(i % mids) };
-                ShardHost { persisted: shard.snapshot(), shard, to }
+                let mut rows = RowStore::new();
+                rows.apply_shard(&shard.take_changes());
+                ShardHost { persisted: shard.snapshot(), shard, rows, to }
             })
             .collect();
         let mid_hosts = (0..mids)
@@ -297,7 +311,6 @@ impl Sim {
         Sim {
             rng: Rng::new(config.seed),
             top: GlobalHost::new(Global::new(config.global), None),
-            config,
             now: Timestamp::ZERO,
             skew: 0,
             shards,
@@ -307,6 +320,9 @@ impl Sim {
             keys,
             report: SimReport::default(),
             trace: Vec::new(),
+            broken: None,
+            rebuild_rows: config.seed % 4 == 0,
+            config,
         }
     }
 
@@ -393,8 +409,12 @@ impl Sim {
         Ok(self.report)
     }
 
-    /// Conservation per key (see the [module docs](super)).
+    /// Conservation per key (see the [module docs](super)), and the persistence checks of
+    /// every input since the last check.
     pub fn check(&self) -> Result<(), Violation> {
+        if let Some(m) = &self.broken {
+            return Err(self.violation(m.clone()));
+        }
         for key in &self.keys {
             let g = self.top.global.key_generation(key);
             let mut actual = i128::from(self.top.global.total(key));
@@ -482,13 +502,11 @@ impl Sim {
             }
             Op::Backwards { ms } => self.skew = u64::from(ms),
             Op::Reset { key, crash } => {
-                if self.mids.is_empty() {
-                    let key = self.key(key);
-                    let now = self.input_now();
-                    let outcome = self.top.global.reset(&key, now).map_err(|e| self.violation(format!("reset: {e}")))?;
-                    if self.finish_global(Node::Top, crash) && matches!(outcome, crate::ResetOutcome::Reset { .. }) {
-                        self.report.resets += 1;
-                    }
+                let key = self.key(key);
+                let now = self.input_now();
+                let outcome = self.top.global.reset(&key, now).map_err(|e| self.violation(format!("reset: {e}")))?;
+                if self.finish_global(Node::Top, crash) && matches!(outcome, crate::ResetOutcome::Reset { .. }) {
+                    self.report.resets += 1;
                 }
             }
             Op::Crash { node } => {
@@ -540,6 +558,24 @@ impl Sim {
                             .global
                             .handle_upstream_ack(&ack, now)
                             .map_err(|e| self.violation(format!("upstream ack: {e}")))?;
+                        self.finish_global(node, crash);
+                    }
+                }
+            }
+            Message::Notice { to, bytes } => {
+                self.report.notices += 1;
+                let notice = GenerationNotice::decode(&bytes).map_err(|e| self.violation(format!("notice decode: {e}")))?;
+                match to {
+                    Node::Shard(i) => {
+                        let i = i as usize;
+                        self.shards[i].shard.handle_generation_notice(&notice, now);
+                        self.finish_shard(i, crash);
+                    }
+                    node => {
+                        self.host_mut(node)
+                            .global
+                            .handle_generation_notice(&notice, now)
+                            .map_err(|e| self.violation(format!("notice: {e}")))?;
                         self.finish_global(node, crash);
                     }
                 }
@@ -631,9 +667,25 @@ impl Sim {
             return false;
         }
         let h = &mut self.shards[i];
-        if h.shard.take_state_changed() {
-            h.persisted = h.shard.snapshot();
+        let snapshot = h.shard.snapshot();
+        let changed = h.shard.take_state_changed();
+        let rows = h.shard.take_changes();
+        let mut broken = persistence_mismatch(changed, &snapshot, &h.persisted, rows.is_empty());
+        h.rows.apply_shard(&rows);
+        // With nothing changed, store and snapshot are as they were when last compared.
+        if broken.is_none() && changed && self.rebuild_rows {
+            let rebuilt = h.rows.shard_rows().and_then(|r| Shard::from_rows(r, self.config.shard)).map(|s| s.snapshot());
+            if rebuilt.as_deref() != Ok(&snapshot[..]) {
+                broken = Some(format!("shard {i}: rebuilt from journal rows differs from the live shard"));
+            }
         }
+        if changed {
+            h.persisted = snapshot;
+        }
+        if let Some(b) = broken {
+            self.broken.get_or_insert(b);
+        }
+        let h = &mut self.shards[i];
         let mut outs = Vec::new();
         while let Some(ShardOutput::SendBatch(b)) = h.shard.poll_output() {
             outs.push(Message::Batch { from: Node::Shard(i as u32), to: h.to, bytes: b.encode() });
@@ -649,11 +701,21 @@ impl Sim {
     }
 
     fn restart_shard(&mut self, i: usize) {
+        let odd = self.report.crashes % 2 == 1;
         let h = &mut self.shards[i];
-        h.shard = match Shard::restore(&h.persisted, self.config.shard) {
-            Ok(s) => s,
-            Err(e) => panic!("a persisted shard snapshot failed to restore: {e}"),
+        // Every other restart comes back from the journal rows instead of the snapshot.
+        let restored = if odd {
+            h.rows.shard_rows().and_then(|r| Shard::from_rows(r, self.config.shard))
+        } else {
+            Shard::restore(&h.persisted, self.config.shard)
         };
+        h.shard = match restored {
+            Ok(s) => s,
+            Err(e) => panic!("a persisted shard failed to restore: {e}"),
+        };
+        if h.shard.snapshot() != h.persisted {
+            self.broken.get_or_insert(format!("shard {i}: restored state differs from the persisted snapshot"));
+        }
         self.report.crashes += 1;
         self.finish_shard(i, CrashPoint::None);
     }
@@ -664,9 +726,21 @@ impl Sim {
             self.restart_global(node);
             return false;
         }
+        let (gc, sc, rebuild) = (self.config.global, self.config.shard, self.rebuild_rows);
         let host = self.host_mut(node);
-        if host.global.take_state_changed() {
-            host.persisted = host.global.snapshot();
+        let snapshot = host.global.snapshot();
+        let changed = host.global.take_state_changed();
+        let rows = host.global.take_changes();
+        let mut broken = persistence_mismatch(changed, &snapshot, &host.persisted, rows.is_empty());
+        host.rows.apply_global(&rows);
+        if broken.is_none() && changed && rebuild {
+            let rebuilt = host.rows.global_rows().and_then(|r| rebuild_global(node, gc, sc, r)).map(|g| g.snapshot());
+            if rebuilt.as_deref() != Ok(&snapshot[..]) {
+                broken = Some(format!("{node:?}: rebuilt from journal rows differs from the live global"));
+            }
+        }
+        if changed {
+            host.persisted = snapshot;
         }
         let upstream_to = host.upstream_to;
         let mut outs = Vec::new();
@@ -677,7 +751,11 @@ impl Sim {
                 GlobalOutput::Forward(b) => {
                     outs.push(Message::Batch { from: node, to: upstream_to.unwrap_or(Node::Top), bytes: b.encode() })
                 }
+                GlobalOutput::Notice(n) => outs.push(Message::Notice { to: node_of(n.to()), bytes: n.encode() }),
             }
+        }
+        if let Some(b) = broken {
+            self.broken.get_or_insert(b);
         }
         if crash == CrashPoint::None {
             self.host_mut(node).publishes.extend(publishes);
@@ -692,18 +770,25 @@ impl Sim {
 
     fn restart_global(&mut self, node: Node) {
         let (gc, sc) = (self.config.global, self.config.shard);
+        let odd = self.report.crashes % 2 == 1;
         let host = self.host_mut(node);
-        let restored = match node {
-            Node::Top => Global::restore(&host.persisted, gc),
-            _ => Global::restore_tiered(&host.persisted, gc, sc),
+        // Every other restart comes back from the journal rows instead of the snapshot.
+        let restored = match (odd, node) {
+            (true, _) => host.rows.global_rows().and_then(|r| rebuild_global(node, gc, sc, r)),
+            (false, Node::Top) => Global::restore(&host.persisted, gc),
+            (false, _) => Global::restore_tiered(&host.persisted, gc, sc),
         };
         host.global = match restored {
             Ok(g) => g,
-            Err(e) => panic!("a persisted global snapshot failed to restore: {e}"),
+            Err(e) => panic!("a persisted global failed to restore: {e}"),
         };
+        let differs = host.global.snapshot() != host.persisted;
         // Publishes not yet answered were lost with the process; the restored global offers
         // its in-flight publish again.
         host.publishes.clear();
+        if differs {
+            self.broken.get_or_insert(format!("{node:?}: restored state differs from the persisted snapshot"));
+        }
         self.report.crashes += 1;
         self.finish_global(node, CrashPoint::None);
     }
@@ -740,6 +825,7 @@ impl Sim {
         let (label, bytes) = match &m {
             Message::Batch { from, to, bytes } => (format!("batch {from:?}->{to:?} "), bytes),
             Message::Ack { to, bytes } => (format!("ack ->{to:?} "), bytes),
+            Message::Notice { to, bytes } => (format!("notice ->{to:?} "), bytes),
         };
         self.trace.extend_from_slice(label.as_bytes());
         self.trace.extend_from_slice(bytes);
@@ -816,9 +902,12 @@ impl Sim {
 }
 
 impl GlobalHost {
-    fn new(global: Global, upstream_to: Option<Node>) -> GlobalHost {
+    fn new(mut global: Global, upstream_to: Option<Node>) -> GlobalHost {
+        let mut rows = RowStore::new();
+        rows.apply_global(&global.take_changes());
         GlobalHost {
             persisted: global.snapshot(),
+            rows,
             global,
             upstream_to,
             publishes: VecDeque::new(),
@@ -826,6 +915,45 @@ impl GlobalHost {
             store_version: 0,
         }
     }
+}
+
+/// Where a message to a shard life goes: leaf shards by index, mid-level globals' upstream
+/// shards (index `1000 + m`) to the mid-level global.
+fn node_of(to: ShardRef) -> Node {
+    if to.shard >= 1000 {
+        Node::Mid(to.shard - 1000)
+    } else {
+        Node::Shard(to.shard)
+    }
+}
+
+fn rebuild_global(
+    node: Node,
+    gc: GlobalConfig,
+    sc: ShardConfig,
+    rows: Vec<crate::journal::GlobalRow>,
+) -> Result<Global, crate::DecodeError> {
+    match node {
+        Node::Top => Global::from_rows(rows, gc),
+        _ => Global::from_rows_tiered(rows, gc, sc),
+    }
+}
+
+/// The persistence hints must agree with the snapshot: a change reported exactly when the
+/// snapshot differs from the persisted one, and journal rows exactly then.
+fn persistence_mismatch(changed: bool, snapshot: &[u8], persisted: &[u8], no_rows: bool) -> Option<String> {
+    let differs = snapshot != persisted;
+    if changed != differs {
+        return Some(format!("take_state_changed() = {changed} but the snapshot {}", if differs { "changed" } else { "did not change" }));
+    }
+    if no_rows == differs {
+        return Some(format!(
+            "the journal is {} but the snapshot {}",
+            if no_rows { "empty" } else { "not empty" },
+            if differs { "changed" } else { "did not change" }
+        ));
+    }
+    None
 }
 
 /// Deltas of `key` at generation `>= g` that `shard` still holds: pending, plus the in-flight

@@ -4,6 +4,8 @@
 
 use shardtally::*;
 
+pub mod world;
+
 /// A timestamp in ms.
 pub fn t(ms: u64) -> Timestamp {
     Timestamp::from_millis(ms)

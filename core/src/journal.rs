@@ -1,0 +1,464 @@
+//! The change journal: a machine's state as rows, and the rows that changed since the last
+//! take, so a host that persists after every input writes O(change), not O(state).
+//!
+//! [`Shard::take_changes`](crate::Shard::take_changes) and
+//! [`Global::take_changes`](crate::Global::take_changes) return the rows changed since the
+//! previous take, in a deterministic order (meta first, then table by table, each sorted by
+//! its primary key); a row changed several times appears once, with its latest value, and the
+//! list is empty exactly when the [`snapshot`](crate::Shard::snapshot) did not change.
+//! Applying every take, in order, to a store of tables keyed as below and rebuilding with
+//! [`Shard::from_rows`](crate::Shard::from_rows) / [`Global::from_rows`](crate::Global::from_rows)
+//! gives a machine whose snapshot equals the live one's. [`rows`](crate::Shard::rows) lists
+//! every row (to seed a new store); after [`restore`](crate::Shard::restore) or `from_rows` the
+//! journal starts empty (the store is assumed to hold the state).
+//!
+//! # Tables
+//!
+//! Each row names its table ([`ShardRow::table`], [`GlobalRow::table`]). The typed columns map
+//! onto SQL directly; `meta`, the in-flight batch and the in-flight publish are opaque — store
+//! [`encode`](ShardRow::encode)d bytes (a CRC-32C checksummed envelope) in a blob column.
+//! A host without a typed schema can store every row as `encode()`d bytes under its table
+//! and primary key, as [`RowStore`] does.
+//!
+//! Shard:
+//!
+//! | table | primary key | columns | rows |
+//! |---|---|---|---|
+//! | `meta` | — | blob | [`ShardRow::Meta`]: one row, the scalar state |
+//! | `slots` | `id` | `key`, `pinned` | [`ShardRow::Slot`] upsert, [`ShardRow::SlotFreed`] delete |
+//! | `pending` | `(key, generation)` | `delta` | [`ShardRow::Pending`] upsert, [`ShardRow::PendingRemoved`] delete, [`ShardRow::PendingCleared`] deletes all |
+//! | `in_flight` | — | blob | [`ShardRow::InFlight`] upsert, [`ShardRow::InFlightCleared`] delete |
+//!
+//! Global:
+//!
+//! | table | primary key | columns | rows |
+//! |---|---|---|---|
+//! | `meta` | — | blob | [`GlobalRow::Meta`]: clock, generation counter, publish state, statistics, generator |
+//! | `totals` | `key` | `total`, `generation`, `unpublished` | [`GlobalRow::Total`] upsert |
+//! | `dedup` | `(shard, incarnation)` | `last_seq`, `last_seen` | [`GlobalRow::Dedup`] upsert, [`GlobalRow::DedupRemoved`] delete |
+//! | `writes` | `id` | blob ([`WriteRecord`]) | [`GlobalRow::Write`] insert, [`GlobalRow::WritesTrimmed`] deletes `id < before` |
+//! | `shard_writes` | `shard` | `writes` | [`GlobalRow::ShardWriteCount`] upsert |
+//! | `shard_deltas` | `(shard, key)` | `delta` | [`GlobalRow::ShardDelta`] upsert |
+//! | `publish` | — | blob | [`GlobalRow::PublishInFlight`] upsert, [`GlobalRow::PublishCleared`] delete |
+//! | `upstream` | — | — | [`GlobalRow::Upstream`]: a tiered global's upstream shard, its own tables |
+//!
+//! # Cost
+//!
+//! A shard's increment changes its `meta` row, one `pending` row and, for a key without a
+//! slot, one `slots` row; cutting a batch is one `PendingCleared` plus the `in_flight` row
+//! (the batch, O(entries)). A global applying a batch of n entries changes n `totals`
+//! rows, n `shard_deltas` rows and a constant number of others (`meta`, `dedup`,
+//! `shard_writes`, `writes`), whatever the number of keys. A publish in `changes` mode
+//! flips the `unpublished` column of the keys it carries and stores them in the `publish`
+//! row: O(changed keys). A publish in `full` mode carries every total, so its `publish` row
+//! is O(keys) bytes — once per publish, not per batch; at a million keys prefer `changes`.
+
+use crate::config::PublishMode;
+use crate::error::DecodeError;
+use crate::global::{PublishReason, PublishState};
+use crate::message::{Batch, ShardRef};
+use crate::rng::Rng;
+use crate::shard::{FlightState, ShardStats};
+use crate::snapshot::{self, Kind};
+use crate::time::{Clock, Timestamp};
+use crate::writelog::WriteRecord;
+use crate::GlobalStats;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A shard's scalar state (the `meta` row): identity, clock, generation, sequence numbers,
+/// request count, timers, the in-flight batch's retry state, flags, generator and statistics.
+/// Opaque: store it with [`ShardRow::encode`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMeta {
+    pub(crate) me: ShardRef,
+    pub(crate) clock: Clock,
+    pub(crate) generation: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) slot_count: u32,
+    pub(crate) requests: u64,
+    pub(crate) first_pending_at: Option<Timestamp>,
+    pub(crate) last_increment_at: Timestamp,
+    /// Transmissions and state of the in-flight batch (the batch is its own row).
+    pub(crate) flight: Option<(u32, FlightState)>,
+    pub(crate) draining: bool,
+    pub(crate) manual_requested: bool,
+    pub(crate) rng: Rng,
+    pub(crate) stats: ShardStats,
+}
+
+/// A global's scalar state (the `meta` row): clock, reset counter, publish bookkeeping,
+/// statistics, generator and the next write-log id. Opaque: store it with
+/// [`GlobalRow::encode`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalMeta {
+    pub(crate) clock: Clock,
+    pub(crate) generation: u64,
+    pub(crate) publish: PublishState,
+    pub(crate) stats: GlobalStats,
+    pub(crate) rng: Rng,
+    pub(crate) next_write_id: u64,
+}
+
+/// A publish waiting for its acknowledgement (the `publish` row). Opaque: store it with
+/// [`GlobalRow::encode`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlightPublish {
+    pub(crate) publish: crate::Publish,
+    /// The changed keys it carries (marked changed again if it fails).
+    pub(crate) keys: Vec<Arc<str>>,
+    pub(crate) deadline: Timestamp,
+}
+
+impl InFlightPublish {
+    /// The publish.
+    pub fn publish(&self) -> &crate::Publish {
+        &self.publish
+    }
+    /// Its version.
+    pub fn version(&self) -> u64 {
+        self.publish.version
+    }
+    /// Its mode.
+    pub fn mode(&self) -> PublishMode {
+        self.publish.mode
+    }
+    /// Why it was cut.
+    pub fn reason(&self) -> PublishReason {
+        self.publish.reason
+    }
+}
+
+/// One row change of a [`Shard`](crate::Shard) (see the [module docs](self) for the tables).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ShardRow {
+    /// Upsert the single `meta` row.
+    Meta(ShardMeta),
+    /// Upsert a key slot (`slots`, by `id`): interned keys keep their id for good.
+    Slot {
+        /// The slot id ([`KeyId::raw`](crate::KeyId::raw) for interned keys).
+        id: u32,
+        /// The key.
+        key: Arc<str>,
+        /// Issued by [`intern`](crate::Shard::intern).
+        pinned: bool,
+    },
+    /// Delete a key slot (`slots`, by `id`).
+    SlotFreed {
+        /// The slot id.
+        id: u32,
+    },
+    /// Delete every `pending` row (a batch was cut; upserts that follow are newer).
+    PendingCleared,
+    /// Upsert a pending delta (`pending`, by `(key, generation)`).
+    Pending {
+        /// The key.
+        key: Arc<str>,
+        /// The generation the deltas were accepted under.
+        generation: u64,
+        /// The summed pending delta.
+        delta: i64,
+    },
+    /// Delete a pending delta (`pending`, by `(key, generation)`): dropped after a reset.
+    PendingRemoved {
+        /// The key.
+        key: Arc<str>,
+        /// The generation.
+        generation: u64,
+    },
+    /// Upsert the single `in_flight` row: the batch in flight.
+    InFlight(Batch),
+    /// Delete the `in_flight` row: nothing is in flight.
+    InFlightCleared,
+}
+
+/// One row change of a [`Global`](crate::Global) (see the [module docs](self) for the tables).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum GlobalRow {
+    /// Upsert the single `meta` row.
+    Meta(GlobalMeta),
+    /// Upsert a key's total (`totals`, by `key`).
+    Total {
+        /// The key.
+        key: Arc<str>,
+        /// Its total.
+        total: i64,
+        /// Its generation (the reset counter at its last reset).
+        generation: u64,
+        /// Changed since the last publish was cut (to be carried by the next one).
+        unpublished: bool,
+    },
+    /// Upsert a deduplication entry (`dedup`, by `(shard, incarnation)`).
+    Dedup {
+        /// The shard life.
+        from: ShardRef,
+        /// The last applied seq.
+        last_seq: u64,
+        /// When it was last seen.
+        last_seen: Timestamp,
+    },
+    /// Delete a deduplication entry (pruned by `max_dedup_entries`).
+    DedupRemoved {
+        /// The shard life.
+        from: ShardRef,
+    },
+    /// Insert a write-log record (`writes`, by `id`; ids increase by one per record).
+    Write {
+        /// The record's id.
+        id: u64,
+        /// The record.
+        record: WriteRecord,
+    },
+    /// Delete the write-log records with `id < before` (the ring dropped them).
+    WritesTrimmed {
+        /// The oldest id kept.
+        before: u64,
+    },
+    /// Upsert a shard index's applied-batch count (`shard_writes`, by `shard`).
+    ShardWriteCount {
+        /// The shard index.
+        shard: u32,
+        /// Batches applied from it.
+        writes: u64,
+    },
+    /// Upsert a shard index's summed delta of one key (`shard_deltas`, by `(shard, key)`).
+    ShardDelta {
+        /// The shard index.
+        shard: u32,
+        /// The key.
+        key: Arc<str>,
+        /// Summed applied deltas (saturating).
+        delta: i64,
+    },
+    /// Upsert the single `publish` row: the publish in flight.
+    PublishInFlight(InFlightPublish),
+    /// Delete the `publish` row: no publish is in flight.
+    PublishCleared,
+    /// A row of a tiered global's upstream shard (its own tables, prefixed `upstream`).
+    Upstream(ShardRow),
+}
+
+/// Where a row goes in a table-keyed store.
+enum Place {
+    Put(&'static str, Vec<u8>),
+    Delete(&'static str, Vec<u8>),
+    Clear(&'static str),
+    DeleteBelow(&'static str, Vec<u8>),
+}
+
+fn key_bytes(key: &str, suffix: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + key.len() + suffix.len());
+    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(suffix);
+    out
+}
+
+fn ref_bytes(r: ShardRef) -> Vec<u8> {
+    let mut out = r.shard.to_be_bytes().to_vec();
+    out.extend_from_slice(&r.incarnation.to_be_bytes());
+    out
+}
+
+impl ShardRow {
+    /// The table the row belongs to.
+    pub fn table(&self) -> &'static str {
+        match self {
+            ShardRow::Meta(_) => "meta",
+            ShardRow::Slot { .. } | ShardRow::SlotFreed { .. } => "slots",
+            ShardRow::PendingCleared | ShardRow::Pending { .. } | ShardRow::PendingRemoved { .. } => "pending",
+            ShardRow::InFlight(_) | ShardRow::InFlightCleared => "in_flight",
+        }
+    }
+
+    /// Whether the row deletes (rather than inserts or updates) rows of its table.
+    pub fn is_delete(&self) -> bool {
+        matches!(self, ShardRow::SlotFreed { .. } | ShardRow::PendingCleared | ShardRow::PendingRemoved { .. } | ShardRow::InFlightCleared)
+    }
+
+    /// Encodes the row (a checksummed envelope), e.g. to store it as a blob.
+    pub fn encode(&self) -> Vec<u8> {
+        snapshot::encode(Kind::ShardRow, self)
+    }
+
+    /// Decodes a row from [`encode`](Self::encode)d bytes. Rows are validated together when
+    /// a machine is rebuilt ([`Shard::from_rows`](crate::Shard::from_rows)).
+    pub fn decode(bytes: &[u8]) -> Result<ShardRow, DecodeError> {
+        snapshot::decode(Kind::ShardRow, bytes)
+    }
+
+    fn place(&self) -> Place {
+        match self {
+            ShardRow::Meta(_) => Place::Put("meta", Vec::new()),
+            ShardRow::Slot { id, .. } => Place::Put("slots", id.to_be_bytes().to_vec()),
+            ShardRow::SlotFreed { id } => Place::Delete("slots", id.to_be_bytes().to_vec()),
+            ShardRow::PendingCleared => Place::Clear("pending"),
+            ShardRow::Pending { key, generation, .. } => Place::Put("pending", key_bytes(key, &generation.to_be_bytes())),
+            ShardRow::PendingRemoved { key, generation } => Place::Delete("pending", key_bytes(key, &generation.to_be_bytes())),
+            ShardRow::InFlight(_) => Place::Put("in_flight", Vec::new()),
+            ShardRow::InFlightCleared => Place::Delete("in_flight", Vec::new()),
+        }
+    }
+}
+
+impl GlobalRow {
+    /// The table the row belongs to (`"upstream"` for the upstream shard's rows, whose own
+    /// table is [`ShardRow::table`]).
+    pub fn table(&self) -> &'static str {
+        match self {
+            GlobalRow::Meta(_) => "meta",
+            GlobalRow::Total { .. } => "totals",
+            GlobalRow::Dedup { .. } | GlobalRow::DedupRemoved { .. } => "dedup",
+            GlobalRow::Write { .. } | GlobalRow::WritesTrimmed { .. } => "writes",
+            GlobalRow::ShardWriteCount { .. } => "shard_writes",
+            GlobalRow::ShardDelta { .. } => "shard_deltas",
+            GlobalRow::PublishInFlight(_) | GlobalRow::PublishCleared => "publish",
+            GlobalRow::Upstream(_) => "upstream",
+        }
+    }
+
+    /// Whether the row deletes (rather than inserts or updates) rows of its table.
+    pub fn is_delete(&self) -> bool {
+        match self {
+            GlobalRow::DedupRemoved { .. } | GlobalRow::WritesTrimmed { .. } | GlobalRow::PublishCleared => true,
+            GlobalRow::Upstream(r) => r.is_delete(),
+            _ => false,
+        }
+    }
+
+    /// Encodes the row (a checksummed envelope), e.g. to store it as a blob.
+    pub fn encode(&self) -> Vec<u8> {
+        snapshot::encode(Kind::GlobalRow, self)
+    }
+
+    /// Decodes a row from [`encode`](Self::encode)d bytes. Rows are validated together when
+    /// a machine is rebuilt ([`Global::from_rows`](crate::Global::from_rows)).
+    pub fn decode(bytes: &[u8]) -> Result<GlobalRow, DecodeError> {
+        snapshot::decode(Kind::GlobalRow, bytes)
+    }
+
+    fn place(&self) -> Place {
+        match self {
+            GlobalRow::Meta(_) => Place::Put("meta", Vec::new()),
+            GlobalRow::Total { key, .. } => Place::Put("totals", key_bytes(key, &[])),
+            GlobalRow::Dedup { from, .. } => Place::Put("dedup", ref_bytes(*from)),
+            GlobalRow::DedupRemoved { from } => Place::Delete("dedup", ref_bytes(*from)),
+            GlobalRow::Write { id, .. } => Place::Put("writes", id.to_be_bytes().to_vec()),
+            GlobalRow::WritesTrimmed { before } => Place::DeleteBelow("writes", before.to_be_bytes().to_vec()),
+            GlobalRow::ShardWriteCount { shard, .. } => Place::Put("shard_writes", shard.to_be_bytes().to_vec()),
+            GlobalRow::ShardDelta { shard, key, .. } => {
+                let mut k = shard.to_be_bytes().to_vec();
+                k.extend_from_slice(key.as_bytes());
+                Place::Put("shard_deltas", k)
+            }
+            GlobalRow::PublishInFlight(_) => Place::Put("publish", Vec::new()),
+            GlobalRow::PublishCleared => Place::Delete("publish", Vec::new()),
+            GlobalRow::Upstream(r) => r.place(),
+        }
+    }
+}
+
+/// An in-memory store of journal rows, one ordered map per table, each row kept as its
+/// [`encode`](ShardRow::encode)d bytes under its primary key — what a host with a key-value
+/// or blob table does. It holds the rows of one machine (a shard, or a global with its
+/// upstream shard).
+///
+/// ```
+/// use shardtally::journal::RowStore;
+/// use shardtally::{Shard, ShardConfig, ShardRef, Timestamp};
+///
+/// let mut shard = Shard::new(ShardConfig::default(), ShardRef { shard: 0, incarnation: 1 });
+/// let mut store = RowStore::new();
+/// shard.increment("x", 2, Timestamp::from_millis(5))?;
+/// store.apply_shard(&shard.take_changes());
+/// let rebuilt = Shard::from_rows(store.shard_rows()?, ShardConfig::default())?;
+/// assert_eq!(rebuilt.snapshot(), shard.snapshot());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowStore {
+    tables: BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl RowStore {
+    /// An empty store.
+    pub fn new() -> RowStore {
+        RowStore::default()
+    }
+
+    /// Applies a shard's changes, in order.
+    pub fn apply_shard(&mut self, rows: &[ShardRow]) {
+        for row in rows {
+            self.apply(String::new(), row.place(), || row.encode());
+        }
+    }
+
+    /// Applies a global's changes, in order (upstream rows go to `upstream.*` tables).
+    pub fn apply_global(&mut self, rows: &[GlobalRow]) {
+        for row in rows {
+            let prefix = if let GlobalRow::Upstream(_) = row { "upstream." } else { "" };
+            let bytes = || match row {
+                GlobalRow::Upstream(r) => r.encode(),
+                r => r.encode(),
+            };
+            self.apply(prefix.to_owned(), row.place(), bytes);
+        }
+    }
+
+    fn apply(&mut self, prefix: String, place: Place, bytes: impl FnOnce() -> Vec<u8>) {
+        let table = |t: &str| prefix.clone() + t;
+        match place {
+            Place::Put(t, k) => {
+                self.tables.entry(table(t)).or_default().insert(k, bytes());
+            }
+            Place::Delete(t, k) => {
+                if let Some(m) = self.tables.get_mut(&table(t)) {
+                    m.remove(&k);
+                }
+            }
+            Place::Clear(t) => {
+                self.tables.remove(&table(t));
+            }
+            Place::DeleteBelow(t, k) => {
+                if let Some(m) = self.tables.get_mut(&table(t)) {
+                    let keep = m.split_off(&k);
+                    *m = keep;
+                }
+            }
+        }
+    }
+
+    /// Every stored row of a shard, decoded.
+    pub fn shard_rows(&self) -> Result<Vec<ShardRow>, DecodeError> {
+        self.tables.iter().filter(|(t, _)| !t.starts_with("upstream.")).flat_map(|(_, m)| m.values()).map(|b| ShardRow::decode(b)).collect()
+    }
+
+    /// Every stored row of a global (and its upstream shard), decoded.
+    pub fn global_rows(&self) -> Result<Vec<GlobalRow>, DecodeError> {
+        let mut out = Vec::new();
+        for (t, m) in &self.tables {
+            for b in m.values() {
+                out.push(if t.starts_with("upstream.") { GlobalRow::Upstream(ShardRow::decode(b)?) } else { GlobalRow::decode(b)? });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of stored rows.
+    pub fn len(&self) -> usize {
+        self.tables.values().map(BTreeMap::len).sum()
+    }
+
+    /// Whether no row is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stored bytes (keys and encoded rows).
+    pub fn byte_len(&self) -> usize {
+        self.tables.values().flat_map(|m| m.iter()).map(|(k, v)| k.len() + v.len()).sum()
+    }
+}
