@@ -177,22 +177,23 @@ pub(crate) type Deltas<'a> = Either3<Float64ArraySlice<'a>, BigInt64ArraySlice<'
 
 /// The deltas and a bound on their summed magnitude.
 pub(crate) fn deltas(env: &Env, v: Deltas<'_>, out: &mut Vec<i64>) -> Result<u128> {
-    out.clear();
-    match v {
-        Either3::A(slice) => {
-            for f in slice.iter() {
-                out.push(js::delta(*f).map_err(|e| error(env, e))?);
-            }
+    let largest = match v {
+        Either3::A(slice) => js::deltas(&slice, out).map_err(|e| error(env, e))?,
+        Either3::B(slice) => {
+            out.clear();
+            out.extend_from_slice(&slice);
+            out.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0)
         }
-        Either3::B(slice) => out.extend_from_slice(&slice),
         Either3::C(array) => {
+            out.clear();
             for i in 0..array.len() {
                 let v: Num = array.get(i)?.ok_or_else(|| internal("deltas"))?;
                 out.push(delta(env, &v)?);
             }
+            out.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0)
         }
-    }
-    Ok(u128::from(out.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0)) * out.len() as u128)
+    };
+    Ok(u128::from(largest) * out.len() as u128)
 }
 
 /// Options from the shared JS: names and values (primitives; `[names, values]` for a

@@ -170,14 +170,17 @@ pub(crate) fn u32(argument: &str, v: f64) -> JsResult<u32> {
 /// Deltas (a `Float64Array`, a `BigInt64Array` or an array of numbers and bigints) and a
 /// bound on their summed magnitude.
 pub(crate) fn deltas(v: &JsValue) -> JsResult<(Vec<i64>, u128)> {
-    let out: Vec<i64> = if let Some(a) = v.dyn_ref::<BigInt64Array>() {
-        a.to_vec()
-    } else if let Some(a) = v.dyn_ref::<Float64Array>() {
-        a.to_vec().into_iter().map(|f| js::delta(f).map_err(error)).collect::<JsResult<_>>()?
+    let mut out = Vec::new();
+    let largest = if let Some(a) = v.dyn_ref::<Float64Array>() {
+        js::deltas(&a.to_vec(), &mut out).map_err(error)?
     } else {
-        v.dyn_ref::<Array>().ok_or_else(|| internal("deltas"))?.iter().map(|d| delta(&d)).collect::<JsResult<_>>()?
+        out = match v.dyn_ref::<BigInt64Array>() {
+            Some(a) => a.to_vec(),
+            None => v.dyn_ref::<Array>().ok_or_else(|| internal("deltas"))?.iter().map(|d| delta(&d)).collect::<JsResult<_>>()?,
+        };
+        out.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0)
     };
-    let magnitude = u128::from(out.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0)) * out.len() as u128;
+    let magnitude = u128::from(largest) * out.len() as u128;
     Ok((out, magnitude))
 }
 
