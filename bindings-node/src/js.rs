@@ -4,7 +4,7 @@
 
 use napi::bindgen_prelude::{
     Array, BigInt, BigInt64ArraySlice, BigUint64ArraySlice, Either, Either3, Either6, Float64ArraySlice, FnArgs, Function, FunctionRef,
-    Null, Object, ToNapiValue, Uint32ArraySlice, Uint8ArraySlice, Unknown,
+    JsObjectValue, Null, Object, ToNapiValue, Uint32ArraySlice, Uint8ArraySlice, Unknown,
 };
 use napi::{sys, Env, JsValue, Result};
 use shardtally::settings::SettingValue;
@@ -13,6 +13,7 @@ use shardtally_api::naming::camel;
 use shardtally_api::options::{OptionList, OptionValue};
 use shardtally_api::{AnyError, ArgError, Entries, Naming, Record, Value};
 use std::cell::RefCell;
+use std::ffi::CString;
 
 /// A JS function kept across calls, called with raw values.
 type Callback = FunctionRef<FnArgs<(sys::napi_value, sys::napi_value, sys::napi_value)>, Unknown<'static>>;
@@ -20,6 +21,23 @@ type Callback = FunctionRef<FnArgs<(sys::napi_value, sys::napi_value, sys::napi_
 thread_local! {
     /// `ShardtallyError` and the entries builder of this thread's JS environment (`setup`).
     static CALLBACKS: RefCell<Option<(Callback, Callback)>> = const { RefCell::new(None) };
+    /// Field names in camelCase as C strings, made once each (napi takes C strings).
+    static NAMES: RefCell<Vec<(&'static str, CString)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets field `name` (snake_case, set in camelCase) of `o`.
+fn set_field(o: &mut Object<'_>, name: &'static str, value: Unknown<'_>) -> Result<()> {
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        let i = match names.iter().position(|(n, _)| std::ptr::eq(*n, name) || *n == name) {
+            Some(i) => i,
+            None => {
+                names.push((name, CString::new(camel(name))?));
+                names.len() - 1
+            }
+        };
+        o.set_c_named_property(&names[i].1, value)
+    })
 }
 
 /// A JS function as `setup` receives it.
@@ -77,15 +95,18 @@ pub(crate) fn int(env: &Env, v: i128) -> Result<Unknown<'_>> {
 fn record<'e>(env: &'e Env, r: &Record) -> Result<Object<'e>> {
     let mut o = Object::new(env)?;
     if let Some(tag) = r.tag {
-        o.set("type", tag)?;
+        set_field(&mut o, "type", tag.into_unknown(env)?)?;
     }
     for (name, v) in &r.fields {
-        o.set(camel(name), to_js(env, v)?)?;
+        set_field(&mut o, name, to_js(env, v)?)?;
     }
     Ok(o)
 }
 
 fn entries<'e>(env: &'e Env, e: &Entries) -> Result<Unknown<'e>> {
+    if e.is_empty() {
+        return Array::from_vec(env, Vec::<Null>::new())?.into_unknown(env);
+    }
     let p = js::pack(e);
     let mut columns = Vec::with_capacity(2 * p.columns.len());
     for (name, column) in p.columns {
@@ -107,7 +128,7 @@ fn entries<'e>(env: &'e Env, e: &Entries) -> Result<Unknown<'e>> {
 pub(crate) fn error_value(env: &Env, e: impl Into<AnyError>) -> Result<Unknown<'_>> {
     let view = e.into().view(Naming::Camel);
     let mut fields = record(env, &view.fields_record())?;
-    fields.set("rejectsBatch", view.rejects_batch)?;
+    set_field(&mut fields, "rejects_batch", view.rejects_batch.into_unknown(env)?)?;
     callback(env, true, [view.message.as_str().into_unknown(env)?, view.code.into_unknown(env)?, fields.to_unknown()])
 }
 

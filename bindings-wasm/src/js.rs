@@ -91,6 +91,9 @@ fn record(r: &Record) -> Object {
 }
 
 fn entries(e: &Entries) -> JsValue {
+    if e.is_empty() {
+        return Array::new().into();
+    }
     let p = js::pack(e);
     let columns = Array::new();
     for (column, values) in p.columns {
