@@ -65,11 +65,13 @@ fn py_type(kind: SettingKind) -> String {
     }
 }
 
-/// Backticked snake_case setting names in a doc line, rendered for JS.
+/// Backticked snake_case setting names in a doc line, rendered for JS (a quoted value such
+/// as `"round_robin"` stays as it is).
 fn ts_doc(doc: &str) -> String {
+    let name = |part: &str| part.contains('_') && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     doc.split('`')
         .enumerate()
-        .map(|(i, part)| if i % 2 == 1 && part.contains('_') && !part.contains(' ') { camel(part) } else { part.into() })
+        .map(|(i, part)| if i % 2 == 1 && name(part) { camel(part) } else { part.into() })
         .collect::<Vec<_>>()
         .join("`")
 }
@@ -213,4 +215,5 @@ fn rendering_rules() {
         "Most keys interned with `Shard::intern`. Default `X`."
     );
     assert_eq!(ts_doc("Flush after `flush_after_requests`; see `x y`."), "Flush after `flushAfterRequests`; see `x y`.");
+    assert_eq!(ts_doc("Strategy `\"round_robin\"`."), "Strategy `\"round_robin\"`.", "values are not names");
 }

@@ -87,7 +87,7 @@ export interface GlobalSettings {
 
 /** Settings of a router; each is optional and defaults to the engine's value. */
 export interface RouterSettings {
-  /** How to pick a shard: `"hash"` (jump consistent hash of the key), `"random"` (seeded), `"roundRobin"` or `"pinned"`. Default `"hash"`. */
+  /** How to pick a shard: `"hash"` (jump consistent hash of the key), `"random"` (seeded), `"round_robin"` or `"pinned"`. Default `"hash"`. */
   strategy?: 'hash' | 'random' | 'round_robin' | 'pinned'
   /** The shard of the `"pinned"` strategy (required with it, null otherwise). Default null. */
   pinnedShard?: number | null

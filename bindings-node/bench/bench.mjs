@@ -53,7 +53,8 @@ add('shard.increment(key, 1, nowMs)', measure((n) => {
 // The same call on the native class, without the JavaScript buffer: what every call would
 // cost if it crossed into native code (shown to explain the buffer).
 add('native Shard.increment (no buffer)', measure((n) => {
-  const s = new binding.Shard({ shard: 0, incarnation: 1, ...quiet })
+  const options = { shard: 0, incarnation: 1, ...quiet }
+  const s = new binding.Shard(Object.keys(options), Object.values(options))
   let now = 1
   for (let i = 0; i < n; i++) {
     if (i % PER_MS === 0) now++

@@ -2,12 +2,13 @@
 # Builds the `shardtally` Node package and runs its whole test suite:
 #   1. `npm install` of the pinned dev tools (@napi-rs/cli, typescript; skipped while
 #      package-lock.json is unchanged),
-#   2. the native addon, built by `napi build` (which also regenerates the loader and
-#      index.d.ts),
-#   3. the drift check: the regenerated index.d.ts must equal the committed one,
+#   2. the shared JS API and typings copied from bindings-js (bindings-js/scripts/copy.mjs),
+#   3. the native addon, built by `napi build` (which also writes the loader binding.js and
+#      its internal typing binding.d.ts),
 #   4. `tsc --noEmit` over the TypeScript usage files (ESM and CommonJS),
-#   5. `node --test`: every public method, the SPEC scenarios, bad inputs, snapshots, the
-#      golden trace, the benchmark in smoke mode and the `npm pack` install check.
+#   5. `node --test`: every public method, the golden traces, bad inputs, snapshots, the
+#      buffer, parity with the WebAssembly and Python packages, the benchmark in smoke mode
+#      and the `npm pack` install check.
 #
 # Works on a fresh machine (needs node >= 20 with npm, and cargo); idempotent and fast when
 # already set up. Environment knobs:
@@ -52,24 +53,18 @@ else
     step "node_modules up to date"
 fi
 
-# 2. The addon, the loader (binding.js) and index.d.ts.
+# 2. The shared JavaScript API and the one public typing (build outputs, git-ignored).
+step "copy the shared JS API (bindings-js/scripts/copy.mjs)"
+node ../bindings-js/scripts/copy.mjs cjs . || fail "copying bindings-js failed" "run: node bindings-js/scripts/copy.mjs cjs bindings-node"
+
+# 3. The addon and its loader (binding.js, binding.d.ts: internal; the public typing is
+# index.d.ts, checked below and by test/surface.test.mjs against the runtime exports).
 step "napi build (profile $profile, target $target_dir)"
-committed_dts="$(mktemp)"
-cp index.d.ts "$committed_dts"
-build_args=(--platform --js binding.js --dts index.d.ts)
+build_args=(--platform --js binding.js --dts binding.d.ts)
 [ "$profile" = release ] && build_args+=(--release)
 [ "$profile" = release ] || [ "$profile" = dev ] || build_args+=(--profile "$profile")
 CARGO_TARGET_DIR="$target_dir" npx napi build "${build_args[@]}" ||
     fail "napi build failed" "run: cd bindings-node && npm run build"
-
-# 3. The declarations users compile against must be the ones the addon generates.
-step "index.d.ts drift check"
-if ! diff -u "$committed_dts" index.d.ts; then
-    rm -f "$committed_dts"
-    fail "index.d.ts differs from the declarations generated from src/*.rs and types/header.d.ts" \
-        "the build above rewrote bindings-node/index.d.ts: review and commit it"
-fi
-rm -f "$committed_dts"
 
 # 4. TypeScript users: the ESM and CommonJS usage files must type-check.
 step "tsc --noEmit (types/usage.mts, types/usage.cts)"

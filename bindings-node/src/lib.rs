@@ -1,46 +1,92 @@
-//! Node.js bindings of shardtally: the `Shard`, `Global` and `Router` machines as a native
-//! napi-rs addon, with stable hashing helpers.
-//!
-//! The crate only converts and maps errors; every behaviour lives in the `shardtally` core
-//! crate. `index.js` (the package entry) registers the `ShardtallyError` class and wraps
-//! `Shard` to buffer per-call increments (see the package README).
+//! The native half of the Node package `shardtally` (napi-rs): the `Shard`, `Global` and
+//! `Router` machines with a low-level surface of primitives and typed arrays. The public
+//! classes, argument type checks, options reading and the per-call increment buffer are the
+//! shared JavaScript of `bindings-js/src/api.js`; the WebAssembly package's native half has
+//! exactly this surface. Every conversion is `js.rs`, over `shardtally-api`.
 
-mod convert;
-mod error;
 mod global;
-mod output;
-mod packed;
+mod js;
 mod router;
 mod shard;
 
 pub use global::Global;
-pub use output::*;
 pub use router::Router;
 pub use shard::Shard;
 
-use convert::{BigNum, Num, Str};
-use napi::bindgen_prelude::{FnArgs, Function, Unknown};
+use js::{JsFunction, Num};
+use napi::bindgen_prelude::Unknown;
 use napi::{Env, Result};
 use napi_derive::napi;
 
-/// The stable 64-bit hash of a key (FNV-1a then a mixer), the same in every runtime.
-#[napi(ts_args_type = "key: string")]
-pub fn key_hash(env: &Env, key: Str<'_>) -> Result<u64> {
-    let key = convert::key(env, "key", key)?;
-    Ok(shardtally::partition::key_hash(&key))
+/// The run-loop methods of a machine (`shardtally_api::RunLoop`), written once.
+macro_rules! run_loop {
+    ($machine:ident) => {
+        #[napi]
+        impl $machine {
+            /// Fires every deadline `<= nowMs`; early or repeated calls do nothing.
+            #[napi]
+            pub fn handle_timeout(&mut self, env: &Env, now_ms: f64) -> Result<()> {
+                shardtally_api::RunLoop::handle_timeout(&mut self.inner, crate::js::time(env, now_ms)?);
+                Ok(())
+            }
+            /// The next output, or `null`.
+            #[napi]
+            pub fn poll_output<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
+                let out = shardtally_api::RunLoop::poll_output_record(&mut self.inner);
+                crate::js::to_js(env, &out.into())
+            }
+            /// The earliest deadline in ms (capped at `2^53 - 1`), or `null`.
+            #[napi]
+            pub fn poll_timeout<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+                let at = shardtally_api::RunLoop::poll_timeout(&self.inner).map(|t| shardtally_api::js::time_out(t) as u64);
+                crate::js::to_js(env, &at.into())
+            }
+            /// Whether the state changed since the last call.
+            #[napi]
+            pub fn take_state_changed(&mut self) -> bool {
+                shardtally_api::RunLoop::take_state_changed(&mut self.inner)
+            }
+            /// The whole state as versioned bytes.
+            #[napi]
+            pub fn snapshot<'e>(&self, env: &'e Env) -> Result<napi::bindgen_prelude::Uint8ArraySlice<'e>> {
+                napi::bindgen_prelude::Uint8ArraySlice::copy_from(env, shardtally_api::RunLoop::snapshot(&self.inner))
+            }
+            /// The next deadline and its timer, or `null`.
+            #[napi]
+            pub fn next_deadline<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+                crate::js::to_js(env, &shardtally_api::RunLoop::next_deadline(&self.inner).into())
+            }
+            /// Activity counters.
+            #[napi]
+            pub fn stats<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+                crate::js::to_js(env, &shardtally_api::RunLoop::stats_record(&self.inner).into())
+            }
+        }
+    };
+}
+pub(crate) use run_loop;
+
+/// Registers `ShardtallyError` and the builder of keyed lists (called once by the shared JS).
+#[napi]
+pub fn setup(error_class: JsFunction<'_>, entries: JsFunction<'_>) -> Result<()> {
+    js::setup(&error_class, &entries)
 }
 
-/// Jump consistent hash: the bucket in `0 .. buckets` for a 64-bit `hash` (`buckets` 0
-/// counts as 1). Growing from n to n + 1 buckets moves about 1 / (n + 1) of the keys.
-#[napi(ts_args_type = "hash: bigint | number, buckets: number")]
-pub fn jump_hash(env: &Env, hash: BigNum<'_>, buckets: Num<'_>) -> Result<u32> {
-    let hash = convert::u64_arg(env, "hash", hash)?;
-    let buckets = convert::uint(env, "buckets", buckets, u64::from(u32::MAX))? as u32;
-    Ok(shardtally::partition::jump_hash(hash, buckets))
+/// The error for an argument the shared JS found to have the wrong type.
+#[napi]
+pub fn argument_error(env: &Env, code: String, argument: String, expected: String, value: String) -> Result<Unknown<'_>> {
+    js::error_value(env, js::argument_error(&code, argument, expected, value))
 }
 
-/// Registers the class of the errors this module throws (called once by `index.js`).
-#[napi(js_name = "_setErrorClass", skip_typescript)]
-pub fn set_error_class(class: Function<'_, FnArgs<(String,)>, Unknown<'static>>) -> Result<()> {
-    error::set_error_class(class)
+/// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.
+#[napi]
+pub fn key_hash(key: String) -> u64 {
+    shardtally::partition::key_hash(&key)
+}
+
+/// Jump consistent hash: the bucket in `0 .. buckets` of a 64-bit hash.
+#[napi]
+pub fn jump_hash(env: &Env, hash: Num, buckets: f64) -> Result<u32> {
+    let hash = js::uint(env, "hash", &hash, u64::MAX)?;
+    Ok(shardtally::partition::jump_hash(hash, js::u32(env, "buckets", buckets)?))
 }

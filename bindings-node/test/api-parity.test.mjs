@@ -1,16 +1,25 @@
-// The Node package (`shardtally`) and the WebAssembly package (`shardtally-wasm`) expose one
-// JS API: the same classes and method names, the same results for the same calls, the same
-// error codes and fields for the same bad inputs, and the same public TypeScript names.
-// This file drives both with identical inputs and fails on any difference.
+// The Node package (`shardtally`) and the WebAssembly package (`shardtally-wasm`) are one JS
+// API (bindings-js/src/api.js over each package's native half), mapped name by name to the
+// Python package. This file checks it:
+//
+// - the same exported names, classes, methods and error codes in both packages, and the
+//   same low-level surface in both native halves (napi-rs and wasm-bindgen);
+// - identical inputs give identical results, errors (class, code, message, fields);
+// - every JS name has its Python name (camelCase → snake_case; error codes ↔ exception
+//   classes), read from the Python package itself: a JS name Python lacks fails the test.
 //
 // The WebAssembly package is built by ../bindings-wasm/scripts/build.sh (quick when it is up
-// to date). The test is skipped, with a message, only when the wasm tooling (cargo and the
-// wasm32-unknown-unknown target, or rustup to install it) is absent.
+// to date). The wasm checks are skipped, with a message, only when the wasm tooling (cargo
+// and the wasm32-unknown-unknown target, or rustup to install it) is absent. The Python
+// package comes from the venv bindings-python/scripts/test.sh builds (`make test` runs it
+// first); without it the Python test fails, saying how to build it.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import * as node from '../index.mjs'
@@ -18,6 +27,7 @@ import * as node from '../index.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const wasmDir = join(here, '..', '..', 'bindings-wasm')
 const pkg = join(wasmDir, 'pkg')
+const nodeNative = createRequire(import.meta.url)('../binding.js')
 
 /** Why the WebAssembly package cannot be built here, or `null` when it can. */
 function missingTooling() {
@@ -30,10 +40,12 @@ function missingTooling() {
 
 const skip = missingTooling()
 let wasm = null
+let wasmNative = null
 if (skip === null) {
   // Builds (or confirms up to date) the package the parity checks load.
   execFileSync('sh', [join(wasmDir, 'scripts', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
   wasm = await import(join(pkg, 'index.js'))
+  wasmNative = await import(join(pkg, 'shardtally_wasm.js'))
 }
 const opts = skip === null ? {} : { skip: `shardtally-wasm cannot be built here (${skip}); install Rust with rustup to run the parity checks` }
 
@@ -73,7 +85,7 @@ function methods(C) {
   const names = new Set()
   for (let p = C.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     for (const n of Object.getOwnPropertyNames(p)) {
-      if (n !== 'constructor' && !n.startsWith('_') && n !== 'free' && typeof p[n] === 'function') names.add(n)
+      if (n !== 'constructor' && !n.startsWith('_') && n !== 'free' && typeof Object.getOwnPropertyDescriptor(p, n).value === 'function') names.add(n)
     }
   }
   return [...names].sort()
@@ -82,7 +94,7 @@ function methods(C) {
 /** Static methods of a class. */
 function statics(C) {
   return Object.getOwnPropertyNames(C)
-    .filter((n) => !n.startsWith('_') && typeof C[n] === 'function')
+    .filter((n) => !n.startsWith('_') && typeof Object.getOwnPropertyDescriptor(C, n).value === 'function')
     .sort()
 }
 
@@ -126,7 +138,7 @@ function scenario(M) {
   call('publish ack', () => [g.handlePublishAck(1, 20), g.handlePublishAck(1, 20), g.publishedVersion()])
   call('reset', () => [g.reset('a', 21), g.reset('nothing', 21), g.generation(), g.keyGeneration('a')])
   call('publish', () => [g.publish(22), g.pollOutput(), g.handlePublishFailure(2, 23), g.handlePublishFailure(2, 23)])
-  call('global views', () => [g.total('b'), g.total('none'), g.totals(), g.writeLog(), g.shardStats(), g.stats(), g.lastSeq(2, 7), g.lastSeq(3, 1)])
+  call('global views', () => [g.total('b'), g.total('none'), g.totals(), g.writeLog(), g.shardWrites(), g.stats(), g.lastSeq(2, 7), g.lastSeq(3, 1)])
   call('global timers', () => [g.nextDeadline(), g.pollTimeout(), g.takeStateChanged(), g.hasUpstream()])
   call('stale keys', () => {
     const late = new M.Shard({ shard: 5, incarnation: 1 })
@@ -320,26 +332,44 @@ function badInputs(M) {
   return out
 }
 
-/** Names exported by a declaration file (`export type X`, `export declare class X`, ...). */
-function declaredNames(...files) {
-  const names = new Set()
-  for (const f of files) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/^export (?:declare )?(?:type|interface|class|function|const) ([A-Za-z_$][\w$]*)/gm)) names.add(m[1])
-  }
-  return names
+/** The error codes of a typing (`ShardtallyErrorCode`). */
+function declaredCodes(file) {
+  const union = /export type ShardtallyErrorCode =([^;]*?)\n\n/s.exec(readFileSync(file, 'utf8'))
+  assert.ok(union, `no ShardtallyErrorCode in ${file}`)
+  return [...union[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort()
 }
 
-test('both packages export the same classes and functions', opts, () => {
-  const exported = (M, own) => Object.keys(M).filter((n) => n !== 'default' && !own.includes(n)).sort()
-  assert.deepEqual(exported(node, ['__napiBindingTarget']), exported(wasm, ['initSync']))
-})
+/** Exported names of a module, without the loaders' own. */
+function exported(M, own = []) {
+  return Object.keys(M).filter((n) => n !== 'default' && !own.includes(n)).sort()
+}
 
-test('Shard, Global and Router have the same public methods', opts, () => {
+test('both packages export the same names, classes and methods', opts, () => {
+  assert.deepEqual(exported(node), ['Global', 'Router', 'Shard', 'ShardtallyError', 'jumpHash', 'keyHash'])
+  assert.deepEqual(exported(node), exported(wasm))
   for (const cls of ['Shard', 'Global', 'Router']) {
     assert.deepEqual(methods(node[cls]), methods(wasm[cls]), `${cls} methods`)
     assert.deepEqual(statics(node[cls]), statics(wasm[cls]), `${cls} static methods`)
     assert.ok(methods(node[cls]).length > 5, `${cls} has methods`)
   }
+})
+
+test('both native halves have the same low-level surface', opts, () => {
+  // Loader-specific names: napi-rs's artifact marker; wasm-bindgen's initialisation.
+  assert.deepEqual(exported(nodeNative, ['__napiBindingTarget']), exported(wasmNative, ['initSync']))
+  for (const cls of ['Shard', 'Global', 'Router']) {
+    assert.deepEqual(methods(nodeNative[cls]), methods(wasmNative[cls]), `native ${cls} methods`)
+    assert.deepEqual(statics(nodeNative[cls]), statics(wasmNative[cls]), `native ${cls} static methods`)
+  }
+})
+
+test('both packages ship the one typing and the same error codes', opts, () => {
+  for (const file of ['index.d.ts', 'surface.d.ts']) {
+    assert.equal(readFileSync(join(here, '..', file), 'utf8'), readFileSync(join(pkg, file), 'utf8'), `${file} is the bindings-js copy in both`)
+    assert.equal(readFileSync(join(here, '..', file), 'utf8'), readFileSync(join(here, '..', '..', 'bindings-js', 'src', file), 'utf8'))
+  }
+  assert.ok(declaredCodes(join(here, '..', 'surface.d.ts')).length >= 20)
+  assert.ok(existsSync(join(pkg, 'shardtally_wasm_bg.wasm')))
 })
 
 test('the same calls give deep-equal results', opts, () => {
@@ -369,12 +399,48 @@ test('ShardtallyError is constructed the same way', opts, () => {
   assert.deepStrictEqual(norm(new node.ShardtallyError('m', 'TABLE_FULL', flagged)), norm(new wasm.ShardtallyError('m', 'TABLE_FULL', flagged)))
 })
 
-test('the TypeScript declarations name the same public types', opts, () => {
-  const nodeNames = declaredNames(join(here, '..', 'index.d.ts'))
-  const wasmNames = declaredNames(join(pkg, 'shardtally_wasm.d.ts'), join(pkg, 'errors.d.ts'))
-  // Loader-specific names: napi-rs's artifact marker; wasm-bindgen's initialisation API.
-  for (const n of ['__napiBindingTarget']) nodeNames.delete(n)
-  for (const n of ['InitInput', 'InitOutput', 'SyncInitInput', 'initSync']) wasmNames.delete(n)
-  assert.deepEqual([...nodeNames].sort(), [...wasmNames].sort())
-  assert.ok(existsSync(join(pkg, 'shardtally_wasm_bg.wasm')))
+/** The Python package's names: functions, classes with their methods, and error classes by code. */
+function pythonNames() {
+  const python = join(homedir(), '.cache', 'shardtally', 'python-venv', 'bin', 'python')
+  assert.ok(
+    existsSync(python),
+    `the Python package is not built (${python} is missing): run bindings-python/scripts/test.sh (make test runs it before the JS tests)`,
+  )
+  const script = `
+import inspect, json, shardtally
+out = {"module": [n for n in dir(shardtally) if not n.startswith("_")], "classes": {}, "codes": {}}
+for n in out["module"]:
+    o = getattr(shardtally, n)
+    if inspect.isclass(o):
+        out["classes"][n] = [m for m in dir(o) if not m.startswith("_")]
+        code = getattr(o, "code", None)
+        if issubclass(o, BaseException) and isinstance(code, str):
+            out["codes"][code] = n
+print(json.dumps(out))
+`
+  return JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' }))
+}
+
+const snake = (s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+test('every JS name has its Python name: functions, classes, methods, error codes', () => {
+  const py = pythonNames()
+  const missing = []
+  for (const name of exported(node)) {
+    if (typeof node[name] !== 'function' || !/^[A-Z]/.test(name)) {
+      if (!py.module.includes(snake(name))) missing.push(`${name} → shardtally.${snake(name)}`)
+      continue
+    }
+    if (!(name in py.classes)) missing.push(`${name} → class shardtally.${name}`)
+    if (name === 'ShardtallyError') continue
+    for (const m of [...methods(node[name]), ...statics(node[name])]) {
+      if (!(py.classes[name] ?? []).includes(snake(m))) missing.push(`${name}.${m} → ${name}.${snake(m)}`)
+    }
+  }
+  for (const code of declaredCodes(join(here, '..', 'surface.d.ts'))) {
+    const cls = py.codes[code]
+    if (cls === undefined) missing.push(`error code ${code} → a Python exception class with code ${code}`)
+    else if (!(cls in py.classes)) missing.push(`error code ${code} → class shardtally.${cls}`)
+  }
+  assert.deepEqual(missing, [], `the Python package lacks these names of the JS API:\n  ${missing.join('\n  ')}`)
 })

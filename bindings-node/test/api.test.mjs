@@ -156,7 +156,7 @@ test('Global: publishes, acknowledgements, failures, views', () => {
   assert.equal(g.total('missing'), 0)
   assert.equal(g.lastSeq(0, 1), 2)
   assert.equal(g.lastSeq(0, 2), null)
-  assert.deepEqual(g.shardStats(), [{ shard: 0, writes: 2, deltas: [{ key: 'a', delta: 1 }, { key: 'b', delta: 2 }] }])
+  assert.deepEqual(g.shardWrites(), [{ shard: 0, writes: 2, deltas: [{ key: 'a', delta: 1 }, { key: 'b', delta: 2 }] }])
   assert.deepEqual(g.reset('a', 21), { type: 'reset', previous: 1, generation: 1 })
   const log = g.writeLog()
   assert.deepEqual(log[0], { type: 'reset', atMs: 21, key: 'a', previous: 1, generation: 1 })

@@ -22,10 +22,10 @@ test('npm pack installs into an empty project and loads with require and import'
     const [info] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', dir], pkgDir))
     const files = info.files.map((f) => f.path).sort()
     assert.ok(files.includes('shardtally.linux-x64-gnu.node'), `the addon is in the tarball: ${files}`)
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'binding.js', 'package.json', 'README.md']) {
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'surface.d.ts', 'api.js', 'binding.js', 'package.json', 'README.md']) {
       assert.ok(files.includes(f), `${f} is in the tarball`)
     }
-    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f === 'Cargo.toml'), 'no sources in the tarball')
+    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f === 'Cargo.toml' || f === 'binding.d.ts'), 'no sources or internal typings in the tarball')
 
     const app = join(dir, 'app')
     run('mkdir', ['-p', app], dir)

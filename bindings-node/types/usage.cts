@@ -5,6 +5,9 @@ import shardtally = require('shardtally')
 const shard = new shardtally.Shard({ shard: 1, incarnation: 1n })
 shard.increment('x', 1, 0)
 const deadline: shardtally.ShardDeadline | null = shard.nextDeadline()
-export const when: number | undefined = deadline?.atMs
+export const when: number | bigint | undefined = deadline?.atMs
 export const hash: bigint = shardtally.keyHash('x')
 export const snapshot: Uint8Array = new shardtally.Router({ shardCount: 3 }).snapshot()
+export const settings: shardtally.ShardSettings = { flushAfterRequests: 10 }
+// @ts-expect-error a misspelt setting is a type error too (and CONFIG_UNKNOWN_SETTING at run time)
+export const misspelt: shardtally.ShardSettings = { flushAfterRequest: 10 }

@@ -1,6 +1,6 @@
 // How an ES module TypeScript user writes against the package; type-checked by
 // scripts/test.sh (`tsc --noEmit`), not executed.
-import { Global, Router, Shard, ShardtallyError, type BatchOutput, type GlobalOutput, type ShardOptions } from 'shardtally'
+import { Global, Router, Shard, ShardtallyError, type BatchOutput, type GlobalOutput, type ShardOptions, type ShardtallyErrorCode, type ShardWrites } from 'shardtally'
 
 const options: ShardOptions = { shard: 0, incarnation: Date.now(), flushAfterRequests: 500 }
 const router = new Router({ strategy: 'hash', shardCount: 2 })
@@ -43,7 +43,8 @@ export function increment(key: string, delta: number | bigint, nowMs: number): v
   try {
     shard.increment(key, delta, nowMs)
   } catch (err) {
-    if (err instanceof ShardtallyError && err.code === 'KEY_TOO_LONG') return
+    const code: ShardtallyErrorCode | undefined = err instanceof ShardtallyError ? err.code : undefined
+    if (code === 'KEY_TOO_LONG' || code === 'INVALID_KEY') return
     throw err
   }
   for (let batch = shard.pollOutput(); batch !== null; batch = shard.pollOutput()) deliver(shard, batch, nowMs)
@@ -74,5 +75,10 @@ export function hotLoop(nowMs: number): void {
   const reset = global.reset('a', nowMs)
   if (reset.type === 'reset') console.log(reset.previous, reset.generation)
   const restored: Shard = Shard.restore(shard.snapshot(), { flushAfterRequests: 500 })
-  void restored
+  const writes: ShardWrites[] = global.shardWrites()
+  void restored, writes
+  // @ts-expect-error the identity is in the snapshot, not in the restore options
+  Shard.restore(shard.snapshot(), { shard: 1 })
+  // @ts-expect-error publishMode is 'full' | 'changes'
+  new Global({ publishMode: 'partial' })
 }

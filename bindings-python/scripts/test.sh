@@ -5,9 +5,9 @@
 #   2. the wheel, built by maturin (the package's own build backend) and installed,
 #   3. mypy.stubtest (the hand-written stubs against the compiled module) and mypy --strict
 #      over the tests, example and benchmark,
-#   4. pytest with warnings as errors (scenarios, golden trace, properties, the SQLite example).
+#   4. pytest with warnings as errors (the golden traces of traces/, properties, the SQLite example).
 #
-# Works on a fresh machine (needs python3 >= 3.9 with venv, and cargo); idempotent and fast
+# Works on a fresh machine (needs python3 >= 3.10 with venv, and cargo); idempotent and fast
 # when already set up. Environment knobs:
 #   SHARDTALLY_PY_VENV        virtualenv to use  (default ~/.cache/shardtally/python-venv)
 #   SHARDTALLY_PY_TARGET_DIR  cargo target dir for the wheel build
@@ -29,9 +29,9 @@ fail() {
 trap 'rc=$?; [ $rc -eq 0 ] || printf "bindings-python/scripts/test.sh failed (exit %s) at: %s\n" "$rc" "$BASH_COMMAND" >&2' EXIT
 
 python="${PYTHON:-python3}"
-command -v "$python" >/dev/null || fail "python3 not found" "install Python >= 3.9 (Debian: apt-get install python3 python3-venv)"
-"$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
-    fail "Python >= 3.9 is required, found $("$python" --version 2>&1)"
+command -v "$python" >/dev/null || fail "python3 not found" "install Python >= 3.10 (Debian: apt-get install python3 python3-venv)"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
+    fail "Python >= 3.10 is required, found $("$python" --version 2>&1)"
 command -v cargo >/dev/null || fail "cargo not found" "install Rust with rustup (https://rustup.rs)"
 
 venv="${SHARDTALLY_PY_VENV:-$HOME/.cache/shardtally/python-venv}"

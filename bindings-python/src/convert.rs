@@ -143,13 +143,14 @@ fn bad_key(obj: &Bound<'_, PyAny>, argument: &'static str) -> PyErr {
     }
 }
 
-/// A key collected from a container (kept alive so its UTF-8 can be borrowed).
-pub(crate) fn key_of<'py>(obj: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
-    match obj.cast_into::<PyString>() {
-        Ok(s) if s.to_str().is_ok() => Ok(s),
-        Ok(s) => Err(bad_key(s.as_any(), "key")),
-        Err(e) => Err(bad_key(e.into_inner().as_any(), "key")),
-    }
+/// A key collected from a container, kept alive so its UTF-8 can be borrowed ([`borrow`]).
+pub(crate) fn key_of(obj: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyString>> {
+    obj.cast_into::<PyString>().map_err(|e| bad_key(e.into_inner().as_any(), "key"))
+}
+
+/// The UTF-8 of a key collected by [`key_of`].
+pub(crate) fn borrow<'a>(key: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    key.to_str().map_err(|_| bad_key(key.as_any(), "key"))
 }
 
 /// Items of a sequence or iterable argument.

@@ -59,7 +59,7 @@ impl PyShard {
     /// Adds many deltas as one atomic request: `{key: delta}` or `(key, delta)` pairs.
     fn increments(&self, py: Python<'_>, entries: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<()> {
         let owned = convert::entries(entries)?;
-        let pairs: Vec<(&str, i64)> = owned.iter().map(|(k, d)| (k.to_str().unwrap_or_default(), *d)).collect();
+        let pairs = owned.iter().map(|(k, d)| Ok((convert::borrow(k)?, *d))).collect::<PyResult<Vec<(&str, i64)>>>()?;
         let result = self.inner.write_sized(py, pairs.len(), |s| s.increments(&pairs, now_ms.0));
         result.map_err(|e| raise(py, e))
     }

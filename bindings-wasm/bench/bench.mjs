@@ -33,14 +33,12 @@ report('JS Map: map.set(key, map.get(key) + 1)', measure((n) => {
 report('shard.increment(key, 1, now)', measure((n) => {
   const s = new Shard({ shard: 0, incarnation: 1, ...quiet });
   for (let i = 0; i < n; i++) s.increment(KEYS[i % KEYS.length], 1, 0);
-  s.free();
 }));
 
 report('shard.incrementId(id, 1, now)', measure((n) => {
   const s = new Shard({ shard: 0, incarnation: 1, ...quiet });
   const ids = KEYS.map((k) => s.intern(k));
   for (let i = 0; i < n; i++) s.incrementId(ids[i % ids.length], 1, 0);
-  s.free();
 }));
 
 for (const size of [16, 1024]) {
@@ -48,7 +46,6 @@ for (const size of [16, 1024]) {
     const s = new Shard({ shard: 0, incarnation: 1, ...quiet });
     const entries = Object.fromEntries(KEYS.slice(0, size).map((k) => [k, 1]));
     for (let i = 0; i < n; i += size) s.increments(entries, 0);
-    s.free();
   }, N / 4));
   report(`shard.incrementIds(Uint32Array(${size}), Float64Array(${size}), now), per id`, measure((n) => {
     const s = new Shard({ shard: 0, incarnation: 1, ...quiet });
@@ -56,7 +53,6 @@ for (const size of [16, 1024]) {
     for (let j = 0; j < size; j++) ids[j] = s.intern(KEYS[j % KEYS.length]);
     const deltas = new Float64Array(size).fill(1);
     for (let i = 0; i < n; i += size) s.incrementIds(ids, deltas, 0);
-    s.free();
   }));
 }
 
@@ -69,8 +65,6 @@ report('global.handleBatch (1000-key batch), per entry', measure((n) => {
     const batch = s.pollOutput();
     s.handleAck(g.handleBatch(batch.bytes, i).bytes, i);
   }
-  s.free();
-  g.free();
 }, N / 10));
 
 const base = results[0].ns;

@@ -1,9 +1,11 @@
 // Node entry of shardtally-wasm: compiles and instantiates the module synchronously, so
-// `import { Shard } from 'shardtally-wasm'` is ready to use without an `await`.
+// `import { Shard } from 'shardtally-wasm'` is ready to use without an `await`. Every entry
+// (Node, workerd, web) exports the same API: the shared JavaScript of api.js (copied from
+// bindings-js at build time) over the wasm-bindgen module. Types: index.d.ts.
 import { readFileSync } from 'node:fs';
-import { initSync } from './shardtally_wasm.js';
+import * as native from './shardtally_wasm.js';
+import { makeApi } from './api.js';
 
-initSync({ module: readFileSync(new URL('./shardtally_wasm_bg.wasm', import.meta.url)) });
+native.initSync({ module: readFileSync(new URL('./shardtally_wasm_bg.wasm', import.meta.url)) });
 
-export * from './shardtally_wasm.js';
-export { ShardtallyError } from './errors.js';
+export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);

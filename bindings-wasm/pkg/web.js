@@ -1,8 +1,8 @@
 // Default entry of shardtally-wasm (browsers, Deno, bundlers): fetches and instantiates the
 // `.wasm` file next to this module, with a top-level `await`.
-import init from './shardtally_wasm.js';
+import init, * as native from './shardtally_wasm.js';
+import { makeApi } from './api.js';
 
 await init({ module_or_path: new URL('./shardtally_wasm_bg.wasm', import.meta.url) });
 
-export * from './shardtally_wasm.js';
-export { ShardtallyError } from './errors.js';
+export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);

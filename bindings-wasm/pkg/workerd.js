@@ -3,9 +3,10 @@
 // synchronously at module load. Code generation from bytes is not allowed in Workers, so
 // this is the only way to load the module there.
 import wasmModule from './shardtally_wasm_bg.wasm';
+import * as native from './shardtally_wasm.js';
 import { initSync } from './shardtally_wasm.js';
+import { makeApi } from './api.js';
 
 initSync({ module: wasmModule });
 
-export * from './shardtally_wasm.js';
-export { ShardtallyError } from './errors.js';
+export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);

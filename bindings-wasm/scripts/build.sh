@@ -4,7 +4,9 @@
 #      one codegen unit, panic = abort),
 #   2. the JS glue with `wasm-bindgen --target web` (the CLI version must equal the
 #      `wasm-bindgen` crate version in Cargo.lock),
-#   3. `wasm-opt -Oz` from the npm `binaryen` package.
+#   3. `wasm-opt -Oz` from the npm `binaryen` package,
+#   4. the shared JavaScript API and typings, copied from bindings-js (api.js, index.d.ts,
+#      surface.d.ts: the package's public half; the wasm-bindgen module is its native half).
 # Sets up what is missing (the wasm32 target, wasm-bindgen-cli, npm tools) and is quick
 # when nothing changed. Environment:
 #   CARGO_TARGET_DIR   where cargo builds (default: <repo>/target/wasm)
@@ -113,6 +115,7 @@ else
 fi
 
 cp "$HERE/README.md" "$PKG/README.md"
+node "$ROOT/bindings-js/scripts/copy.mjs" esm "$PKG" || fail "copying bindings-js into pkg/" "run: node bindings-js/scripts/copy.mjs esm bindings-wasm/pkg"
 
 SIZE=$(wc -c <"$PKG/shardtally_wasm_bg.wasm" | tr -d ' ')
 GZ=$(gzip -9 -c "$PKG/shardtally_wasm_bg.wasm" | wc -c | tr -d ' ')

@@ -1,28 +1,12 @@
-//! WebAssembly bindings of shardtally, built with `wasm-bindgen`: the Rust half of the
-//! `shardtally-wasm` JS package.
-//!
-//! It exposes the [`Shard`](shardtally::Shard), [`Global`](shardtally::Global) and
-//! [`Router`](shardtally::Router) machines as the JS classes `Shard`, `Global` and `Router`,
-//! with the JS API shape shared with the Node package:
-//!
-//! - camelCase methods mirroring core; constructors take one options object;
-//! - outputs are plain objects tagged by `type` (`{ type: 'batch', bytes, ... }`);
-//! - `nowMs` is a `number` checked to be finite, integral and in `0..=2^53-1`
-//!   (`INVALID_TIME`); deltas are safe-integer `number`s or `bigint`s (`INVALID_DELTA`);
-//!   64-bit outputs are `number`s when safe, `bigint`s otherwise;
-//! - snapshots and messages are `Uint8Array`s;
-//! - errors are `ShardtallyError` instances with core's stable `code` and message and the
-//!   offending values as properties; a rejected input changes nothing;
-//! - hot paths have batch forms: `increments` (many keys, one request) and `incrementIds`
-//!   (interned key ids with typed arrays, one call per batch).
-//!
-//! This crate converts values and maps errors only; every behaviour lives in `shardtally`.
-//! `scripts/build.sh` turns it into the package in `pkg/` (wasm-bindgen `--target web` glue,
-//! `wasm-opt -Oz`).
+//! The native half of the WebAssembly package `shardtally-wasm` (wasm-bindgen): the
+//! `Shard`, `Global` and `Router` machines with a low-level surface of primitives and typed
+//! arrays. The public classes, argument type checks, options reading and the per-call
+//! increment buffer are the shared JavaScript of `bindings-js/src/api.js`; the Node
+//! package's native half has exactly this surface. Every conversion is `js.rs`, over
+//! `shardtally-api`. `scripts/build.sh` turns it into the package in `pkg/`.
 
-mod convert;
-mod error;
 mod global;
+mod js;
 mod router;
 mod shard;
 
@@ -30,82 +14,75 @@ pub use global::JsGlobal;
 pub use router::JsRouter;
 pub use shard::JsShard;
 
+use js::JsResult;
 use wasm_bindgen::prelude::*;
 
-/// The stable 64-bit hash of a key (FNV-1a then a mixer), as a `bigint`: the same value in
-/// every runtime and release.
+/// The run-loop methods of a machine (`shardtally_api::RunLoop`), written once.
+macro_rules! run_loop {
+    ($machine:ident, $class:ident) => {
+        #[wasm_bindgen(js_class = $class)]
+        impl $machine {
+            /// Fires every deadline `<= nowMs`; early or repeated calls do nothing.
+            #[wasm_bindgen(js_name = handleTimeout)]
+            pub fn handle_timeout(&mut self, now_ms: f64) -> crate::js::JsResult<()> {
+                shardtally_api::RunLoop::handle_timeout(&mut self.inner, crate::js::time(now_ms)?);
+                Ok(())
+            }
+            /// The next output, or `null`.
+            #[wasm_bindgen(js_name = pollOutput)]
+            pub fn poll_output(&mut self) -> JsValue {
+                crate::js::to_js(&shardtally_api::RunLoop::poll_output_record(&mut self.inner).into())
+            }
+            /// The earliest deadline in ms (capped at `2^53 - 1`), or `null`.
+            #[wasm_bindgen(js_name = pollTimeout)]
+            pub fn poll_timeout(&self) -> JsValue {
+                let at = shardtally_api::RunLoop::poll_timeout(&self.inner).map(|t| shardtally_api::js::time_out(t) as u64);
+                crate::js::to_js(&at.into())
+            }
+            /// Whether the state changed since the last call.
+            #[wasm_bindgen(js_name = takeStateChanged)]
+            pub fn take_state_changed(&mut self) -> bool {
+                shardtally_api::RunLoop::take_state_changed(&mut self.inner)
+            }
+            /// The whole state as versioned bytes.
+            pub fn snapshot(&self) -> Vec<u8> {
+                shardtally_api::RunLoop::snapshot(&self.inner)
+            }
+            /// The next deadline and its timer, or `null`.
+            #[wasm_bindgen(js_name = nextDeadline)]
+            pub fn next_deadline(&self) -> JsValue {
+                crate::js::to_js(&shardtally_api::RunLoop::next_deadline(&self.inner).into())
+            }
+            /// Activity counters.
+            pub fn stats(&self) -> JsValue {
+                crate::js::to_js(&shardtally_api::RunLoop::stats_record(&self.inner).into())
+            }
+        }
+    };
+}
+pub(crate) use run_loop;
+
+/// Registers `ShardtallyError` and the builder of keyed lists (called once by the shared JS).
+#[wasm_bindgen]
+pub fn setup(error_class: js_sys::Function, entries: js_sys::Function) {
+    js::setup(error_class, entries);
+}
+
+/// The error for an argument the shared JS found to have the wrong type.
+#[wasm_bindgen(js_name = argumentError)]
+pub fn argument_error(code: &str, argument: String, expected: String, value: String) -> JsValue {
+    js::error(js::argument_error(code, argument, expected, value))
+}
+
+/// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.
 #[wasm_bindgen(js_name = keyHash)]
-pub fn key_hash(#[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Result<u64, JsValue> {
-    Ok(shardtally::partition::key_hash(&convert::string(&key, "key")?))
+pub fn key_hash(key: &str) -> u64 {
+    shardtally::partition::key_hash(key)
 }
 
-/// Jump consistent hash: the bucket in `0..buckets` for a 64-bit key hash (`buckets == 0`
-/// is treated as 1). `hash` is a `bigint` (as returned by `keyHash`) or a non-negative
-/// safe-integer `number`.
+/// Jump consistent hash: the bucket in `0 .. buckets` of a 64-bit hash.
 #[wasm_bindgen(js_name = jumpHash)]
-pub fn jump_hash(
-    #[wasm_bindgen(unchecked_param_type = "bigint | number")] hash: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "number")] buckets: JsValue,
-) -> Result<u32, JsValue> {
-    let hash = convert::u64_arg(&hash, "hash")?;
-    let buckets = convert::u32_arg(&buckets, "buckets")?;
-    Ok(shardtally::partition::jump_hash(hash, buckets))
+pub fn jump_hash(hash: JsValue, buckets: f64) -> JsResult<u32> {
+    let hash = js::uint("hash", &hash, u64::MAX)?;
+    Ok(shardtally::partition::jump_hash(hash, js::u32("buckets", buckets)?))
 }
-
-#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
-const TS_SHARED: &str = r#"
-/** Every stable error code (core's codes plus the binding's argument checks). */
-export type ShardtallyErrorCode =
-| 'EMPTY_KEY'
-| 'KEY_TOO_LONG'
-| 'OVERFLOW'
-| 'TABLE_FULL'
-| 'UNKNOWN_KEY_ID'
-| 'WRONG_SHARD'
-| 'SHARD_OUT_OF_RANGE'
-| 'LENGTH_MISMATCH'
-| 'NO_UPSTREAM'
-| 'CONFIG_ZERO'
-| 'CONFIG_BACKOFF_RANGE'
-| 'CONFIG_TOO_LARGE'
-| 'CONFIG_PINNED_OUT_OF_RANGE'
-| 'DECODE_WRONG_KIND'
-| 'DECODE_UNSUPPORTED_VERSION'
-| 'DECODE_CORRUPT'
-| 'INVALID_TIME'
-| 'INVALID_DELTA'
-| 'INVALID_ARGUMENT';
-
-/** Which of a shard's timers a deadline belongs to. */
-export type ShardTimer = ShardDeadline['timer'];
-
-/** Which of a global's timers a deadline belongs to. */
-export type GlobalTimer = GlobalDeadline['timer'];
-
-/** What a publish carries: every key's total, or only the keys changed since the last acknowledged publish. */
-export type PublishMode = 'full' | 'changes';
-
-/** A key and its total (`global.totals()`, publish entries). */
-export interface KeyTotal {
-    key: string;
-    total: number | bigint;
-}
-
-/** A key and a summed delta (write-log and per-shard statistics entries). */
-export interface KeyDelta {
-    key: string;
-    delta: number | bigint;
-}
-
-/** A key dropped as stale by a reset, with its current generation (`AckOutput.staleKeys`). */
-export interface StaleKey {
-    key: string;
-    generation: number | bigint;
-}
-
-/** A shard's index and incarnation (`shard.shardRef()`). */
-export interface ShardRef {
-    shard: number;
-    incarnation: number | bigint;
-}
-"#;

@@ -12,7 +12,7 @@ const methods = [
 ];
 
 test('Shard exposes exactly the documented methods', () => {
-  const own = Object.getOwnPropertyNames(Shard.prototype).filter((n) => n !== 'constructor' && n !== 'free' && n !== '__destroy_into_raw');
+  const own = Object.getOwnPropertyNames(Shard.prototype).filter((n) => n !== 'constructor');
   assert.deepEqual(own.sort(), [...methods].sort());
   assert.equal(typeof Shard.restore, 'function');
 });
@@ -254,10 +254,4 @@ test('snapshot and restore keep pending deltas, ids, in-flight batch and deadlin
   assert.deepEqual(offered.entries, sent.entries);
   assert.deepEqual(Shard.restore(Buffer.from(bytes), { flushAfterIdleMs: 300 }).pending(), s.pending(), 'a Buffer is accepted');
   assert.deepEqual(r.snapshot().length > 0, true);
-});
-
-test('free releases the wasm object', () => {
-  const s = new Shard({ shard: 0, incarnation: 1 });
-  s.free();
-  assert.throws(() => s.pending());
 });

@@ -15,6 +15,9 @@ import {
   type PublishOutcome,
   type ResetOutcome,
   type ShardDeadline,
+  type ShardSettings,
+  type ShardWrites,
+  type ShardtallyErrorCode,
   type WriteRecord,
 } from 'shardtally-wasm';
 
@@ -25,6 +28,10 @@ const router = new Router({ strategy: 'pinned', pinnedShard: 0, shardCount: 2 })
 new Shard({ flushAfterRequests: 1 });
 // @ts-expect-error publishMode is 'full' | 'changes'
 new Global({ publishMode: 'some' });
+// @ts-expect-error a misspelt setting (CONFIG_UNKNOWN_SETTING at run time)
+new Shard({ shard: 0, incarnation: 1, flushAfterRequest: 10 });
+const settings: ShardSettings = { flushAfterRequests: 10, seed: 2n };
+Shard.restore(new Shard({ shard: 0, incarnation: 1 }).snapshot(), settings);
 
 const now = Date.now();
 shard.increment('x', 1, now);
@@ -89,7 +96,8 @@ global.flushUpstream(now);
 global.handleTimeout(now);
 const total: number | bigint = global.total('x');
 const log: WriteRecord[] = global.writeLog();
-void total, log, global.totals()[0]?.total, global.shardStats()[0]?.deltas, global.stats().totalWrites;
+const writes: ShardWrites[] = global.shardWrites();
+void total, log, writes, global.totals()[0]?.total, global.stats().totalWrites;
 void global.publishedVersion(), global.inFlightPublish(), global.lastSeq(0, 1), global.nextDeadline(), global.pollTimeout();
 void global.keyGeneration('x'), global.generation(), global.takeStateChanged();
 Global.restore(global.snapshot(), { upstream: {} });
@@ -107,7 +115,7 @@ try {
   shard.increment('', 1, now);
 } catch (err) {
   if (err instanceof ShardtallyError) {
-    const code: string = err.code;
+    const code: ShardtallyErrorCode = err.code;
     const rejectsBatch: boolean = err.rejectsBatch;
     void code, rejectsBatch;
   }

@@ -2,12 +2,19 @@
 # Tests of the shardtally Durable Object shim, in workerd through Miniflare.
 # Sets itself up first (scripts/setup.sh: builds the shardtally-wasm package through its own
 # build script, which is quick when bindings-wasm/scripts/test.sh already built it, and runs
-# `npm install` when package-lock.json changed), then runs `node --test` over
-# test/*.test.js (one Miniflare instance per file, two files at a time).
+# `npm install` when package-lock.json changed), type-checks src/index.d.ts (test/types), then
+# runs `node --test` over test/*.test.js (one Miniflare instance per file, two files at a time).
 set -eu
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 sh "$HERE/scripts/setup.sh"
 cd "$HERE"
+# src/index.d.ts against the package's typing (tsc from bindings-wasm's tools, which the
+# build in setup.sh installs).
+printf '[shardtally-do] tsc --noEmit -p test/types (src/index.d.ts)\n'
+"$HERE/../node_modules/.bin/tsc" --noEmit -p test/types || {
+    printf '[shardtally-do] FAILED: src/index.d.ts does not type-check against test/types/usage.ts\n' >&2
+    exit 1
+}
 printf '[shardtally-do] running the Durable Object tests in workerd (node --test)\n'
 exec node --test --test-concurrency=2 test/*.test.js

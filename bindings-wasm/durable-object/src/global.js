@@ -151,7 +151,7 @@ export class GlobalObject extends DurableObject {
   /** Writes and summed deltas per shard, in do-counter-sharding's `/global/shardWrites` shape. */
   async shardWrites() {
     const engine = this.#ready();
-    return shardWritesView(engine.shardStats(), engine.stats(), this.options);
+    return shardWritesView(engine.shardWrites(), engine.stats(), this.options);
   }
 
   /** The last stored publish: `{version, reason, at, counters}`. */

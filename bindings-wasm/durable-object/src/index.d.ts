@@ -1,6 +1,6 @@
 // Types of shardtally-durable-object: sharded counters on Cloudflare Durable Objects.
 import type { DurableObject } from "cloudflare:workers";
-import type { Delta, GlobalConfigOptions, ShardConfigOptions, WriteRecord } from "shardtally-wasm";
+import type { Delta, GlobalSettings, ShardSettings, WriteRecord } from "shardtally-wasm";
 
 /** Settings shared by the shard class, the global class and the Worker routes. */
 export interface CounterOptions {
@@ -28,10 +28,10 @@ export interface CounterOptions {
   kvPrefix?: string;
   /** Path prefix of the routes (`""` or `"/something"`). Default `""`. */
   basePath?: string;
-  /** Engine settings of every shard (defaults from the engine). */
-  shard?: ShardConfigOptions;
-  /** Engine settings of the global (defaults from the engine). */
-  global?: GlobalConfigOptions;
+  /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
+  shard?: Omit<ShardSettings, "seed">;
+  /** Engine settings of the global (defaults from the engine; the object sets `seed`). */
+  global?: Omit<GlobalSettings, "seed">;
 }
 
 /** Options as an object, or a function of the Worker environment (e.g. reading `vars`). */

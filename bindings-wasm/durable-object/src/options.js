@@ -1,5 +1,6 @@
 // Options shared by the shard class, the global class and the Worker routes.
 
+import { Global, Shard } from "./engine.js";
 import { CounterError } from "./errors.js";
 
 /**
@@ -21,34 +22,11 @@ export const DEFAULT_OPTIONS = Object.freeze({
   global: Object.freeze({}),
 });
 
-const SHARD_SETTINGS = new Set([
-  "flushAfterRequests",
-  "flushAfterIdleMs",
-  "flushMaxAgeMs",
-  "ackTimeoutMs",
-  "retryInitialMs",
-  "retryMaxMs",
-  "retryJitterPercent",
-  "maxPendingKeys",
-  "maxInternedKeys",
-  "maxKeyBytes",
-]);
+// Engine settings the objects set themselves: identity, generation and random seeds.
+const OWN_SETTINGS = { shard: ["shard", "incarnation", "generation", "seed"], global: ["seed", "upstream"] };
 
-const GLOBAL_SETTINGS = new Set([
-  "persistAfterWrites",
-  "persistAfterIdleMs",
-  "persistMaxAgeMs",
-  "publishMode",
-  "publishTimeoutMs",
-  "retryInitialMs",
-  "retryMaxMs",
-  "retryJitterPercent",
-  "writeLogCapacity",
-  "writeLogKeysPerWrite",
-  "maxKeys",
-  "maxKeyBytes",
-  "maxDedupEntries",
-]);
+/** An engine machine with one setting, to let the engine say whether it knows the name. */
+const probe = { shard: (settings) => new Shard({ shard: 0, incarnation: 1, ...settings }), global: (settings) => new Global(settings) };
 
 const STRATEGIES = new Set(["random", "hash", "round_robin"]);
 const DURABILITIES = new Set(["durable", "buffered"]);
@@ -57,15 +35,24 @@ function invalid(message, fields = {}) {
   return new CounterError("INVALID_OPTIONS", message, fields);
 }
 
-function pickSettings(section, value, allowed) {
+/**
+ * Engine settings of one section. The engine knows their names: a name it does not know (or
+ * one the objects set themselves) is INVALID_OPTIONS here; values are checked by the engine
+ * when an object builds its machine (typed `CONFIG_*` errors).
+ */
+function pickSettings(section, value) {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     throw invalid(`options.${section} must be an object`, { option: section });
   }
   const out = {};
   for (const [name, setting] of Object.entries(value)) {
-    if (!allowed.has(name)) {
-      throw invalid(`unknown option ${section}.${name}`, { option: `${section}.${name}` });
+    const option = `${section}.${name}`;
+    if (OWN_SETTINGS[section].includes(name)) throw invalid(`option ${option} is set by the ${section} object itself`, { option });
+    try {
+      probe[section]({ [name]: setting });
+    } catch (err) {
+      if (err?.code === "CONFIG_UNKNOWN_SETTING") throw invalid(`unknown option ${option}`, { option, suggestion: err.suggestion });
     }
     if (setting !== undefined) out[name] = setting;
   }
@@ -82,8 +69,8 @@ function nonEmptyString(options, name, { nullable = false } = {}) {
 }
 
 /**
- * Validates user options and fills in the defaults. Engine settings are checked by the
- * engine itself when a machine is built (typed `CONFIG_*` errors).
+ * Validates user options and fills in the defaults. Engine setting names are checked by the
+ * engine here, their values when a machine is built (typed `CONFIG_*` errors).
  * @param {object} [user]
  * @returns {Readonly<object>} the resolved options
  */
@@ -104,8 +91,8 @@ export function resolveOptions(user = {}) {
     kvBinding: nonEmptyString(o, "kvBinding", { nullable: true }),
     kvPrefix: nonEmptyString(o, "kvPrefix"),
     basePath: o.basePath,
-    shard: Object.freeze(pickSettings("shard", o.shard, SHARD_SETTINGS)),
-    global: Object.freeze(pickSettings("global", o.global, GLOBAL_SETTINGS)),
+    shard: Object.freeze(pickSettings("shard", o.shard)),
+    global: Object.freeze(pickSettings("global", o.global)),
   };
   if (!Number.isInteger(resolved.shardCount) || resolved.shardCount < 1 || resolved.shardCount > 10_000) {
     throw invalid("options.shardCount must be an integer in 1..=10000", { option: "shardCount", value: o.shardCount });

@@ -56,13 +56,13 @@ export function totalsMap(totals) {
 /**
  * do-counter-sharding's `/global/shardWrites` view: per shard name, the number of batches
  * it wrote and its summed deltas per counter; plus totals over all shards.
- * @param {Array<{shard: number, writes: number, deltas: Array<{key: string, delta: number | bigint}>}>} shardStats
+ * @param {Array<{shard: number, writes: number, deltas: Array<{key: string, delta: number | bigint}>}>} perShard the engine's `shardWrites()`
  * @param {{totalWrites: number, distinctShards: number}} stats
  * @param {{shardPrefix: string}} options
  */
-export function shardWritesView(shardStats, stats, options) {
+export function shardWritesView(perShard, stats, options) {
   const shardWrites = {};
-  for (const { shard, writes, deltas } of shardStats) {
+  for (const { shard, writes, deltas } of perShard) {
     shardWrites[`${options.shardPrefix}${shard}`] = { writeCount: writes, counters: totalsMap(deltas.map(({ key, delta }) => ({ key, total: delta }))) };
   }
   return { shardWrites, totalWrite: stats.totalWrites, totalShards: stats.distinctShards };

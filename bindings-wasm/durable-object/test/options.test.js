@@ -18,7 +18,13 @@ test("engine settings pass through; unknown ones are rejected", () => {
   assert.deepEqual(o.shard, { flushAfterRequests: 10 });
   assert.deepEqual(o.global, { publishMode: "changes" });
   assert.throws(() => resolveOptions({ shard: { flushAfter: 1 } }), { code: "INVALID_OPTIONS", option: "shard.flushAfter" });
-  assert.throws(() => resolveOptions({ global: { flushAfterRequests: 1 } }), { code: "INVALID_OPTIONS" });
+  assert.throws(() => resolveOptions({ shard: { flushAfterRequest: 1 } }), { code: "INVALID_OPTIONS", option: "shard.flushAfterRequest", suggestion: "flushAfterRequests" });
+  assert.throws(() => resolveOptions({ global: { flushAfterRequests: 1 } }), { code: "INVALID_OPTIONS", option: "global.flushAfterRequests" });
+  // The objects set identity and seeds themselves.
+  assert.throws(() => resolveOptions({ shard: { seed: 1 } }), { code: "INVALID_OPTIONS", option: "shard.seed" });
+  assert.throws(() => resolveOptions({ global: { upstream: {} } }), { code: "INVALID_OPTIONS", option: "global.upstream" });
+  // Values are the engine's to check, when an object builds its machine.
+  assert.deepEqual(resolveOptions({ shard: { flushAfterRequests: -1 } }).shard, { flushAfterRequests: -1 });
 });
 
 test("bad options are typed errors naming the option", () => {

@@ -1,0 +1,30 @@
+// How a TypeScript Worker uses the shim; type-checked by scripts/test.sh (`tsc --noEmit`),
+// not executed. It proves src/index.d.ts names real types of shardtally-wasm.
+import { CounterClient, GlobalObject, ShardObject, counterWorker, resolveOptions, type CounterOptions } from "../../src/index.js";
+
+const options: CounterOptions = {
+  shardCount: 8,
+  strategy: "hash",
+  shard: { flushAfterRequests: 100, flushAfterIdleMs: 5_000 },
+  global: { persistAfterWrites: 100, publishMode: "changes" },
+};
+// @ts-expect-error a misspelt engine setting (INVALID_OPTIONS at run time)
+export const misspelt: CounterOptions = { shard: { flushAfterRequest: 100 } };
+// @ts-expect-error the shard objects choose their seeds
+export const seeded: CounterOptions = { shard: { seed: 1 } };
+
+export class Shards extends ShardObject {
+  static options = options;
+}
+export class Totals extends GlobalObject {
+  static options = options;
+}
+export default counterWorker(options);
+
+export async function use(env: unknown): Promise<number> {
+  const counter = new CounterClient(env, options);
+  await counter.increment("page:/home");
+  const writes = await counter.shardWrites();
+  const totals = await counter.liveCounters();
+  return Object.keys(writes.shardWrites).length + Object.keys(totals).length + resolveOptions(options).shardCount;
+}

@@ -1,0 +1,6 @@
+// The golden traces (traces/*.json), replayed through the package: the same files and
+// expectations as the Rust engine, Python and Node (bindings-js/test/traces.mjs).
+import * as api from 'shardtally-wasm';
+import { traceTests } from '../../bindings-js/test/traces.mjs';
+
+traceTests(api);
