@@ -73,7 +73,11 @@ fn wrong_kind_version_and_garbage_are_decode_errors() {
     let mut v9 = bytes.clone();
     v9[4] = 9;
     assert_eq!(Gateway::restore(&v9, config()).unwrap_err().code(), "DECODE_UNSUPPORTED_VERSION");
-    assert_eq!(Gateway::restore(&bytes[..bytes.len() - 1], config()).unwrap_err().code(), "DECODE_CHECKSUM", "the checksum catches a truncation");
+    assert_eq!(
+        Gateway::restore(&bytes[..bytes.len() - 1], config()).unwrap_err().code(),
+        "DECODE_CHECKSUM",
+        "the checksum catches a truncation"
+    );
     // Flipping any single byte never panics, and a state that still decodes works.
     for i in 5..bytes.len() {
         let mut b = bytes.clone();
