@@ -125,7 +125,7 @@ errors! {
     "CONFIG_BACKOFF_RANGE" Config ConfigBackoffRangeError [] [initial_ms, max_ms] "`retry_initial_ms` is larger than `retry_max_ms`.";
     "CONFIG_TOO_LARGE" Config ConfigTooLargeError [] [field, value, max] "A setting is above its allowed maximum.";
     "CONFIG_PINNED_OUT_OF_RANGE" Config ConfigPinnedOutOfRangeError [] [shard, shard_count] "A pinned router's shard is not below its shard count.";
-    "CONFIG_UNKNOWN_SETTING" Config UnknownSettingError [] [name, suggestion] "No setting has this name; `suggestion` is the closest one, if any.";
+    "CONFIG_UNKNOWN_SETTING" Config UnknownSettingError [] [setting, suggestion] "No setting has this name; `suggestion` is the closest one, if any.";
     "CONFIG_INVALID_VALUE" Config InvalidConfigError [TypeError] [field, expected, value] "A setting has a value of the wrong type or outside its range.";
     "CONFIG_MISSING" Config MissingSettingError [TypeError] [field] "A required setting is missing.";
     "EMPTY_KEY" Input EmptyKeyError [ValueError] [] "A key was the empty string.";
@@ -137,12 +137,29 @@ errors! {
     "SHARD_OUT_OF_RANGE" Input ShardOutOfRangeError [ValueError] [shard, shard_count] "A shard count of zero, or a shard outside the count.";
     "LENGTH_MISMATCH" Input LengthMismatchError [ValueError] [what, left, right] "Two inputs that must have the same length do not.";
     "NO_UPSTREAM" Input NoUpstreamError [] [] "This global has no upstream (tiered aggregation was not configured).";
+    "NOT_FOUND" Input NotFoundError [LookupError] [what, query] "A query matched nothing.";
+    "EMPTY_ID" Input EmptyIdError [ValueError] [what] "An id (cluster, holder, group, replica, connection or request id) was the empty string.";
+    "ID_TOO_LONG" Input IdTooLongError [ValueError] [what, len, max] "An id is longer than `max_id_bytes`.";
+    "UNKNOWN_CLUSTER" Input UnknownClusterError [LookupError] [cluster] "No cluster has this name.";
+    "UNKNOWN_HOLDER" Input UnknownHolderError [LookupError] [cluster, holder] "The holder is not registered in the cluster: register it again.";
+    "HOLDER_EXPIRED" Input HolderExpiredError [] [cluster, holder, expired_at] "The holder missed its deadline: it holds no shard and must register again.";
+    "NOT_ASSIGNED" Input NotAssignedError [] [cluster, holder] "The holder has no shard yet (it gets one at the next reshard).";
+    "CLUSTER_NOT_EMPTY" Input ClusterNotEmptyError [] [cluster, holders] "Only a cluster without live holders can be removed.";
+    "WRONG_GROUP" Input WrongGroupError [ValueError] [expected, got] "An input names a group other than the gateway's.";
+    "UNKNOWN_REPLICA" Input UnknownReplicaError [LookupError] [replica] "A replica the gateway does not know (never created or reported, or retired).";
+    "DUPLICATE_REPLICA" Input DuplicateReplicaError [ValueError] [replica] "A new replica's id is already a replica's.";
+    "UNKNOWN_CREATION" Input UnknownCreationError [LookupError] [creation] "A creation id this gateway never issued.";
+    "REPLICA_FULL" Input ReplicaFullError [] [replica, limit] "A connection without a reservation found its replica full.";
+    "UNKNOWN_CONNECTION" Input UnknownConnectionError [LookupError] [replica, connection] "A message's sender is not a connection open on the replica it names.";
+    "DUPLICATE_CONNECTION" Input DuplicateConnectionError [ValueError] [replica, connection] "A connection id is already open on the replica.";
+    "PAYLOAD_TOO_LARGE" Input PayloadTooLargeError [ValueError] [len, max] "A payload is larger than its configured bound.";
     "INVALID_ARGUMENT" Argument InvalidArgumentError [TypeError, ValueError] [argument, expected, value] "An argument has the wrong type or value.";
     "INVALID_TIME" Argument InvalidTimeError [TypeError, ValueError] [value] "A time that is not an integer number of milliseconds in range.";
     "INVALID_DELTA" Argument InvalidDeltaError [TypeError, ValueError] [value] "A delta that is not a signed 64-bit integer.";
     "INVALID_KEY" Argument InvalidKeyError [TypeError, ValueError] [argument] "A key that is not a well-formed string (a lone surrogate is not UTF-8).";
     "DECODE_WRONG_KIND" Decode WrongKindError [] [expected] "The bytes are not an encoding of the expected kind.";
     "DECODE_UNSUPPORTED_VERSION" Decode UnsupportedVersionError [] [found, supported] "The encoding's format version is not one this build reads.";
+    "DECODE_CHECKSUM" Decode ChecksumError [] [expected, found] "The encoding's checksum does not match its bytes (they were corrupted).";
     "DECODE_CORRUPT" Decode CorruptError [] [reason] "The encoding is truncated, malformed or violates an invariant.";
 }
 
@@ -173,6 +190,30 @@ impl ErrorView {
             Error::LengthMismatch { what, left, right } => {
                 vec![("what", (*what).into()), ("left", (*left).into()), ("right", (*right).into())]
             }
+            Error::NotFound { what, query } => vec![("what", (*what).into()), ("query", query.as_str().into())],
+            Error::InvalidArgument { argument, expected, value } => {
+                vec![("argument", (*argument).into()), ("expected", (*expected).into()), ("value", value.as_str().into())]
+            }
+            Error::EmptyId { what } => vec![("what", (*what).into())],
+            Error::IdTooLong { what, len, max } => vec![("what", (*what).into()), ("len", (*len).into()), ("max", (*max).into())],
+            Error::PayloadTooLarge { len, max } => vec![("len", (*len).into()), ("max", (*max).into())],
+            Error::UnknownCluster { cluster } => vec![("cluster", cluster.as_str().into())],
+            Error::UnknownHolder { cluster, holder } | Error::NotAssigned { cluster, holder } => {
+                vec![("cluster", cluster.as_str().into()), ("holder", holder.as_str().into())]
+            }
+            Error::HolderExpired { cluster, holder, expired_at } => vec![
+                ("cluster", cluster.as_str().into()),
+                ("holder", holder.as_str().into()),
+                ("expired_at", expired_at.as_millis().into()),
+            ],
+            Error::ClusterNotEmpty { cluster, holders } => vec![("cluster", cluster.as_str().into()), ("holders", (*holders).into())],
+            Error::WrongGroup { expected, got } => vec![("expected", expected.as_str().into()), ("got", got.as_str().into())],
+            Error::UnknownReplica { replica } | Error::DuplicateReplica { replica } => vec![("replica", replica.as_str().into())],
+            Error::UnknownCreation { creation } => vec![("creation", (*creation).into())],
+            Error::ReplicaFull { replica, limit } => vec![("replica", replica.as_str().into()), ("limit", (*limit).into())],
+            Error::UnknownConnection { replica, connection } | Error::DuplicateConnection { replica, connection } => {
+                vec![("replica", replica.as_str().into()), ("connection", connection.as_str().into())]
+            }
             _ => Vec::new(),
         };
         ErrorView { rejects_batch: e.rejects_batch(), ..ErrorView::new(e.code(), e.to_string(), fields) }
@@ -189,7 +230,8 @@ impl ErrorView {
                 vec![("shard", (*shard).into()), ("shard_count", (*shard_count).into())]
             }
             ConfigError::UnknownSetting { name: given, suggestion } => {
-                vec![("name", given.as_str().into()), ("suggestion", suggestion.as_deref().map(Value::from).unwrap_or(Value::Null))]
+                // `setting`, not `name`: JS errors have a `name` of their own.
+                vec![("setting", given.as_str().into()), ("suggestion", suggestion.as_deref().map(Value::from).unwrap_or(Value::Null))]
             }
             ConfigError::InvalidSetting { field, expected, value } => {
                 vec![("field", name(field)), ("expected", expected.as_str().into()), ("value", value.as_str().into())]
@@ -213,6 +255,9 @@ impl ErrorView {
             DecodeError::WrongKind { expected } => vec![("expected", (*expected).into())],
             DecodeError::UnsupportedVersion { found, supported } => {
                 vec![("found", u64::from(*found).into()), ("supported", u64::from(*supported).into())]
+            }
+            DecodeError::Checksum { expected, found } => {
+                vec![("expected", u64::from(*expected).into()), ("found", u64::from(*found).into())]
             }
             DecodeError::Corrupt { reason } => vec![("reason", reason.as_str().into())],
             _ => Vec::new(),
@@ -331,12 +376,29 @@ mod tests {
             Error::ShardOutOfRange { shard: 0, shard_count: 0 }.into(),
             Error::LengthMismatch { what: "keys and deltas", left: 1, right: 2 }.into(),
             Error::NoUpstream.into(),
+            Error::NotFound { what: "daily totals", query: "2022-10-17".into() }.into(),
+            Error::EmptyId { what: "holder id" }.into(),
+            Error::IdTooLong { what: "holder id", len: 9, max: 8 }.into(),
+            Error::UnknownCluster { cluster: "c".into() }.into(),
+            Error::UnknownHolder { cluster: "c".into(), holder: "h".into() }.into(),
+            Error::HolderExpired { cluster: "c".into(), holder: "h".into(), expired_at: shardtally::Timestamp::from_millis(5) }.into(),
+            Error::NotAssigned { cluster: "c".into(), holder: "h".into() }.into(),
+            Error::ClusterNotEmpty { cluster: "c".into(), holders: 2 }.into(),
+            Error::WrongGroup { expected: "a".into(), got: "b".into() }.into(),
+            Error::UnknownReplica { replica: "r".into() }.into(),
+            Error::DuplicateReplica { replica: "r".into() }.into(),
+            Error::UnknownCreation { creation: 3 }.into(),
+            Error::ReplicaFull { replica: "r".into(), limit: 2 }.into(),
+            Error::UnknownConnection { replica: "r".into(), connection: "c".into() }.into(),
+            Error::DuplicateConnection { replica: "r".into(), connection: "c".into() }.into(),
+            Error::PayloadTooLarge { len: 9, max: 8 }.into(),
             ArgError::invalid("shard", "an integer", "x").into(),
             ArgError::InvalidTime { value: "-1".into() }.into(),
             ArgError::InvalidDelta { value: "1.5".into() }.into(),
             ArgError::InvalidKey { argument: "key" }.into(),
             DecodeError::WrongKind { expected: "batch" }.into(),
             DecodeError::UnsupportedVersion { found: 9, supported: 1 }.into(),
+            DecodeError::Checksum { expected: 1, found: 2 }.into(),
             DecodeError::Corrupt { reason: "x".into() }.into(),
         ]
     }

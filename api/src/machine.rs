@@ -71,6 +71,7 @@ impl RunLoop for Global {
         Some(match self.poll_output()? {
             GlobalOutput::Publish(p) => views::publish(&p),
             GlobalOutput::Forward(b) => views::batch(&b, true),
+            GlobalOutput::Notice(n) => views::notice(&n),
             // `GlobalOutput` is non-exhaustive; every kind it has today is listed above.
             _ => return None,
         })

@@ -9,6 +9,7 @@
 //! | `ForwardOutput` | `forward` | as `BatchOutput` |
 //! | `AckOutput` | `ack` | `bytes`, `shard`, `incarnation`, `seq`, `duplicate`, `generation`, `stale_keys` |
 //! | `StaleKey` (entries) | | `key`, `generation` |
+//! | `NoticeOutput` | `notice` | `bytes`, `shard`, `incarnation`, `generation`, `keys` |
 //! | `PublishOutput` | `publish` | `version`, `mode`, `reason`, `entries` |
 //! | `KeyTotal` (entries) | | `key`, `total` |
 //! | `FlushOutcome` | `sent` / `deferred` / `nothing_pending` | `seq` (not for `nothing_pending`) |
@@ -23,8 +24,8 @@
 
 use crate::value::{Column, Entries, Record, Value};
 use shardtally::{
-    Ack, Batch, BatchEntry, Deadline, FlushOutcome, GlobalStats, GlobalTimer, Publish, PublishOutcome, ResetOutcome, ShardRef, ShardStats,
-    ShardTimer, ShardWrites, WriteKind, WriteRecord,
+    Ack, Batch, BatchEntry, Deadline, FlushOutcome, GenerationNotice, GlobalStats, GlobalTimer, Publish, PublishOutcome, ResetOutcome,
+    ShardRef, ShardStats, ShardTimer, ShardWrites, WriteKind, WriteRecord,
 };
 use std::sync::Arc;
 
@@ -65,6 +66,18 @@ pub fn ack(a: &Ack) -> Record {
         .with("duplicate", a.is_duplicate())
         .with("generation", a.generation())
         .with("stale_keys", Entries { class: "StaleKey", keys, columns: vec![("generation", Column::U64(generations))] })
+}
+
+/// A reset for a shard to learn at once (`NoticeOutput`, tag `notice`): deliver it to the
+/// shard addressed by `shard` / `incarnation`.
+pub fn notice(n: &GenerationNotice) -> Record {
+    let (keys, generations): (Vec<Arc<str>>, Vec<u64>) = n.keys().map(|(k, g)| (Arc::from(k), g)).unzip();
+    Record::new("NoticeOutput", Some("notice"))
+        .with("bytes", n.encode())
+        .with("shard", n.to().shard)
+        .with("incarnation", n.to().incarnation)
+        .with("generation", n.generation())
+        .with("keys", Entries { class: "StaleKey", keys, columns: vec![("generation", Column::U64(generations))] })
 }
 
 /// `[{key, total}]`.

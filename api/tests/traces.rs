@@ -16,7 +16,9 @@
 
 use serde_json::{Map, Value as Json};
 use shardtally::settings::SettingValue;
-use shardtally::{partition, Ack, Batch, Error, Global, GlobalOutput, KeyId, Router, Shard, ShardOutput, ShardRef, Timestamp};
+use shardtally::{
+    partition, Ack, Batch, Error, GenerationNotice, Global, GlobalOutput, KeyId, Router, Shard, ShardOutput, ShardRef, Timestamp,
+};
 use shardtally_api::options::{self, OptionList, OptionValue};
 use shardtally_api::{views, AnyError, Naming, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -74,6 +76,7 @@ enum Machine {
 enum Saved {
     Batch(Batch),
     Ack(Ack),
+    Notice(GenerationNotice),
     Json(Json),
 }
 
@@ -193,6 +196,18 @@ impl<'a> Args<'a> {
         match self.saved(item)? {
             Some(Saved::Ack(a)) => Ok(Ok(a.clone())),
             _ => Err(format!("ack: {item} is neither a ref to a saved ack nor {{\"bytes\": ...}}")),
+        }
+    }
+
+    /// A generation notice: a saved notice output, or `{"bytes": hex}` decoded as a binding would.
+    fn notice(&mut self) -> Bad<Result<GenerationNotice, AnyError>> {
+        let item = self.raw("notice")?;
+        if let Some(bytes) = bytes_of(item)? {
+            return Ok(GenerationNotice::decode(&bytes).map_err(AnyError::from));
+        }
+        match self.saved(item)? {
+            Some(Saved::Notice(n)) => Ok(Ok(n.clone())),
+            _ => Err(format!("notice: {item} is neither a ref to a saved notice nor {{\"bytes\": ...}}")),
         }
     }
 
@@ -344,6 +359,11 @@ fn call_shard(s: &mut Shard, method: &str, a: &mut Args<'_>) -> Bad<CallResult> 
             a.done()?;
             ack.and_then(|ack| s.handle_ack(&ack, now).map_err(AnyError::from)).and_then(ok)
         }
+        "handle_generation_notice" => {
+            let (notice, now) = (a.notice()?, a.now()?);
+            a.done()?;
+            notice.and_then(|n| ok(s.handle_generation_notice(&n, now)))
+        }
         "handle_failure" | "handle_rejection" => {
             let (seq, now) = (a.u64("seq")?, a.now()?);
             a.done()?;
@@ -420,6 +440,17 @@ fn call_global(g: &mut Global, method: &str, a: &mut Args<'_>) -> Bad<CallResult
             a.done()?;
             ack.and_then(|ack| g.handle_upstream_ack(&ack, now).map_err(AnyError::from)).and_then(ok)
         }
+        "handle_generation_notice" => {
+            let (notice, now) = (a.notice()?, a.now()?);
+            a.done()?;
+            notice.and_then(|n| g.handle_generation_notice(&n, now).map_err(AnyError::from)).and_then(ok)
+        }
+        "generation_notice" => {
+            let (key, shard, incarnation) = (a.key()?, a.u32("shard")?, a.u64("incarnation")?);
+            a.done()?;
+            let n = g.generation_notice(&key, ShardRef { shard, incarnation });
+            Ok(Returned { value: Value::Record(views::notice(&n)), message: Some(Saved::Notice(n)) })
+        }
         "handle_upstream_failure" => {
             let (seq, now) = (a.u64("seq")?, a.now()?);
             a.done()?;
@@ -456,6 +487,9 @@ fn call_global(g: &mut Global, method: &str, a: &mut Args<'_>) -> Bad<CallResult
                 "poll_output" => match g.poll_output() {
                     Some(GlobalOutput::Publish(p)) => ok(views::publish(&p)),
                     Some(GlobalOutput::Forward(b)) => with_batch(Some(&b), true),
+                    Some(GlobalOutput::Notice(n)) => {
+                        Ok(Returned { value: Value::Record(views::notice(&n)), message: Some(Saved::Notice(n)) })
+                    }
                     None => ok(Value::Null),
                     Some(o) => return Err(format!("an output the replayer does not know: {o:?}")),
                 },

@@ -45,12 +45,29 @@ __all__ = [
     "ShardOutOfRangeError",
     "LengthMismatchError",
     "NoUpstreamError",
+    "NotFoundError",
+    "EmptyIdError",
+    "IdTooLongError",
+    "UnknownClusterError",
+    "UnknownHolderError",
+    "HolderExpiredError",
+    "NotAssignedError",
+    "ClusterNotEmptyError",
+    "WrongGroupError",
+    "UnknownReplicaError",
+    "DuplicateReplicaError",
+    "UnknownCreationError",
+    "ReplicaFullError",
+    "UnknownConnectionError",
+    "DuplicateConnectionError",
+    "PayloadTooLargeError",
     "InvalidArgumentError",
     "InvalidTimeError",
     "InvalidDeltaError",
     "InvalidKeyError",
     "WrongKindError",
     "UnsupportedVersionError",
+    "ChecksumError",
     "CorruptError",
 ]
 
@@ -91,7 +108,7 @@ class UnknownSettingError(ConfigError):
     """No setting has this name; ``suggestion`` is the closest one, if any."""
 
     code: ClassVar[str] = "CONFIG_UNKNOWN_SETTING"
-    name: Any
+    setting: Any
     suggestion: Any
 
 
@@ -180,6 +197,131 @@ class NoUpstreamError(InputError):
     code: ClassVar[str] = "NO_UPSTREAM"
 
 
+class NotFoundError(InputError, LookupError):
+    """A query matched nothing."""
+
+    code: ClassVar[str] = "NOT_FOUND"
+    what: Any
+    query: Any
+
+
+class EmptyIdError(InputError, ValueError):
+    """An id (cluster, holder, group, replica, connection or request id) was the empty string."""
+
+    code: ClassVar[str] = "EMPTY_ID"
+    what: Any
+
+
+class IdTooLongError(InputError, ValueError):
+    """An id is longer than ``max_id_bytes``."""
+
+    code: ClassVar[str] = "ID_TOO_LONG"
+    what: Any
+    len: Any
+    max: Any
+
+
+class UnknownClusterError(InputError, LookupError):
+    """No cluster has this name."""
+
+    code: ClassVar[str] = "UNKNOWN_CLUSTER"
+    cluster: Any
+
+
+class UnknownHolderError(InputError, LookupError):
+    """The holder is not registered in the cluster: register it again."""
+
+    code: ClassVar[str] = "UNKNOWN_HOLDER"
+    cluster: Any
+    holder: Any
+
+
+class HolderExpiredError(InputError):
+    """The holder missed its deadline: it holds no shard and must register again."""
+
+    code: ClassVar[str] = "HOLDER_EXPIRED"
+    cluster: Any
+    holder: Any
+    expired_at: Any
+
+
+class NotAssignedError(InputError):
+    """The holder has no shard yet (it gets one at the next reshard)."""
+
+    code: ClassVar[str] = "NOT_ASSIGNED"
+    cluster: Any
+    holder: Any
+
+
+class ClusterNotEmptyError(InputError):
+    """Only a cluster without live holders can be removed."""
+
+    code: ClassVar[str] = "CLUSTER_NOT_EMPTY"
+    cluster: Any
+    holders: Any
+
+
+class WrongGroupError(InputError, ValueError):
+    """An input names a group other than the gateway's."""
+
+    code: ClassVar[str] = "WRONG_GROUP"
+    expected: Any
+    got: Any
+
+
+class UnknownReplicaError(InputError, LookupError):
+    """A replica the gateway does not know (never created or reported, or retired)."""
+
+    code: ClassVar[str] = "UNKNOWN_REPLICA"
+    replica: Any
+
+
+class DuplicateReplicaError(InputError, ValueError):
+    """A new replica's id is already a replica's."""
+
+    code: ClassVar[str] = "DUPLICATE_REPLICA"
+    replica: Any
+
+
+class UnknownCreationError(InputError, LookupError):
+    """A creation id this gateway never issued."""
+
+    code: ClassVar[str] = "UNKNOWN_CREATION"
+    creation: Any
+
+
+class ReplicaFullError(InputError):
+    """A connection without a reservation found its replica full."""
+
+    code: ClassVar[str] = "REPLICA_FULL"
+    replica: Any
+    limit: Any
+
+
+class UnknownConnectionError(InputError, LookupError):
+    """A message's sender is not a connection open on the replica it names."""
+
+    code: ClassVar[str] = "UNKNOWN_CONNECTION"
+    replica: Any
+    connection: Any
+
+
+class DuplicateConnectionError(InputError, ValueError):
+    """A connection id is already open on the replica."""
+
+    code: ClassVar[str] = "DUPLICATE_CONNECTION"
+    replica: Any
+    connection: Any
+
+
+class PayloadTooLargeError(InputError, ValueError):
+    """A payload is larger than its configured bound."""
+
+    code: ClassVar[str] = "PAYLOAD_TOO_LARGE"
+    len: Any
+    max: Any
+
+
 class InvalidArgumentError(ArgumentError, TypeError, ValueError):
     """An argument has the wrong type or value."""
 
@@ -225,6 +367,14 @@ class UnsupportedVersionError(DecodeError):
     supported: Any
 
 
+class ChecksumError(DecodeError):
+    """The encoding's checksum does not match its bytes (they were corrupted)."""
+
+    code: ClassVar[str] = "DECODE_CHECKSUM"
+    expected: Any
+    found: Any
+
+
 class CorruptError(DecodeError):
     """The encoding is truncated, malformed or violates an invariant."""
 
@@ -250,11 +400,28 @@ BY_CODE: dict[str, type[ShardtallyError]] = {
     "SHARD_OUT_OF_RANGE": ShardOutOfRangeError,
     "LENGTH_MISMATCH": LengthMismatchError,
     "NO_UPSTREAM": NoUpstreamError,
+    "NOT_FOUND": NotFoundError,
+    "EMPTY_ID": EmptyIdError,
+    "ID_TOO_LONG": IdTooLongError,
+    "UNKNOWN_CLUSTER": UnknownClusterError,
+    "UNKNOWN_HOLDER": UnknownHolderError,
+    "HOLDER_EXPIRED": HolderExpiredError,
+    "NOT_ASSIGNED": NotAssignedError,
+    "CLUSTER_NOT_EMPTY": ClusterNotEmptyError,
+    "WRONG_GROUP": WrongGroupError,
+    "UNKNOWN_REPLICA": UnknownReplicaError,
+    "DUPLICATE_REPLICA": DuplicateReplicaError,
+    "UNKNOWN_CREATION": UnknownCreationError,
+    "REPLICA_FULL": ReplicaFullError,
+    "UNKNOWN_CONNECTION": UnknownConnectionError,
+    "DUPLICATE_CONNECTION": DuplicateConnectionError,
+    "PAYLOAD_TOO_LARGE": PayloadTooLargeError,
     "INVALID_ARGUMENT": InvalidArgumentError,
     "INVALID_TIME": InvalidTimeError,
     "INVALID_DELTA": InvalidDeltaError,
     "INVALID_KEY": InvalidKeyError,
     "DECODE_WRONG_KIND": WrongKindError,
     "DECODE_UNSUPPORTED_VERSION": UnsupportedVersionError,
+    "DECODE_CHECKSUM": ChecksumError,
     "DECODE_CORRUPT": CorruptError,
 }
