@@ -17,8 +17,11 @@
 //! Each row names its table ([`ShardRow::table`], [`GlobalRow::table`]). The typed columns map
 //! onto SQL directly; `meta`, the in-flight batch and the in-flight publish are opaque — store
 //! [`encode`](ShardRow::encode)d bytes (a CRC-32C checksummed envelope) in a blob column.
-//! A host without a typed schema can store every row as `encode()`d bytes under its table
-//! and primary key, as [`RowStore`] does.
+//! A host without a typed schema stores every row as `encode()`d bytes under its table and
+//! primary key: [`ShardRow::op`] / [`GlobalRow::op`] give each change as a storage operation
+//! ([`RowOp`]: put, delete, clear, delete below a key), [`ShardRow::decode_stored`] /
+//! [`GlobalRow::decode_stored`] read the stored `(table, value)` pairs back, and [`RowStore`]
+//! is such a store in memory.
 //!
 //! Shard:
 //!
@@ -241,12 +244,89 @@ pub enum GlobalRow {
     Upstream(ShardRow),
 }
 
-/// Where a row goes in a table-keyed store.
-enum Place {
-    Put(&'static str, Vec<u8>),
-    Delete(&'static str, Vec<u8>),
-    Clear(&'static str),
-    DeleteBelow(&'static str, Vec<u8>),
+/// What a [`RowOp`] does to its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RowOpKind {
+    /// Insert or replace the row under `key` with `value`.
+    Put,
+    /// Delete the row under `key` (if any).
+    Delete,
+    /// Delete every row of the table (`key` is empty).
+    Clear,
+    /// Delete every row whose key is below `key`, bytewise (SQL: `k < key` on a blob or
+    /// `bytea` column; keys of such tables are fixed-width big-endian).
+    DeleteBelow,
+}
+
+impl RowOpKind {
+    /// The operation as a stable lower-case string: `"put"`, `"delete"`, `"clear"`,
+    /// `"delete_below"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowOpKind::Put => "put",
+            RowOpKind::Delete => "delete",
+            RowOpKind::Clear => "clear",
+            RowOpKind::DeleteBelow => "delete_below",
+        }
+    }
+}
+
+/// A journal row as a storage operation, for a host without a typed schema: one table of
+/// `(table, key bytes) → value bytes` (SQL: `rows(tbl TEXT, k BLOB, v BLOB, PRIMARY KEY (tbl, k))`).
+///
+/// `value` holds the row [`encode`](ShardRow::encode)d (a checksummed envelope) for a
+/// [`Put`](RowOpKind::Put), and is `None` otherwise. Keys order rows within a table as their
+/// primary keys do (big-endian integers; a string key is its length, 4 bytes big-endian,
+/// then its UTF-8 bytes). A tiered global's upstream rows go to the `upstream.`-prefixed
+/// tables (`upstream.meta`, `upstream.slots`, ...) and their values are the upstream shard's
+/// encoded [`ShardRow`]s. Applying every take's ops in order and reading back every stored
+/// `(table, value)` pair, [`ShardRow::decode_stored`] / [`GlobalRow::decode_stored`] give the
+/// rows [`Shard::from_rows`](crate::Shard::from_rows) / [`Global::from_rows`](crate::Global::from_rows)
+/// rebuild the machine from.
+///
+/// ```
+/// use shardtally::journal::RowOpKind;
+/// use shardtally::{Shard, ShardConfig, ShardRef, Timestamp};
+///
+/// let mut shard = Shard::new(ShardConfig::default(), ShardRef { shard: 0, incarnation: 1 });
+/// shard.increment("x", 2, Timestamp::from_millis(5))?;
+/// let ops: Vec<_> = shard.take_changes().iter().map(|row| row.op()).collect();
+/// let tables: Vec<(&str, &str)> = ops.iter().map(|op| (op.kind.as_str(), op.table)).collect();
+/// assert_eq!(tables, [("put", "meta"), ("put", "slots"), ("put", "pending")]);
+/// assert!(ops.iter().all(|op| op.kind == RowOpKind::Put && op.value.is_some()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowOp {
+    /// What to do.
+    pub kind: RowOpKind,
+    /// The table (`"meta"`, `"slots"`, ..., `"upstream.meta"`, ...).
+    pub table: &'static str,
+    /// The row's primary key (empty for a table of one row, and for [`RowOpKind::Clear`]);
+    /// the bound for [`RowOpKind::DeleteBelow`].
+    pub key: Vec<u8>,
+    /// The encoded row, for [`RowOpKind::Put`].
+    pub value: Option<Vec<u8>>,
+}
+
+impl RowOp {
+    fn put(table: &'static str, key: Vec<u8>, value: Vec<u8>) -> RowOp {
+        RowOp { kind: RowOpKind::Put, table, key, value: Some(value) }
+    }
+
+    fn delete(table: &'static str, key: Vec<u8>) -> RowOp {
+        RowOp { kind: RowOpKind::Delete, table, key, value: None }
+    }
+}
+
+/// The table of a tiered global's upstream shard row.
+fn upstream_table(table: &str) -> &'static str {
+    match table {
+        "meta" => "upstream.meta",
+        "slots" => "upstream.slots",
+        "pending" => "upstream.pending",
+        _ => "upstream.in_flight",
+    }
 }
 
 fn key_bytes(key: &str, suffix: &[u8]) -> Vec<u8> {
@@ -290,16 +370,27 @@ impl ShardRow {
         snapshot::decode(Kind::ShardRow, bytes)
     }
 
-    fn place(&self) -> Place {
+    /// Decodes a row a store read back from `table` (see [`RowOp`]), checking that it
+    /// belongs there.
+    pub fn decode_stored(table: &str, bytes: &[u8]) -> Result<ShardRow, DecodeError> {
+        let row = ShardRow::decode(bytes)?;
+        if row.table() != table || row.is_delete() {
+            return Err(DecodeError::corrupt(format!("a stored {:?} row found in table {table:?}", row.table())));
+        }
+        Ok(row)
+    }
+
+    /// The row as a storage operation (see [`RowOp`]).
+    pub fn op(&self) -> RowOp {
+        let table = self.table();
         match self {
-            ShardRow::Meta(_) => Place::Put("meta", Vec::new()),
-            ShardRow::Slot { id, .. } => Place::Put("slots", id.to_be_bytes().to_vec()),
-            ShardRow::SlotFreed { id } => Place::Delete("slots", id.to_be_bytes().to_vec()),
-            ShardRow::PendingCleared => Place::Clear("pending"),
-            ShardRow::Pending { key, generation, .. } => Place::Put("pending", key_bytes(key, &generation.to_be_bytes())),
-            ShardRow::PendingRemoved { key, generation } => Place::Delete("pending", key_bytes(key, &generation.to_be_bytes())),
-            ShardRow::InFlight(_) => Place::Put("in_flight", Vec::new()),
-            ShardRow::InFlightCleared => Place::Delete("in_flight", Vec::new()),
+            ShardRow::Meta(_) | ShardRow::InFlight(_) => RowOp::put(table, Vec::new(), self.encode()),
+            ShardRow::Slot { id, .. } => RowOp::put(table, id.to_be_bytes().to_vec(), self.encode()),
+            ShardRow::SlotFreed { id } => RowOp::delete(table, id.to_be_bytes().to_vec()),
+            ShardRow::PendingCleared => RowOp { kind: RowOpKind::Clear, table, key: Vec::new(), value: None },
+            ShardRow::Pending { key, generation, .. } => RowOp::put(table, key_bytes(key, &generation.to_be_bytes()), self.encode()),
+            ShardRow::PendingRemoved { key, generation } => RowOp::delete(table, key_bytes(key, &generation.to_be_bytes())),
+            ShardRow::InFlightCleared => RowOp::delete(table, Vec::new()),
         }
     }
 }
@@ -340,23 +431,40 @@ impl GlobalRow {
         snapshot::decode(Kind::GlobalRow, bytes)
     }
 
-    fn place(&self) -> Place {
+    /// Decodes a row a store read back from `table` (see [`RowOp`]): a global's row, or an
+    /// upstream shard's row from an `upstream.`-prefixed table, checking that it belongs there.
+    pub fn decode_stored(table: &str, bytes: &[u8]) -> Result<GlobalRow, DecodeError> {
+        if let Some(shard_table) = table.strip_prefix("upstream.") {
+            return ShardRow::decode_stored(shard_table, bytes).map(GlobalRow::Upstream);
+        }
+        let row = GlobalRow::decode(bytes)?;
+        if row.table() != table || row.is_delete() {
+            return Err(DecodeError::corrupt(format!("a stored {:?} row found in table {table:?}", row.table())));
+        }
+        Ok(row)
+    }
+
+    /// The row as a storage operation (see [`RowOp`]); an upstream shard's row goes to its
+    /// `upstream.`-prefixed table.
+    pub fn op(&self) -> RowOp {
+        let table = self.table();
         match self {
-            GlobalRow::Meta(_) => Place::Put("meta", Vec::new()),
-            GlobalRow::Total { key, .. } => Place::Put("totals", key_bytes(key, &[])),
-            GlobalRow::Dedup { from, .. } => Place::Put("dedup", ref_bytes(*from)),
-            GlobalRow::DedupRemoved { from } => Place::Delete("dedup", ref_bytes(*from)),
-            GlobalRow::Write { id, .. } => Place::Put("writes", id.to_be_bytes().to_vec()),
-            GlobalRow::WritesTrimmed { before } => Place::DeleteBelow("writes", before.to_be_bytes().to_vec()),
-            GlobalRow::ShardWriteCount { shard, .. } => Place::Put("shard_writes", shard.to_be_bytes().to_vec()),
+            GlobalRow::Meta(_) | GlobalRow::PublishInFlight(_) => RowOp::put(table, Vec::new(), self.encode()),
+            GlobalRow::Total { key, .. } => RowOp::put(table, key_bytes(key, &[]), self.encode()),
+            GlobalRow::Dedup { from, .. } => RowOp::put(table, ref_bytes(*from), self.encode()),
+            GlobalRow::DedupRemoved { from } => RowOp::delete(table, ref_bytes(*from)),
+            GlobalRow::Write { id, .. } => RowOp::put(table, id.to_be_bytes().to_vec(), self.encode()),
+            GlobalRow::WritesTrimmed { before } => {
+                RowOp { kind: RowOpKind::DeleteBelow, table, key: before.to_be_bytes().to_vec(), value: None }
+            }
+            GlobalRow::ShardWriteCount { shard, .. } => RowOp::put(table, shard.to_be_bytes().to_vec(), self.encode()),
             GlobalRow::ShardDelta { shard, key, .. } => {
                 let mut k = shard.to_be_bytes().to_vec();
                 k.extend_from_slice(key.as_bytes());
-                Place::Put("shard_deltas", k)
+                RowOp::put(table, k, self.encode())
             }
-            GlobalRow::PublishInFlight(_) => Place::Put("publish", Vec::new()),
-            GlobalRow::PublishCleared => Place::Delete("publish", Vec::new()),
-            GlobalRow::Upstream(r) => r.place(),
+            GlobalRow::PublishCleared => RowOp::delete(table, Vec::new()),
+            GlobalRow::Upstream(r) => RowOp { table: upstream_table(r.table()), ..r.op() },
         }
     }
 }
@@ -392,59 +500,55 @@ impl RowStore {
     /// Applies a shard's changes, in order.
     pub fn apply_shard(&mut self, rows: &[ShardRow]) {
         for row in rows {
-            self.apply(String::new(), row.place(), || row.encode());
+            self.apply(&row.op());
         }
     }
 
     /// Applies a global's changes, in order (upstream rows go to `upstream.*` tables).
     pub fn apply_global(&mut self, rows: &[GlobalRow]) {
         for row in rows {
-            let prefix = if let GlobalRow::Upstream(_) = row { "upstream." } else { "" };
-            let bytes = || match row {
-                GlobalRow::Upstream(r) => r.encode(),
-                r => r.encode(),
-            };
-            self.apply(prefix.to_owned(), row.place(), bytes);
+            self.apply(&row.op());
         }
     }
 
-    fn apply(&mut self, prefix: String, place: Place, bytes: impl FnOnce() -> Vec<u8>) {
-        let table = |t: &str| prefix.clone() + t;
-        match place {
-            Place::Put(t, k) => {
-                self.tables.entry(table(t)).or_default().insert(k, bytes());
+    /// Applies one storage operation.
+    pub fn apply(&mut self, op: &RowOp) {
+        match op.kind {
+            RowOpKind::Put => {
+                let value = op.value.clone().unwrap_or_default();
+                self.tables.entry(op.table.to_owned()).or_default().insert(op.key.clone(), value);
             }
-            Place::Delete(t, k) => {
-                if let Some(m) = self.tables.get_mut(&table(t)) {
-                    m.remove(&k);
+            RowOpKind::Delete => {
+                if let Some(m) = self.tables.get_mut(op.table) {
+                    m.remove(&op.key);
                 }
             }
-            Place::Clear(t) => {
-                self.tables.remove(&table(t));
+            RowOpKind::Clear => {
+                self.tables.remove(op.table);
             }
-            Place::DeleteBelow(t, k) => {
-                if let Some(m) = self.tables.get_mut(&table(t)) {
-                    let keep = m.split_off(&k);
+            RowOpKind::DeleteBelow => {
+                if let Some(m) = self.tables.get_mut(op.table) {
+                    let keep = m.split_off(&op.key);
                     *m = keep;
                 }
             }
         }
     }
 
+    /// Every stored row as `(table, value)`, by table then key: what a host reads back with
+    /// `SELECT tbl, v FROM rows`.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.tables.iter().flat_map(|(t, m)| m.values().map(move |v| (t.as_str(), v.as_slice())))
+    }
+
     /// Every stored row of a shard, decoded.
     pub fn shard_rows(&self) -> Result<Vec<ShardRow>, DecodeError> {
-        self.tables.iter().filter(|(t, _)| !t.starts_with("upstream.")).flat_map(|(_, m)| m.values()).map(|b| ShardRow::decode(b)).collect()
+        self.pairs().map(|(t, v)| ShardRow::decode_stored(t, v)).collect()
     }
 
     /// Every stored row of a global (and its upstream shard), decoded.
     pub fn global_rows(&self) -> Result<Vec<GlobalRow>, DecodeError> {
-        let mut out = Vec::new();
-        for (t, m) in &self.tables {
-            for b in m.values() {
-                out.push(if t.starts_with("upstream.") { GlobalRow::Upstream(ShardRow::decode(b)?) } else { GlobalRow::decode(b)? });
-            }
-        }
-        Ok(out)
+        self.pairs().map(|(t, v)| GlobalRow::decode_stored(t, v)).collect()
     }
 
     /// Number of stored rows.
