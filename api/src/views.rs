@@ -21,13 +21,89 @@
 //! | `KeyDelta` (entries) | | `key`, `delta` |
 //! | `BatchWrite` | `batch` | `at_ms`, `shard`, `incarnation`, `seq`, `keys`, `entries`, `omitted` |
 //! | `ResetWrite` | `reset` | `at_ms`, `key`, `previous`, `generation` |
+//! | `RowOp` | | `op` (`put` / `delete` / `clear` / `delete_below`), `table`, `key` (bytes), `value` (bytes, `put` only, else null) |
+//! | `HashRange` | | `start`, `end` (inclusive) |
+//! | **Gateway** | | |
+//! | `Route` | `replica` / `pending` | `replica`, `reason` (`sticky` / `current` / `least_loaded`), `expires_at` (`replica`); `creation` (`pending`) |
+//! | `Placement` | | `creation`, `replica`, `requests` |
+//! | `ConnectOutcome` | `reserved` / `unreserved` / `already_open` | |
+//! | `Delivery` | | `replica`, `audience` (an `Audience`) |
+//! | `Audience` | `all` / `all_except` / `request` | `connection` (`all_except`); `request` (`request`) |
+//! | `GossipPlan` | | `gossip`, `peers`, `deadline` |
+//! | `CreateReplicaOutput` | `create_replica` | `creation` |
+//! | `IntroduceOutput` | `introduce` | `replica`, `peers` |
+//! | `CreationExpiredOutput` | `creation_expired` | `creation`, `requests` |
+//! | `RetireOutput` | `retire` | `replica` |
+//! | `GossipDoneOutput` | `gossip_done` | `gossip`, `origin`, `replies` (`GossipReply`s), `failed`, `missing` |
+//! | `GossipReply` | | `peer`, `payload` (bytes) |
+//! | `ReplicaView` | | `id`, `connections`, `reservations` |
+//! | `ReservationView` | | `request`, `replica`, `expires_at` |
+//! | `Connection` | | `connection`, `request` |
+//! | `PendingCreation` | | `creation`, `requests` |
+//! | `GatewayStats` | | the counters of core's struct |
+//! | **Membership** | | |
+//! | `ShardInfo` | | `cluster`, `holder`, `shard`, `num_shards`, `epoch` |
+//! | `ShardChangedOutput` | `shard_changed` | as `ShardInfo` |
+//! | `ShardLostOutput` | `shard_lost` | as `ShardInfo`, then `reason` (`expired` / `unregistered`) |
+//! | `ClusterInfo` | | `epoch`, `num_shards`, `holders`, `assigned`, `last_reshard_at`, `next_reshard_at`, `stats` (a `MembershipStats`) |
+//! | `MembershipStats` | | the counters of core's struct |
+//! | **Buckets** | | |
+//! | `RecordOutcome` | `recorded` / `too_old` | `day` |
+//! | `RollupOutcome` | | `days`, `rows`, `events`, `dropped_days` |
+//! | `ExpireOutcome` | | `days`, `events` |
+//! | `DailyTotal` | | `day`, `key`, `total` |
+//! | `KeyTotal` (entries) | | `key`, `total` (`period_totals`) |
+//! | `BucketsStats` | | the counters of core's struct |
+//! | `BucketsRawRow` | `raw` | `day`, `key`, `count` |
+//! | `BucketsDailyRow` | `daily` | `day`, `key`, `total` |
+//! | `BucketsMeta` | `meta` | `clock`, `stats` (a `BucketsStats`) |
+//! | `BucketsRawDayDeleted` | `raw_day_deleted` | `day` |
+//! | `BucketsDailyDayDeleted` | `daily_day_deleted` | `day` |
+//! | **Outbox** | | |
+//! | `OfferOutcome` | `queued` / `dropped` | `id` (`queued`); `reason` (`dropped`: `full` / `closed` / `too_large`) |
+//! | `SendOutput` | `send` | `id`, `attempt`, `message` (bytes) |
+//! | `ReconnectOutput` | `reconnect` | |
+//! | `GaveUpOutput` | `gave_up` | `id`, `message` (bytes) |
+//! | `DrainedOutput` | `drained` | |
+//! | `OutboxStats` | | the counters of core's struct |
+//!
+//! Times are integers of milliseconds (`at_ms`, `expires_at`, `deadline`, `clock`, ...),
+//! days are `"YYYY-MM-DD"` strings, and ids issued by a machine (creations, gossips, outbox
+//! messages) are integers; every other id is a string. A `Deadline`'s `timer` is the
+//! machine's timer name: a gateway's `reservation_expiry`, `creation_timeout`,
+//! `gossip_timeout`, `retire`; membership's `expiry`, `reshard`; buckets' `retention`; an
+//! outbox's `reconnect`, `send_timeout`.
 
 use crate::value::{Column, Entries, Record, Value};
+use shardtally::buckets::BucketsTimer;
+use shardtally::outbox::OutboxTimer;
 use shardtally::{
-    Ack, Batch, BatchEntry, Deadline, FlushOutcome, GenerationNotice, GlobalStats, GlobalTimer, Publish, PublishOutcome, ResetOutcome,
-    ShardRef, ShardStats, ShardTimer, ShardWrites, WriteKind, WriteRecord,
+    Ack, Batch, BatchEntry, Deadline, FlushOutcome, GatewayTimer, GenerationNotice, GlobalStats, GlobalTimer, MembershipTimer, Publish,
+    PublishOutcome, ResetOutcome, ShardRef, ShardStats, ShardTimer, ShardWrites, WriteKind, WriteRecord,
 };
 use std::sync::Arc;
+
+mod buckets;
+mod gateway;
+mod journal;
+mod membership;
+mod outbox;
+
+pub use buckets::*;
+pub use gateway::*;
+pub use journal::*;
+pub use membership::*;
+pub use outbox::*;
+
+/// A list of strings (ids, names).
+pub fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::List(items.iter().map(|s| Value::from(s.as_ref())).collect())
+}
+
+/// The hashes a shard owns (`HashRange {start, end}`, inclusive), or null.
+pub fn hash_range(r: Option<std::ops::RangeInclusive<u64>>) -> Value {
+    r.map_or(Value::Null, |r| Value::Record(Record::new("HashRange", None).with("start", *r.start()).with("end", *r.end())))
+}
 
 /// `{shard, incarnation}`.
 pub fn shard_ref(r: ShardRef) -> Record {
@@ -129,17 +205,16 @@ pub trait Timer: Copy {
     fn name(self) -> &'static str;
 }
 
-impl Timer for ShardTimer {
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
+macro_rules! timers {
+    ($($t:ty),*) => {$(
+        impl Timer for $t {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    )*};
 }
-
-impl Timer for GlobalTimer {
-    fn name(self) -> &'static str {
-        self.as_str()
-    }
-}
+timers!(ShardTimer, GlobalTimer, GatewayTimer, MembershipTimer, BucketsTimer, OutboxTimer);
 
 /// `{at_ms, timer}`.
 pub fn deadline<T: Timer>(d: Deadline<T>) -> Record {
@@ -258,5 +333,109 @@ mod tests {
             Value::Record(publish(&p)).to_json(),
             r#"{"type":"publish","version":1,"mode":"full","reason":"reset","entries":[{"key":"k","total":0}]}"#
         );
+    }
+
+    fn json(r: Record) -> String {
+        Value::Record(r).to_json()
+    }
+
+    #[test]
+    fn gateway_views_have_the_documented_fields() {
+        use shardtally::{Gateway, GatewayConfig, GatewayOutput, Route};
+        let mut gw = Gateway::new(GatewayConfig::builder().limit(1).build().unwrap(), "g").unwrap();
+        let t = Timestamp::from_millis(5);
+        let Route::Pending { creation } = gw.route("a", t).unwrap() else { panic!("no replica yet") };
+        assert_eq!(json(route(&Route::Pending { creation })), r#"{"type":"pending","creation":0}"#);
+        assert_eq!(json(gateway_output(&gw.poll_output().unwrap())), r#"{"type":"create_replica","creation":0}"#);
+        assert_eq!(
+            json(placement(&gw.handle_replica_created(creation, "r1", t).unwrap())),
+            r#"{"creation":0,"replica":"r1","requests":["a"]}"#
+        );
+        assert_eq!(json(connect_outcome(gw.handle_connect("g", "r1", "c1", "a", t).unwrap())), r#"{"type":"reserved"}"#);
+        assert_eq!(
+            json(route(&gw.route("a", t).unwrap_or(Route::Pending { creation }))),
+            r#"{"type":"pending","creation":1}"#,
+            "r1 is full: a second connection of a waits for a new replica"
+        );
+        gw.handle_replica_created(shardtally::CreationId::from_raw(1), "r2", t).unwrap();
+        assert_eq!(json(gateway_output(&gw.poll_output().unwrap())), r#"{"type":"create_replica","creation":1}"#);
+        assert_eq!(json(gateway_output(&gw.poll_output().unwrap())), r#"{"type":"introduce","replica":"r2","peers":["r1"]}"#);
+        assert_eq!(
+            deliveries(&gw.broadcast("g", "r1", "c1", false).unwrap()).to_json(),
+            r#"[{"replica":"r1","audience":{"type":"all_except","connection":"c1"}},{"replica":"r2","audience":{"type":"all"}}]"#
+        );
+        assert_eq!(json(replica_view(&gw.replica("r1").unwrap())), r#"{"id":"r1","connections":1,"reservations":0}"#);
+        assert_eq!(reservation_views(&gw.reservations()).to_json(), r#"[{"request":"a","replica":"r2","expires_at":10005}]"#);
+        assert_eq!(connections(&gw.connections("r1").unwrap()).to_json(), r#"[{"connection":"c1","request":"a"}]"#);
+        let plan = gw.gossip("g", "r1", t).unwrap();
+        assert_eq!(json(gossip_plan(&plan)), r#"{"gossip":0,"peers":["r2"],"deadline":5005}"#);
+        gw.handle_gossip_reply("g", plan.gossip, "r2", b"hi", t).unwrap();
+        assert_eq!(
+            json(gateway_output(&gw.poll_output().unwrap())),
+            r#"{"type":"gossip_done","gossip":0,"origin":"r1","replies":[{"peer":"r2","payload":"6869"}],"failed":[],"missing":[]}"#
+        );
+        let expired = GatewayOutput::CreationExpired { creation: shardtally::CreationId::from_raw(4), requests: vec!["q".into()] };
+        assert_eq!(json(gateway_output(&expired)), r#"{"type":"creation_expired","creation":4,"requests":["q"]}"#);
+        assert_eq!(json(gateway_output(&GatewayOutput::Retire { replica: "r9".into() })), r#"{"type":"retire","replica":"r9"}"#);
+        assert_eq!(json(deadline(gw.next_deadline().unwrap())), r#"{"at_ms":10005,"timer":"reservation_expiry"}"#);
+    }
+
+    #[test]
+    fn membership_buckets_outbox_and_journal_views_have_the_documented_fields() {
+        use shardtally::buckets::{Buckets, BucketsConfig, Day, Period};
+        use shardtally::outbox::{Outbox, OutboxConfig};
+        use shardtally::{Membership, MembershipConfig};
+        let t = Timestamp::from_millis(1_000);
+        let mut m = Membership::new(MembershipConfig::default());
+        m.register("c", "h", t).unwrap();
+        assert_eq!(
+            json(membership_output(&m.poll_output().unwrap())),
+            r#"{"type":"shard_changed","cluster":"c","holder":"h","shard":0,"num_shards":1,"epoch":1}"#
+        );
+        assert_eq!(
+            json(shard_info(&m.shard_info("c", "h", t).unwrap())),
+            r#"{"cluster":"c","holder":"h","shard":0,"num_shards":1,"epoch":1}"#
+        );
+        m.unregister("c", "h", t).unwrap();
+        assert_eq!(
+            json(membership_output(&m.poll_output().unwrap())),
+            r#"{"type":"shard_lost","cluster":"c","holder":"h","shard":0,"num_shards":1,"epoch":1,"reason":"unregistered"}"#
+        );
+        assert_eq!(
+            json(cluster_info(&m.cluster_info("c").unwrap())),
+            concat!(
+                r#"{"epoch":1,"num_shards":0,"holders":0,"assigned":0,"last_reshard_at":null,"next_reshard_at":null,"#,
+                r#""stats":{"registrations":1,"heartbeats":0,"unregistrations":1,"expirations":0,"reshards":1,"moves":0}}"#
+            )
+        );
+
+        let mut b = Buckets::new(BucketsConfig::default());
+        let day = Day::parse("1970-01-01").unwrap();
+        assert_eq!(json(record_outcome(b.record("k", t, t).unwrap())), r#"{"type":"recorded","day":"1970-01-01"}"#);
+        assert_eq!(json(rollup_outcome(b.rollup(Period::Day(day), t).unwrap())), r#"{"days":1,"rows":1,"events":1,"dropped_days":0}"#);
+        assert_eq!(daily_totals(&b.daily_totals(day, day).unwrap()).to_json(), r#"[{"day":"1970-01-01","key":"k","total":1}]"#);
+        assert_eq!(Value::Entries(period_totals(&b.period_totals(Period::Year(1970)).unwrap())).to_json(), r#"[{"key":"k","total":1}]"#);
+        let changes = buckets_changes(&b.take_changes()).to_json();
+        assert!(changes.starts_with(r#"[{"type":"raw_day_deleted","day":"1970-01-01"},{"type":"daily","day":"1970-01-01","key":"k","total":1},{"type":"meta","clock":1000,"stats":{"records":1,"#), "{changes}");
+        assert_eq!(json(expire_outcome(b.expire(t))), r#"{"days":0,"events":0}"#);
+
+        let mut o = Outbox::new(OutboxConfig::builder().capacity(1).build().unwrap());
+        assert_eq!(json(offer_outcome(o.offer(b"a".to_vec(), t))), r#"{"type":"queued","id":1}"#);
+        assert_eq!(json(offer_outcome(o.offer(b"b".to_vec(), t))), r#"{"type":"dropped","reason":"full"}"#);
+        assert_eq!(json(outbox_output(&o.poll_output().unwrap())), r#"{"type":"send","id":1,"attempt":1,"message":"61"}"#);
+        o.close(t);
+        o.sent(1, t);
+        assert_eq!(json(outbox_output(&o.poll_output().unwrap())), r#"{"type":"drained"}"#);
+
+        let mut s = Shard::new(ShardConfig::default(), ShardRef { shard: 0, incarnation: 1 });
+        s.increment("x", 1, t).unwrap();
+        let ops = shard_row_ops(&s.take_changes()).to_json();
+        assert!(ops.starts_with(r#"[{"op":"put","table":"meta","key":"","value":""#), "{ops}");
+        assert!(ops.contains(r#"{"op":"put","table":"pending","key":"0000000178"#), "{ops}");
+        assert_eq!(
+            hash_range(shardtally::partition::shard_range(1, 2)).to_json(),
+            r#"{"start":"9223372036854775808","end":"18446744073709551615"}"#
+        );
+        assert_eq!(hash_range(None).to_json(), "null");
     }
 }
