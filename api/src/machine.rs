@@ -3,7 +3,9 @@
 
 use crate::value::Record;
 use crate::views;
-use shardtally::{Global, GlobalOutput, Shard, ShardOutput, Timestamp};
+use shardtally::buckets::Buckets;
+use shardtally::outbox::Outbox;
+use shardtally::{Gateway, Global, GlobalOutput, Membership, Shard, ShardOutput, Timestamp};
 
 /// A stateful machine's run loop (SPEC §1.3): outputs, one timer, persistence hints.
 pub trait RunLoop {
@@ -17,7 +19,8 @@ pub trait RunLoop {
     fn snapshot(&self) -> Vec<u8>;
     /// The next deadline and why it fires, as a `Deadline` record.
     fn next_deadline(&self) -> Option<Record>;
-    /// The next output as a tagged record (JS bindings; Python wraps messages itself).
+    /// The next output as a tagged record (JS bindings; Python wraps messages itself);
+    /// always `None` for a machine without outputs (buckets).
     fn poll_output_record(&mut self) -> Option<Record>;
     /// Activity counters.
     fn stats_record(&self) -> Record;
@@ -80,3 +83,39 @@ impl RunLoop for Global {
         views::global_stats(self.stats())
     }
 }
+
+/// The run-loop methods that only forward to the machine's own, and its outputs through a
+/// view function.
+macro_rules! run_loop {
+    ($machine:ty, $output:expr, $stats:path) => {
+        impl RunLoop for $machine {
+            fn poll_timeout(&self) -> Option<Timestamp> {
+                <$machine>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: Timestamp) {
+                <$machine>::handle_timeout(self, now);
+            }
+            fn take_state_changed(&mut self) -> bool {
+                <$machine>::take_state_changed(self)
+            }
+            fn snapshot(&self) -> Vec<u8> {
+                <$machine>::snapshot(self)
+            }
+            fn next_deadline(&self) -> Option<Record> {
+                <$machine>::next_deadline(self).map(views::deadline)
+            }
+            fn poll_output_record(&mut self) -> Option<Record> {
+                #[allow(clippy::redundant_closure_call)]
+                ($output)(self)
+            }
+            fn stats_record(&self) -> Record {
+                $stats(self.stats())
+            }
+        }
+    };
+}
+
+run_loop!(Gateway, |g: &mut Gateway| g.poll_output().map(|o| views::gateway_output(&o)), views::gateway_stats);
+run_loop!(Membership, |m: &mut Membership| m.poll_output().map(|o| views::membership_output(&o)), views::membership_stats);
+run_loop!(Outbox, |o: &mut Outbox| o.poll_output().map(|out| views::outbox_output(&out)), views::outbox_stats);
+run_loop!(Buckets, |_: &mut Buckets| None, views::buckets_stats);
