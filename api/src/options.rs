@@ -5,9 +5,13 @@
 
 use crate::errors::AnyError;
 use crate::naming::{closest, Naming};
+use shardtally::buckets::Buckets;
+use shardtally::journal::{GlobalRow, ShardRow};
+use shardtally::outbox::Outbox;
 use shardtally::settings::{ConfigBuilder, SettingType, SettingValue};
 use shardtally::{
-    ConfigError, Global, GlobalConfig, GlobalConfigBuilder, Router, RouterConfigBuilder, Shard, ShardConfig, ShardConfigBuilder, ShardRef,
+    BucketsConfigBuilder, ConfigError, Gateway, GatewayConfigBuilder, Global, GlobalConfig, GlobalConfigBuilder, Membership,
+    MembershipConfigBuilder, OutboxConfigBuilder, Router, RouterConfigBuilder, Shard, ShardConfig, ShardConfigBuilder, ShardRef,
 };
 
 /// One option as a binding hands it over.
@@ -81,7 +85,7 @@ pub fn new_shard(naming: Naming, options: &Options) -> Result<Shard, ConfigError
 
 /// A shard's settings (for [`restore_shard`]: the identity is in the snapshot).
 pub fn shard_config(naming: Naming, options: &Options) -> Result<ShardConfig, ConfigError> {
-    configure::<ShardConfigBuilder>(naming, options, &[], |_, _| Ok(()))
+    settings::<ShardConfigBuilder>(naming, options)
 }
 
 /// A shard from `snapshot()` bytes and its settings.
@@ -128,7 +132,108 @@ pub fn restore_global(naming: Naming, bytes: &[u8], options: &Options) -> Result
 
 /// A new router.
 pub fn new_router(naming: Naming, options: &Options) -> Result<Router, ConfigError> {
-    Ok(Router::new(configure::<RouterConfigBuilder>(naming, options, &[], |_, _| Ok(()))?))
+    Ok(Router::new(settings::<RouterConfigBuilder>(naming, options)?))
+}
+
+/// A machine's settings only (no identity, no nested object).
+fn settings<B: ConfigBuilder>(naming: Naming, options: &Options) -> Result<B::Config, ConfigError> {
+    configure::<B>(naming, options, &[], |_, _| Ok(()))
+}
+
+/// Converts a string identity option (a gateway's `group`).
+fn string_option(name: &'static str, value: &OptionValue) -> Result<String, ConfigError> {
+    match setting_value(name, value)? {
+        SettingValue::Str(s) => Ok(s.clone()),
+        v => Err(ConfigError::InvalidSetting { field: name, expected: "a string".into(), value: v.to_string() }),
+    }
+}
+
+/// A new gateway: `group` (required, the group it routes for) and the `GatewayConfig`
+/// settings. An empty or over-long group is the engine's `EMPTY_ID` / `ID_TOO_LONG`.
+pub fn new_gateway(naming: Naming, options: &Options) -> Result<Gateway, AnyError> {
+    let mut group = None;
+    let config = configure::<GatewayConfigBuilder>(naming, options, &["group"], |name, v| {
+        group = Some(string_option(name, v)?);
+        Ok(())
+    })?;
+    let group = group.ok_or(ConfigError::MissingSetting { field: "group" })?;
+    Ok(Gateway::new(config, &group)?)
+}
+
+/// A gateway from `snapshot()` bytes and its settings (the group is in the snapshot).
+pub fn restore_gateway(naming: Naming, bytes: &[u8], options: &Options) -> Result<Gateway, AnyError> {
+    Ok(Gateway::restore(bytes, settings::<GatewayConfigBuilder>(naming, options)?)?)
+}
+
+/// A new membership machine (no clusters yet).
+pub fn new_membership(naming: Naming, options: &Options) -> Result<Membership, ConfigError> {
+    Ok(Membership::new(settings::<MembershipConfigBuilder>(naming, options)?))
+}
+
+/// A membership machine from `snapshot()` bytes and its settings.
+pub fn restore_membership(naming: Naming, bytes: &[u8], options: &Options) -> Result<Membership, AnyError> {
+    Ok(Membership::restore(bytes, settings::<MembershipConfigBuilder>(naming, options)?)?)
+}
+
+/// A membership machine from `snapshot_cluster()` rows, one per cluster in any order (a
+/// PostgreSQL registrar passes the row it locked), and its settings.
+pub fn restore_membership_clusters<R: AsRef<[u8]>>(
+    naming: Naming,
+    rows: impl IntoIterator<Item = R>,
+    options: &Options,
+) -> Result<Membership, AnyError> {
+    Ok(Membership::restore_clusters(rows, settings::<MembershipConfigBuilder>(naming, options)?)?)
+}
+
+/// New time buckets.
+pub fn new_buckets(naming: Naming, options: &Options) -> Result<Buckets, ConfigError> {
+    Ok(Buckets::new(settings::<BucketsConfigBuilder>(naming, options)?))
+}
+
+/// Time buckets from `snapshot()` bytes and their settings.
+pub fn restore_buckets(naming: Naming, bytes: &[u8], options: &Options) -> Result<Buckets, AnyError> {
+    Ok(Buckets::restore(bytes, settings::<BucketsConfigBuilder>(naming, options)?)?)
+}
+
+/// A new outbox.
+pub fn new_outbox(naming: Naming, options: &Options) -> Result<Outbox, ConfigError> {
+    Ok(Outbox::new(settings::<OutboxConfigBuilder>(naming, options)?))
+}
+
+/// An outbox from `snapshot()` bytes and its settings.
+pub fn restore_outbox(naming: Naming, bytes: &[u8], options: &Options) -> Result<Outbox, AnyError> {
+    Ok(Outbox::restore(bytes, settings::<OutboxConfigBuilder>(naming, options)?)?)
+}
+
+/// A shard rebuilt from the rows a host stored by applying its `RowOp`s: every stored
+/// `(table, value)` pair (`SELECT tbl, v FROM rows`), in any order, and its settings (the
+/// identity is in the `meta` row). A row that is not a shard row of its table is
+/// `DECODE_CORRUPT`.
+pub fn shard_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
+    naming: Naming,
+    rows: impl IntoIterator<Item = (T, B)>,
+    options: &Options,
+) -> Result<Shard, AnyError> {
+    let config = shard_config(naming, options)?;
+    let rows = rows.into_iter().map(|(t, v)| ShardRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    Ok(Shard::from_rows(rows, config)?)
+}
+
+/// A global rebuilt from the rows a host stored by applying its `RowOp`s, as
+/// [`shard_from_rows`]; a tiered global's rows (its upstream shard's in `upstream.*` tables)
+/// need `upstream` (the upstream shard's settings), as for [`restore_global`].
+pub fn global_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
+    naming: Naming,
+    rows: impl IntoIterator<Item = (T, B)>,
+    options: &Options,
+) -> Result<Global, AnyError> {
+    let (config, upstream) = global_parts(naming, options)?;
+    let upstream = upstream.map(|up| shard_config(naming, &up)).transpose()?;
+    let rows = rows.into_iter().map(|(t, v)| GlobalRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    Ok(match upstream {
+        Some(up) => Global::from_rows_tiered(rows, config, up)?,
+        None => Global::from_rows(rows, config)?,
+    })
 }
 
 #[cfg(test)]
@@ -193,5 +298,63 @@ mod tests {
             matches!(restore_global(Naming::Snake, &bytes, &o), Err(AnyError::Config(ConfigError::UnknownSetting { .. }))),
             "identity is in the snapshot"
         );
+    }
+
+    #[test]
+    fn a_gateway_needs_its_group() {
+        let o = opts(&[("group", SettingValue::Str("lobby".into())), ("reservationTtlMs", SettingValue::Int(5))]);
+        let g = new_gateway(Naming::Camel, &o).unwrap();
+        assert_eq!((g.group(), g.config().reservation_ttl_ms()), ("lobby", 5));
+        let code = |r: Result<Gateway, AnyError>| r.map(|_| ()).map_err(|e| e.view(Naming::Snake).code);
+        assert_eq!(code(new_gateway(Naming::Snake, &opts(&[("limit", SettingValue::Int(2))]))), Err("CONFIG_MISSING"));
+        assert_eq!(code(new_gateway(Naming::Snake, &opts(&[("group", SettingValue::Int(2))]))), Err("CONFIG_INVALID_VALUE"));
+        assert_eq!(code(new_gateway(Naming::Snake, &opts(&[("group", SettingValue::Str(String::new()))]))), Err("EMPTY_ID"));
+        assert_eq!(code(new_gateway(Naming::Snake, &opts(&[("grup", SettingValue::Str("g".into()))]))), Err("CONFIG_UNKNOWN_SETTING"));
+        let bytes = g.snapshot();
+        assert_eq!(restore_gateway(Naming::Camel, &bytes, &o[1..]).unwrap().group(), "lobby", "the group is in the snapshot");
+        assert_eq!(code(restore_gateway(Naming::Camel, &bytes, &o)), Err("CONFIG_UNKNOWN_SETTING"));
+    }
+
+    #[test]
+    fn the_other_machines_from_options_and_bytes() {
+        use shardtally::Timestamp;
+        let t = Timestamp::from_millis(0);
+        let o = opts(&[("heartbeat_interval_ms", SettingValue::Int(1_000)), ("assignment", SettingValue::Str("compact".into()))]);
+        let mut m = new_membership(Naming::Snake, &o).unwrap();
+        m.register("a", "h1", t).unwrap();
+        m.register("b", "h1", t).unwrap();
+        let rows: Vec<Vec<u8>> = m.clusters().iter().filter_map(|c| m.snapshot_cluster(c)).collect();
+        let back = restore_membership_clusters(Naming::Snake, &rows, &o).unwrap();
+        assert_eq!(back.snapshot(), m.snapshot());
+        assert_eq!(restore_membership(Naming::Snake, &m.snapshot(), &o).unwrap().snapshot(), m.snapshot());
+        assert!(restore_membership_clusters(Naming::Snake, [m.snapshot()], &o).is_err(), "a whole snapshot is not a cluster row");
+
+        let o = opts(&[("utcOffsetMinutes", SettingValue::Int(-300))]);
+        let b = new_buckets(Naming::Camel, &o).unwrap();
+        assert_eq!(b.config().utc_offset_minutes(), -300);
+        assert_eq!(restore_buckets(Naming::Camel, &b.snapshot(), &o).unwrap().snapshot(), b.snapshot());
+
+        let o = opts(&[("capacity", SettingValue::Int(2)), ("seed", SettingValue::Int(7))]);
+        let ob = new_outbox(Naming::Snake, &o).unwrap();
+        assert_eq!(restore_outbox(Naming::Snake, &ob.snapshot(), &o).unwrap().snapshot(), ob.snapshot());
+        assert_eq!(new_outbox(Naming::Snake, &opts(&[("capacity", SettingValue::Int(0))])).unwrap_err().code(), "CONFIG_ZERO");
+    }
+
+    #[test]
+    fn machines_from_stored_row_pairs() {
+        use shardtally::journal::RowStore;
+        use shardtally::Timestamp;
+        let t = Timestamp::from_millis(3);
+        let mut s = new_shard(Naming::Snake, &opts(&[("shard", SettingValue::Int(1)), ("incarnation", SettingValue::Int(2))])).unwrap();
+        s.increment("x", 4, t).unwrap();
+        let mut store = RowStore::new();
+        store.apply_shard(&s.take_changes());
+        assert_eq!(shard_from_rows(Naming::Snake, store.pairs(), &[]).unwrap().snapshot(), s.snapshot());
+        assert!(matches!(global_from_rows(Naming::Snake, store.pairs(), &[]), Err(AnyError::Decode(_))), "shard rows are not a global's");
+        assert!(matches!(shard_from_rows(Naming::Snake, [("meta", b"x")], &[]), Err(AnyError::Decode(_))));
+        assert!(matches!(
+            shard_from_rows(Naming::Snake, store.pairs(), &opts(&[("shard", SettingValue::Int(1))])),
+            Err(AnyError::Config(ConfigError::UnknownSetting { .. }))
+        ));
     }
 }
