@@ -291,10 +291,9 @@ fn config_names(e: &ConfigError) -> Vec<&str> {
         ConfigError::Zero { field } | ConfigError::TooLarge { field, .. } | ConfigError::MissingSetting { field } => vec![field],
         ConfigError::InvalidSetting { field, expected, .. } => {
             let mut names = vec![*field];
-            // "a shard index with strategy "pinned"" names another setting.
-            if expected.contains("strategy") {
-                names.push("strategy");
-            }
+            // "a shard index with strategy "pinned"" and "greater than reconnect_min_ms (200)"
+            // name another setting.
+            names.extend(["strategy", "reconnect_min_ms"].into_iter().filter(|other| expected.contains(other)));
             names
         }
         ConfigError::BackoffRange { .. } => vec!["retry_initial_ms", "retry_max_ms"],
@@ -429,6 +428,8 @@ mod tests {
         let v = ErrorView::config(&ConfigError::BackoffRange { initial_ms: 5, max_ms: 4 }, Naming::Camel);
         assert_eq!(v.message, "retryInitialMs (5) must not exceed retryMaxMs (4)");
         assert_eq!(ErrorView::config(&e, Naming::Snake).message, "max_pending_keys must be greater than zero");
+        let e = shardtally::OutboxConfig::builder().reconnect_min_ms(300).reconnect_max_ms(300).build().unwrap_err();
+        assert_eq!(ErrorView::config(&e, Naming::Camel).message, "reconnectMaxMs must be greater than reconnectMinMs (300), got 300");
     }
 
     #[test]
