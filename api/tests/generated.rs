@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use shardtally::settings::{SettingInfo, SettingKind};
-use shardtally::{GlobalConfig, RouterConfig, ShardConfig};
+use shardtally::{BucketsConfig, GatewayConfig, GlobalConfig, MembershipConfig, OutboxConfig, RouterConfig, ShardConfig};
 use shardtally_api::naming::camel;
 use shardtally_api::{Family, ERRORS};
 use std::fmt::Write;
@@ -22,6 +22,10 @@ fn machines() -> Vec<(&'static str, &'static [SettingInfo], &'static str)> {
         ("Shard", ShardConfig::SETTINGS, "a shard"),
         ("Global", GlobalConfig::SETTINGS, "a global aggregator"),
         ("Router", RouterConfig::SETTINGS, "a router"),
+        ("Gateway", GatewayConfig::SETTINGS, "a gateway"),
+        ("Membership", MembershipConfig::SETTINGS, "a membership machine"),
+        ("Buckets", BucketsConfig::SETTINGS, "time buckets"),
+        ("Outbox", OutboxConfig::SETTINGS, "an outbox"),
     ]
 }
 
@@ -65,13 +69,13 @@ fn py_type(kind: SettingKind) -> String {
     }
 }
 
-/// Backticked snake_case setting names in a doc line, rendered for JS (a quoted value such
-/// as `"round_robin"` stays as it is).
+/// Backticked setting names in a doc line, rendered for JS; anything else in backticks
+/// (a value such as `"round_robin"` or `too_large`) stays as it is.
 fn ts_doc(doc: &str) -> String {
-    let name = |part: &str| part.contains('_') && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_setting = |part: &str| machines().iter().any(|(_, settings, _)| settings.iter().any(|s| s.name == part));
     doc.split('`')
         .enumerate()
-        .map(|(i, part)| if i % 2 == 1 && name(part) { camel(part) } else { part.into() })
+        .map(|(i, part)| if i % 2 == 1 && is_setting(part) { camel(part) } else { part.into() })
         .collect::<Vec<_>>()
         .join("`")
 }
@@ -216,4 +220,5 @@ fn rendering_rules() {
     );
     assert_eq!(ts_doc("Flush after `flush_after_requests`; see `x y`."), "Flush after `flushAfterRequests`; see `x y`.");
     assert_eq!(ts_doc("Strategy `\"round_robin\"`."), "Strategy `\"round_robin\"`.", "values are not names");
+    assert_eq!(ts_doc("Counted as `too_large`, see `max_message_bytes`."), "Counted as `too_large`, see `maxMessageBytes`.");
 }

@@ -113,3 +113,83 @@ export interface RouterSettings {
   /** Seed of the `"random"` strategy's generator. Default 0. */
   seed?: number | bigint
 }
+
+/** Settings of a gateway; each is optional and defaults to the engine's value. */
+export interface GatewaySettings {
+  /** Connections (plus reserved slots) one replica takes; DOG's `limit`. Default 50. */
+  limit?: number
+  /** A slot reserved by a route and not turned into a connection is freed after this long. Default 10000 ms. */
+  reservationTtlMs?: number | bigint
+  /** A replica creation the host has not answered after this long is abandoned and its waiting requests are released. Default 10000 ms. */
+  creationTimeoutMs?: number | bigint
+  /** Retire a replica that had no connection and no reservation for this long; 0 never retires. Default 0. */
+  retireAfterIdleMs?: number | bigint
+  /** A gossip completes with a partial result when peers have not answered after this long. Default 5000 ms. */
+  gossipTimeoutMs?: number | bigint
+  /** Most replicas, counting those being created. Default 1000. */
+  maxReplicas?: number
+  /** Most request ids with a connection, a reservation or a pending creation (sticky entries). Default 1000000. */
+  maxRequestIds?: number
+  /** Most reserved slots, counting requests waiting for a replica. Default 100000. */
+  maxReservations?: number
+  /** Most replica creations waiting for the host's answer. Default 16. */
+  maxPendingCreations?: number
+  /** Most gossips in flight. Default 64. */
+  maxGossips?: number
+  /** Longest group, replica, connection or request id in UTF-8 bytes. Default 256. */
+  maxIdBytes?: number
+  /** Largest gossip reply payload in bytes. Default 65536. */
+  maxGossipReplyBytes?: number
+}
+
+/** Settings of a membership machine; each is optional and defaults to the engine's value. */
+export interface MembershipSettings {
+  /** How often a holder heartbeats. A holder is alive until its last heartbeat plus this plus `gracePeriodMs`. Default 60000 ms. */
+  heartbeatIntervalMs?: number | bigint
+  /** How late a heartbeat may be before the holder expires; must be positive, so a heartbeat sent exactly on schedule never races its deadline. Default 30000 ms. */
+  gracePeriodMs?: number | bigint
+  /** At most one reshard per cluster per this interval (0: no limit). A cluster in which no live holder has an index reshards at once. Default 60000 ms. */
+  reshardIntervalMs?: number | bigint
+  /** How a reshard gives out indices: `"minimal"` or `"compact"`. Default `"minimal"` (`Assignment::Minimal`). */
+  assignment?: 'minimal' | 'compact'
+  /** Most clusters; registering in one more is an error. Default 1024. */
+  maxClusters?: number
+  /** Most holders per cluster (expired holders count until the reshard that removes them); registering one more is an error. Default 1024. */
+  maxHolders?: number
+  /** Longest cluster or holder id in UTF-8 bytes. Default 256. */
+  maxIdBytes?: number
+}
+
+/** Settings of time buckets; each is optional and defaults to the engine's value. */
+export interface BucketsSettings {
+  /** Fixed offset from UTC in minutes (may be negative, in `-1439..=1439`) that defines the day of an event and the days of every range and period. Default 0 (UTC). */
+  utcOffsetMinutes?: number
+  /** Raw (not yet rolled-up) day buckets older than this many days before the day of `now` are dropped, counted; events arriving for such a day are dropped, counted. At least 1. Default 35 (a monthly rollup still finds the whole month). */
+  rawRetentionDays?: number
+  /** An event time more than this far after `now` is rejected as an invalid argument (a client clock in the future must not push raw buckets ahead). Default 3600000 ms. */
+  maxFutureMs?: number | bigint
+  /** Most distinct keys held in raw buckets and daily totals together; an event with one more is an error. Default 10000. */
+  maxKeys?: number
+  /** Longest key in UTF-8 bytes. Default 256. */
+  maxKeyBytes?: number
+  /** Most distinct days held in daily totals; a rollup that adds more drops the oldest days' totals (counted). Default 3660 (ten years). */
+  maxDays?: number
+}
+
+/** Settings of an outbox; each is optional and defaults to the engine's value. */
+export interface OutboxSettings {
+  /** Most messages held (queued, waiting to be re-sent, or in flight); an offer beyond it is dropped, counted as `full`. Default 1024. */
+  capacity?: number
+  /** Largest message in bytes; a larger offer is dropped, counted as `too_large`. Default 65536. */
+  maxMessageBytes?: number
+  /** Most messages sent and not yet answered. Default 1 (one at a time, in order). */
+  maxInFlight?: number
+  /** A send not answered for this long counts as failed. Default 30000 ms. */
+  sendTimeoutMs?: number | bigint
+  /** Shortest reconnect delay after a failure (inclusive). Default 200 ms. */
+  reconnectMinMs?: number | bigint
+  /** Longest reconnect delay after a failure (exclusive): the delay is drawn from `[reconnect_min_ms, reconnect_max_ms)` by the seeded generator. Default 5000 ms. */
+  reconnectMaxMs?: number | bigint
+  /** Seed of the jitter generator. Default 0. */
+  seed?: number | bigint
+}
