@@ -4,7 +4,9 @@
 //! same files, so the four runtimes are proven to agree.
 //!
 //! The replayer is generic: machines come from `options::new_shard` / `new_global` /
-//! `new_router` (snake_case names), calls dispatch on `(kind, method)` to the core method,
+//! `new_router` / `new_gateway` / `new_membership` / `new_buckets` / `new_outbox` (snake_case
+//! names), calls dispatch on `(kind, method)` to the core method (the gateway's, membership's,
+//! buckets' and outbox's in `traces/<machine>.rs`),
 //! results become [`Value`]s through `shardtally_api::views`, and errors become
 //! `{"error": CODE}` with the code of `AnyError::view`.
 //!
@@ -15,14 +17,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Map, Value as Json};
+use shardtally::buckets::Buckets;
+use shardtally::outbox::Outbox;
 use shardtally::settings::SettingValue;
 use shardtally::{
-    partition, Ack, Batch, Error, GenerationNotice, Global, GlobalOutput, KeyId, Router, Shard, ShardOutput, ShardRef, Timestamp,
+    partition, Ack, Batch, Error, Gateway, GenerationNotice, Global, GlobalOutput, KeyId, Membership, Router, Shard, ShardOutput, ShardRef,
+    Timestamp,
 };
 use shardtally_api::options::{self, OptionList, OptionValue};
 use shardtally_api::{views, AnyError, Naming, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+
+#[path = "traces/buckets.rs"]
+mod buckets;
+#[path = "traces/gateway.rs"]
+mod gateway;
+#[path = "traces/membership.rs"]
+mod membership;
+#[path = "traces/outbox.rs"]
+mod outbox;
 
 /// One test per trace file; `every_trace_file_is_replayed` checks this list is the directory.
 macro_rules! traces {
@@ -53,6 +67,11 @@ traces! {
     settings => "settings.json",
     tiered => "tiered.json",
     partition => "partition.json",
+    gateway => "gateway.json",
+    membership => "membership.json",
+    buckets => "buckets.json",
+    outbox => "outbox.json",
+    journal => "journal.json",
 }
 
 fn traces_dir() -> PathBuf {
@@ -68,6 +87,10 @@ enum Machine {
     Shard(Box<Shard>),
     Global(Box<Global>),
     Router(Router),
+    Gateway(Box<Gateway>),
+    Membership(Box<Membership>),
+    Buckets(Box<Buckets>),
+    Outbox(Box<Outbox>),
 }
 
 /// A result kept by `save`: messages stay core values (a batch or an ack is passed on as
@@ -169,10 +192,43 @@ impl<'a> Args<'a> {
     }
 
     fn key(&mut self) -> Bad<String> {
-        match self.value("key")? {
+        self.string("key")
+    }
+
+    /// A string argument (an id, a day, a period).
+    fn string(&mut self, what: &str) -> Bad<String> {
+        match self.value(what)? {
             Json::String(s) => Ok(s),
-            other => Err(format!("key: {other} is not a string")),
+            other => Err(format!("{what}: {other} is not a string")),
         }
+    }
+
+    fn bool(&mut self, what: &str) -> Bad<bool> {
+        self.value(what)?.as_bool().ok_or_else(|| format!("{what}: not a boolean"))
+    }
+
+    /// A time other than `now` (an event time).
+    fn time(&mut self, what: &str) -> Bad<Timestamp> {
+        self.u64(what).map(Timestamp::from_millis)
+    }
+
+    /// Bytes given as `{"bytes": "lowercase hex"}`.
+    fn bytes(&mut self, what: &str) -> Bad<Vec<u8>> {
+        let item = self.raw(what)?;
+        bytes_of(item)?.ok_or_else(|| format!("{what}: {item} is not {{\"bytes\": ...}}"))
+    }
+
+    /// `[[a, b], ...]` of strings (a replica's report of `[connection, request]`).
+    fn string_pairs(&mut self, what: &str) -> Bad<Vec<(String, String)>> {
+        let list = self.value(what)?;
+        let pairs = list.as_array().ok_or_else(|| format!("{what}: not a list of pairs"))?;
+        pairs
+            .iter()
+            .map(|p| match p.as_array().map(Vec::as_slice) {
+                Some([Json::String(a), Json::String(b)]) => Ok((a.clone(), b.clone())),
+                _ => Err(format!("{what}: {p} is not a pair of strings")),
+            })
+            .collect()
     }
 
     /// A batch: a saved batch output, or `{"bytes": hex}` decoded as a binding would.
@@ -405,6 +461,8 @@ fn call_shard(s: &mut Shard, method: &str, a: &mut Args<'_>) -> Bad<CallResult> 
                 "is_drained" => ok(s.is_drained()),
                 "stats" => ok(views::shard_stats(s.stats())),
                 "shard_ref" => ok(views::shard_ref(s.shard_ref())),
+                "take_changes" => ok(views::shard_row_ops(&s.take_changes())),
+                "rows" => ok(views::shard_row_ops(&s.rows())),
                 _ => return Err(format!("Shard has no method {other:?}")),
             }
         }
@@ -504,6 +562,8 @@ fn call_global(g: &mut Global, method: &str, a: &mut Args<'_>) -> Bad<CallResult
                 "published_version" => ok(g.published_version()),
                 "in_flight_publish" => ok(g.in_flight_publish().map(views::publish)),
                 "has_upstream" => ok(g.upstream().is_some()),
+                "take_changes" => ok(views::global_row_ops(&g.take_changes())),
+                "rows" => ok(views::global_row_ops(&g.rows())),
                 _ => return Err(format!("Global has no method {other:?}")),
             }
         }
@@ -556,9 +616,39 @@ fn call_function(name: &str, a: &mut Args<'_>) -> Bad<CallResult> {
             a.done()?;
             ok(partition::jump_hash(hash, buckets))
         }
+        "knuth_hash" => {
+            let x = a.u32("x")?;
+            a.done()?;
+            ok(partition::knuth_hash(x))
+        }
+        "owner_mod" | "owner_range" => {
+            let (hash, shards) = (a.u64("hash")?, a.u32("num_shards")?);
+            a.done()?;
+            ok(if name == "owner_mod" { partition::owner_mod(hash, shards) } else { partition::owner_range(hash, shards) })
+        }
+        "shard_range" => {
+            let (shard, shards) = (a.u32("shard")?, a.u32("num_shards")?);
+            a.done()?;
+            ok(views::hash_range(partition::shard_range(shard, shards)))
+        }
         _ => return Err(format!("no module-level function {name:?}")),
     };
     Ok(result)
+}
+
+/// What a host reads back after applying `RowOp`s (`SELECT tbl, v FROM rows`): here, the
+/// `(table, value)` of every op of `rows()` (all puts), as a binding's replayer takes them.
+fn stored(ops: &Value) -> Bad<Vec<(String, Vec<u8>)>> {
+    let Value::List(ops) = ops else { return Err("row ops are a list".into()) };
+    ops.iter()
+        .map(|op| match op {
+            Value::Record(r) => match (r.get("table"), r.get("value")) {
+                (Some(Value::Str(t)), Some(Value::Bytes(v))) => Ok((t.to_string(), v.clone())),
+                _ => Err(format!("not a stored row: {r:?}")),
+            },
+            other => Err(format!("not a row op: {other:?}")),
+        })
+        .collect()
 }
 
 // ----- replay -----
@@ -570,7 +660,7 @@ fn step_kind(step: &Map<String, Json>) -> Bad<&'static str> {
     let allowed: &[&str] = match kind {
         "new" => &["new", "kind", "options", "expect", "note"],
         "call" => &["call", "args", "expect", "save", "note"],
-        _ => &["restore", "options", "expect", "note"],
+        _ => &["restore", "via", "options", "expect", "note"],
     };
     if let Some(k) = step.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(format!("a {kind:?} step has no field {k:?}"));
@@ -596,13 +686,21 @@ impl Session {
                 let options = option_list(step.get("options"))?;
                 let kind = step.get("kind").and_then(Json::as_str).ok_or("a new step has a \"kind\"")?;
                 let built = match kind {
-                    "Shard" => options::new_shard(Naming::Snake, &options).map(|s| Machine::Shard(Box::new(s))),
-                    "Global" => options::new_global(Naming::Snake, &options).map(|g| Machine::Global(Box::new(g))),
-                    "Router" => options::new_router(Naming::Snake, &options).map(Machine::Router),
+                    "Shard" => options::new_shard(Naming::Snake, &options).map(|s| Machine::Shard(Box::new(s))).map_err(AnyError::from),
+                    "Global" => options::new_global(Naming::Snake, &options).map(|g| Machine::Global(Box::new(g))).map_err(AnyError::from),
+                    "Router" => options::new_router(Naming::Snake, &options).map(Machine::Router).map_err(AnyError::from),
+                    "Gateway" => options::new_gateway(Naming::Snake, &options).map(|g| Machine::Gateway(Box::new(g))),
+                    "Membership" => {
+                        options::new_membership(Naming::Snake, &options).map(|m| Machine::Membership(Box::new(m))).map_err(AnyError::from)
+                    }
+                    "Buckets" => {
+                        options::new_buckets(Naming::Snake, &options).map(|b| Machine::Buckets(Box::new(b))).map_err(AnyError::from)
+                    }
+                    "Outbox" => options::new_outbox(Naming::Snake, &options).map(|o| Machine::Outbox(Box::new(o))).map_err(AnyError::from),
                     other => return Err(format!("no machine kind {other:?}")),
                 };
                 let target = name("new")?;
-                Ok(built.map_err(AnyError::from).map(|m| {
+                Ok(built.map(|m| {
                     self.machines.insert(target, m);
                     Json::Null
                 }))
@@ -611,19 +709,49 @@ impl Session {
                 let target = name("restore")?;
                 let options = option_list(step.get("options"))?;
                 let machine = self.machines.get(&target).ok_or_else(|| format!("no machine {target:?}"))?;
-                let restored = match machine {
-                    Machine::Shard(s) => {
+                let via = match step.get("via") {
+                    None => None,
+                    Some(Json::String(v)) => Some(v.as_str()),
+                    Some(other) => return Err(format!("via names a way to restore with a string, got {other}")),
+                };
+                let restored = match (machine, via) {
+                    (Machine::Shard(s), None) => {
                         options::restore_shard(Naming::Snake, &s.snapshot(), &options).map(|s| Machine::Shard(Box::new(s)))
                     }
-                    Machine::Global(g) => {
+                    (Machine::Shard(s), Some("rows")) => {
+                        options::shard_from_rows(Naming::Snake, stored(&views::shard_row_ops(&s.rows()))?, &options)
+                            .map(|s| Machine::Shard(Box::new(s)))
+                    }
+                    (Machine::Global(g), None) => {
                         options::restore_global(Naming::Snake, &g.snapshot(), &options).map(|g| Machine::Global(Box::new(g)))
                     }
-                    Machine::Router(r) => {
+                    (Machine::Global(g), Some("rows")) => {
+                        options::global_from_rows(Naming::Snake, stored(&views::global_row_ops(&g.rows()))?, &options)
+                            .map(|g| Machine::Global(Box::new(g)))
+                    }
+                    (Machine::Router(r), None) => {
                         if !options.is_empty() {
                             return Err("a router's restore takes no options".into());
                         }
                         Router::restore(&r.snapshot()).map(Machine::Router).map_err(AnyError::from)
                     }
+                    (Machine::Gateway(g), None) => {
+                        options::restore_gateway(Naming::Snake, &g.snapshot(), &options).map(|g| Machine::Gateway(Box::new(g)))
+                    }
+                    (Machine::Membership(m), None) => {
+                        options::restore_membership(Naming::Snake, &m.snapshot(), &options).map(|m| Machine::Membership(Box::new(m)))
+                    }
+                    (Machine::Membership(m), Some("clusters")) => {
+                        let rows: Vec<Vec<u8>> = m.clusters().iter().filter_map(|c| m.snapshot_cluster(c)).collect();
+                        options::restore_membership_clusters(Naming::Snake, rows, &options).map(|m| Machine::Membership(Box::new(m)))
+                    }
+                    (Machine::Buckets(b), None) => {
+                        options::restore_buckets(Naming::Snake, &b.snapshot(), &options).map(|b| Machine::Buckets(Box::new(b)))
+                    }
+                    (Machine::Outbox(o), None) => {
+                        options::restore_outbox(Naming::Snake, &o.snapshot(), &options).map(|o| Machine::Outbox(Box::new(o)))
+                    }
+                    (_, Some(v)) => return Err(format!("{target:?} cannot be restored via {v:?}")),
                 };
                 Ok(restored.map(|m| {
                     self.machines.insert(target, m);
@@ -644,6 +772,10 @@ impl Session {
                         Machine::Shard(s) => call_shard(s, method, &mut args)?,
                         Machine::Global(g) => call_global(g, method, &mut args)?,
                         Machine::Router(r) => call_router(r, method, &mut args)?,
+                        Machine::Gateway(g) => gateway::call(g, method, &mut args)?,
+                        Machine::Membership(m) => membership::call(m, method, &mut args)?,
+                        Machine::Buckets(b) => buckets::call(b, method, &mut args)?,
+                        Machine::Outbox(o) => outbox::call(o, method, &mut args)?,
                     },
                 };
                 let result = result.map(|r| {
@@ -786,6 +918,10 @@ const SURFACE: &[(&str, &[&str])] = &[
             "key_of",
             "stats",
             "shard_ref",
+            "handle_generation_notice",
+            "take_changes",
+            "rows",
+            "from_rows",
         ],
     ),
     (
@@ -817,10 +953,128 @@ const SURFACE: &[(&str, &[&str])] = &[
             "in_flight_publish",
             "last_seq",
             "has_upstream",
+            "generation_notice",
+            "handle_generation_notice",
+            "take_changes",
+            "rows",
+            "from_rows",
         ],
     ),
     ("Router", &["new", "restore", "route", "set_shard_count", "mark_drained", "draining", "shard_count", "strategy", "pinned_shard"]),
-    ("module", &["key_hash", "jump_hash"]),
+    (
+        "Gateway",
+        &[
+            "new",
+            "restore",
+            "route",
+            "handle_replica_created",
+            "handle_creation_failed",
+            "handle_connect",
+            "handle_close",
+            "handle_report",
+            "gossip",
+            "handle_gossip_reply",
+            "handle_gossip_failure",
+            "handle_timeout",
+            "emit",
+            "broadcast",
+            "whisper",
+            "poll_output",
+            "poll_timeout",
+            "next_deadline",
+            "take_state_changed",
+            "group",
+            "replicas",
+            "replica",
+            "connections",
+            "sticky",
+            "request_ids",
+            "reservations",
+            "pending_creations",
+            "gossips",
+            "current",
+            "stats",
+        ],
+    ),
+    (
+        "Membership",
+        &[
+            "new",
+            "restore",
+            "restore_clusters",
+            "register",
+            "heartbeat",
+            "unregister",
+            "remove_cluster",
+            "handle_timeout",
+            "poll_output",
+            "poll_timeout",
+            "next_deadline",
+            "take_state_changed",
+            "take_changed_clusters",
+            "clusters",
+            "cluster_info",
+            "shard_info",
+            "assignments",
+            "snapshot_cluster",
+            "stats",
+        ],
+    ),
+    (
+        "Buckets",
+        &[
+            "new",
+            "restore",
+            "record",
+            "record_count",
+            "record_many",
+            "record_batch",
+            "rollup",
+            "expire",
+            "handle_timeout",
+            "poll_timeout",
+            "next_deadline",
+            "take_state_changed",
+            "take_changes",
+            "rows",
+            "day_of",
+            "day_start",
+            "daily_totals",
+            "period_totals",
+            "daily_total",
+            "raw_count",
+            "raw_days",
+            "raw_events",
+            "key_count",
+            "daily_days",
+            "stats",
+        ],
+    ),
+    (
+        "Outbox",
+        &[
+            "new",
+            "restore",
+            "offer",
+            "sent",
+            "failed",
+            "close",
+            "handle_timeout",
+            "poll_output",
+            "poll_timeout",
+            "next_deadline",
+            "take_state_changed",
+            "len",
+            "is_empty",
+            "queued_ids",
+            "in_flight_ids",
+            "is_reconnecting",
+            "is_closed",
+            "is_drained",
+            "stats",
+        ],
+    ),
+    ("module", &["key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range"]),
 ];
 
 #[test]
@@ -836,7 +1090,13 @@ fn traces_call_every_method_a_binding_exposes() {
                 called.insert((kind.to_owned(), "new".to_owned()));
             } else if let Some(name) = step["restore"].as_str() {
                 let kind = kinds.get(name).unwrap_or_else(|| panic!("{file}: restore of undefined {name:?}"));
-                called.insert((kind.clone(), "restore".to_owned()));
+                // `via` names the other constructor a binding exposes.
+                let method = match step["via"].as_str() {
+                    None => "restore",
+                    Some("rows") => "from_rows",
+                    Some(_) => "restore_clusters",
+                };
+                called.insert((kind.clone(), method.to_owned()));
             } else if let Some(call) = step["call"].as_str() {
                 let (kind, method) = match call.split_once('.') {
                     Some((name, method)) => {
