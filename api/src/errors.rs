@@ -420,6 +420,14 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_invalid_argument_is_the_bindings_code_with_the_same_fields() {
+        let core = ErrorView::input(&Error::InvalidArgument { argument: "period", expected: "a calendar period", value: "2022-13".into() });
+        let binding = ErrorView::argument(&ArgError::invalid("period", "a calendar period", "2022-13"));
+        assert_eq!((core.code, core.family), (binding.code, Family::Argument));
+        assert_eq!(core.fields.iter().map(|(n, _)| *n).collect::<Vec<_>>(), info("INVALID_ARGUMENT").map(|i| i.fields.to_vec()).unwrap());
+    }
+
+    #[test]
     fn config_errors_speak_the_callers_naming() {
         let e = ConfigError::Zero { field: "max_pending_keys" };
         let v = ErrorView::config(&e, Naming::Camel);
