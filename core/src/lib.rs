@@ -99,9 +99,14 @@
 //! messages between them (DOG); [`membership`] gives the live processes of a cluster unique
 //! shard indices with epochs; [`buckets`] counts events per key and day with additive
 //! rollups; [`outbox`] is a bounded, drop-counting queue in front of a remote sink.
-//! With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals
-//! and a faulty network.
-
+#![cfg_attr(
+    feature = "testing",
+    doc = "With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals and a faulty network."
+)]
+#![cfg_attr(
+    not(feature = "testing"),
+    doc = "With the `testing` feature, `testing` holds a deterministic simulation of shards, globals and a faulty network."
+)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
