@@ -5,7 +5,7 @@
 
 use crate::errors::AnyError;
 use crate::naming::{closest, Naming};
-use shardtally::buckets::Buckets;
+use shardtally::buckets::{Buckets, BucketsMeta, BucketsRow, Day};
 use shardtally::journal::{GlobalRow, ShardRow};
 use shardtally::outbox::Outbox;
 use shardtally::settings::{ConfigBuilder, SettingType, SettingValue};
@@ -13,6 +13,7 @@ use shardtally::{
     BucketsConfigBuilder, ConfigError, Gateway, GatewayConfigBuilder, Global, GlobalConfig, GlobalConfigBuilder, Membership,
     MembershipConfigBuilder, OutboxConfigBuilder, Router, RouterConfigBuilder, Shard, ShardConfig, ShardConfigBuilder, ShardRef,
 };
+use std::sync::Arc;
 
 /// One option as a binding hands it over.
 #[derive(Clone, Debug, PartialEq)]
@@ -195,6 +196,50 @@ pub fn restore_buckets(naming: Naming, bytes: &[u8], options: &Options) -> Resul
     Ok(Buckets::restore(bytes, settings::<BucketsConfigBuilder>(naming, options)?)?)
 }
 
+/// One stored row of time buckets as a host reads it back from typed tables (a PostgreSQL
+/// store): raw counts and daily totals by `(day, key)`, and the meta row as its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BucketsStoredRow {
+    /// A raw count: `day` is `"YYYY-MM-DD"`.
+    Raw {
+        /// The local day.
+        day: String,
+        /// The key.
+        key: String,
+        /// Events not rolled up yet.
+        count: i64,
+    },
+    /// A daily total.
+    Daily {
+        /// The day.
+        day: String,
+        /// The key.
+        key: String,
+        /// The rolled-up total.
+        total: i64,
+    },
+    /// The meta row, as the `bytes` of its `BucketsMeta` view.
+    Meta(Vec<u8>),
+}
+
+/// Time buckets rebuilt from stored rows (see [`BucketsStoredRow`]) and their settings.
+pub fn buckets_from_rows(naming: Naming, rows: &[BucketsStoredRow], options: &Options) -> Result<Buckets, AnyError> {
+    let config = settings::<BucketsConfigBuilder>(naming, options)?;
+    let mut typed = Vec::with_capacity(rows.len());
+    for row in rows {
+        typed.push(match row {
+            BucketsStoredRow::Raw { day, key, count } => {
+                BucketsRow::Raw { day: Day::parse(day)?, key: Arc::from(key.as_str()), count: *count }
+            }
+            BucketsStoredRow::Daily { day, key, total } => {
+                BucketsRow::Daily { day: Day::parse(day)?, key: Arc::from(key.as_str()), total: *total }
+            }
+            BucketsStoredRow::Meta(bytes) => BucketsRow::Meta(BucketsMeta::decode(bytes)?),
+        });
+    }
+    Ok(Buckets::from_rows(typed, config)?)
+}
+
 /// A new outbox.
 pub fn new_outbox(naming: Naming, options: &Options) -> Result<Outbox, ConfigError> {
     Ok(Outbox::new(settings::<OutboxConfigBuilder>(naming, options)?))
@@ -356,5 +401,34 @@ mod tests {
             shard_from_rows(Naming::Snake, store.pairs(), &opts(&[("shard", SettingValue::Int(1))])),
             Err(AnyError::Config(ConfigError::UnknownSetting { .. }))
         ));
+    }
+
+    #[test]
+    fn buckets_rebuild_from_typed_rows() {
+        use shardtally::buckets::Period;
+        use shardtally::Timestamp;
+        let o = opts(&[("utc_offset_minutes", SettingValue::Int(-300))]);
+        let mut b = new_buckets(Naming::Snake, &o).unwrap();
+        let t = Timestamp::from_millis(1_666_000_000_000);
+        b.record("GET /a", t, t).unwrap();
+        b.record("GET /b", t, t).unwrap();
+        b.rollup(Period::parse("2022-10-17").unwrap(), t).unwrap();
+        b.record("GET /a", t, t).unwrap();
+        let stored: Vec<BucketsStoredRow> = b
+            .rows()
+            .into_iter()
+            .map(|r| match r {
+                BucketsRow::Raw { day, key, count } => BucketsStoredRow::Raw { day: day.to_string(), key: key.to_string(), count },
+                BucketsRow::Daily { day, key, total } => BucketsStoredRow::Daily { day: day.to_string(), key: key.to_string(), total },
+                BucketsRow::Meta(m) => BucketsStoredRow::Meta(m.encode()),
+            })
+            .collect();
+        assert!(stored.iter().any(|r| matches!(r, BucketsStoredRow::Daily { .. })), "the rollup left daily rows");
+        let back = buckets_from_rows(Naming::Snake, &stored, &o).unwrap();
+        assert_eq!(back.snapshot(), b.snapshot());
+        let bad = vec![BucketsStoredRow::Raw { day: "2022-13-01".into(), key: "k".into(), count: 1 }];
+        assert_eq!(buckets_from_rows(Naming::Snake, &bad, &o).unwrap_err().view(Naming::Snake).code, "INVALID_ARGUMENT");
+        let corrupt = vec![BucketsStoredRow::Meta(vec![1, 2, 3])];
+        assert_eq!(buckets_from_rows(Naming::Snake, &corrupt, &o).unwrap_err().view(Naming::Snake).code, "DECODE_WRONG_KIND");
     }
 }

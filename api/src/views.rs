@@ -56,7 +56,7 @@
 //! | `BucketsStats` | | the counters of core's struct |
 //! | `BucketsRawRow` | `raw` | `day`, `key`, `count` |
 //! | `BucketsDailyRow` | `daily` | `day`, `key`, `total` |
-//! | `BucketsMeta` | `meta` | `clock`, `stats` (a `BucketsStats`) |
+//! | `BucketsMeta` | `meta` | `clock`, `stats` (a `BucketsStats`), `bytes` (the row for a blob column; `options::buckets_from_rows` takes it back) |
 //! | `BucketsRawDayDeleted` | `raw_day_deleted` | `day` |
 //! | `BucketsDailyDayDeleted` | `daily_day_deleted` | `day` |
 //! | **Outbox** | | |

@@ -51,6 +51,7 @@ pub(crate) enum Kind {
     GatewaySnapshot = 9,
     BucketsSnapshot = 10,
     OutboxSnapshot = 11,
+    BucketsMeta = 12,
     MembershipSnapshot = 16,
     MembershipCluster = 17,
 }
@@ -69,6 +70,7 @@ impl Kind {
             Kind::GatewaySnapshot => "gateway snapshot",
             Kind::BucketsSnapshot => "buckets snapshot",
             Kind::OutboxSnapshot => "outbox snapshot",
+            Kind::BucketsMeta => "buckets meta row",
             Kind::MembershipSnapshot => "membership snapshot",
             Kind::MembershipCluster => "membership cluster",
         }

@@ -68,7 +68,10 @@ pub fn buckets_stats(s: BucketsStats) -> Record {
 }
 
 fn meta(m: &BucketsMeta) -> Record {
-    Record::new("BucketsMeta", Some("meta")).with("clock", m.clock.as_millis()).with("stats", buckets_stats(m.stats))
+    Record::new("BucketsMeta", Some("meta"))
+        .with("clock", m.clock.as_millis())
+        .with("stats", buckets_stats(m.stats))
+        .with("bytes", m.encode())
 }
 
 /// One stored row: `BucketsRawRow` (`raw`: `day`, `key`, `count`), `BucketsDailyRow`

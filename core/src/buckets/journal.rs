@@ -21,6 +21,18 @@ pub struct BucketsMeta {
     pub stats: BucketsStats,
 }
 
+impl BucketsMeta {
+    /// The row as bytes (a checksummed envelope), for a store that keeps it as a blob.
+    pub fn encode(&self) -> Vec<u8> {
+        crate::snapshot::encode(crate::snapshot::Kind::BucketsMeta, self)
+    }
+
+    /// Decodes [`encode`](Self::encode)d bytes.
+    pub fn decode(bytes: &[u8]) -> Result<BucketsMeta, crate::DecodeError> {
+        crate::snapshot::decode(crate::snapshot::Kind::BucketsMeta, bytes)
+    }
+}
+
 /// One stored row of a [`Buckets`](crate::Buckets) machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BucketsRow {
