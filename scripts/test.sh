@@ -56,7 +56,12 @@ run "Rust doctests" "fix the example in the docs named above" cargo test --works
 run "benchmarks still run (criterion test mode)" "run: cargo test -p shardtally-benches --benches" \
   cargo test -p shardtally-benches --benches --quiet
 
-# 3. Bindings: each script sets up its own tools and prints its own summary.
+# 3. Bindings and hosts: each script sets up its own tools and prints its own summary. The
+#    PostgreSQL host tests share one throwaway server on a loopback port (or the server named
+#    by SHARDTALLY_PG_URL), started here and stopped when this script exits.
+. scripts/postgres.sh
+trap pg_stop EXIT
+run "PostgreSQL for the host tests" "install PostgreSQL (Debian: apt-get install postgresql) or set SHARDTALLY_PG_URL" pg_start
 for part in bindings-python bindings-node bindings-wasm bindings-wasm/durable-object; do
   if [ -x "$part/scripts/test.sh" ]; then
     run "$part" "see $part/README.md; rerun with: $part/scripts/test.sh" "$part/scripts/test.sh"
