@@ -167,10 +167,10 @@ test('messages: garbage bytes, the wrong kind, the wrong shard, not bytes', () =
   rejects(s, (x) => x.handleAck(otherBatch.bytes, NOW), 'DECODE_WRONG_KIND', { expected: 'ack' })
   rejects(s, (x) => x.handleAck(Uint8Array.of(1, 2, 3), NOW), 'DECODE_WRONG_KIND')
   const corrupt = Uint8Array.from(ack.bytes.subarray(0, ack.bytes.length - 1))
-  rejects(s, (x) => x.handleAck(corrupt, NOW), 'DECODE_CORRUPT')
+  rejects(s, (x) => x.handleAck(corrupt, NOW), 'DECODE_CHECKSUM')
   const future = Uint8Array.from(ack.bytes)
   future[4] = 99
-  rejects(s, (x) => x.handleAck(future, NOW), 'DECODE_UNSUPPORTED_VERSION', { found: 99, supported: 1 })
+  rejects(s, (x) => x.handleAck(future, NOW), 'DECODE_UNSUPPORTED_VERSION', { found: 99, supported: 2 })
   for (const bad of ['ack', 5, null, {}, { bytes: 'x' }]) {
     rejects(s, (x) => x.handleAck(bad, NOW), 'INVALID_ARGUMENT', { argument: 'ack' })
   }

@@ -209,9 +209,9 @@ test('decode errors: wrong kind, unsupported version, corrupt bytes', () => {
   assertRejected(() => shard.handleAck(batch, 0), 'DECODE_WRONG_KIND', () => shard.snapshot(), { expected: 'ack' });
   const future = Uint8Array.from(snap);
   future[4] = 99;
-  assertRejected(() => Shard.restore(future), 'DECODE_UNSUPPORTED_VERSION', null, { found: 99, supported: 1 });
-  assertRejected(() => Shard.restore(snap.subarray(0, snap.length - 3)), 'DECODE_CORRUPT');
-  assertRejected(() => global.handleBatch(Uint8Array.from([...batch, 0]), 0), 'DECODE_CORRUPT', () => global.snapshot());
+  assertRejected(() => Shard.restore(future), 'DECODE_UNSUPPORTED_VERSION', null, { found: 99, supported: 2 });
+  assertRejected(() => Shard.restore(snap.subarray(0, snap.length - 3)), 'DECODE_CHECKSUM');
+  assertRejected(() => global.handleBatch(Uint8Array.from([...batch, 0]), 0), 'DECODE_CHECKSUM', () => global.snapshot());
   assertRejected(() => Router.restore(router.snapshot().subarray(0, 6)), 'DECODE_CORRUPT');
   assertRejected(() => Shard.restore(new Uint8Array(0)), 'DECODE_WRONG_KIND');
   // Arbitrary bytes never crash the module.
