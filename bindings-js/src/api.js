@@ -13,23 +13,24 @@ function makeApi(native) {
   const MAX_SAFE_BIG = BigInt(MAX_SAFE)
   // Shard room values pack the request room above 32 bits of key room (shardtally_api::js).
   const KEY_ROOM_SPAN = 4294967296
-  const U32 = 'an integer in 0..=4294967295'
-  const U64 = 'an integer in 0..=18446744073709551615'
+  const U32_RANGE = 'an integer in 0..=4294967295'
+  const U64_RANGE = 'an integer in 0..=18446744073709551615'
   // Marks the private constructor call of `restore`.
   const WRAP = Symbol('shardtally.wrap')
+  // A packed length meaning "no value" (`js::row_ops`).
+  const NONE = 4294967295
+  const EMPTY = new Uint8Array(0)
 
   /**
    * The error every shardtally call throws: `code` is stable, `message` is the engine's text,
-   * the offending values are extra properties (never replacing the `name`, `message` or
-   * `stack` of an Error: the unknown name of CONFIG_UNKNOWN_SETTING is in the message), and
-   * `rejectsBatch` is core's verdict for an error of `Global.handleBatch` (the batch can
-   * never be applied).
+   * the offending values are extra properties (`fields`, copied onto it), and `rejectsBatch`
+   * is core's verdict for an error of `Global.handleBatch` (the batch can never be applied).
    */
   class ShardtallyError extends Error {
     constructor(message, code, fields) {
       super(message)
       this.rejectsBatch = false
-      for (const k in fields) if (k !== 'name' && k !== 'message' && k !== 'stack') this[k] = fields[k]
+      Object.assign(this, fields)
       this.code = code
     }
   }
@@ -74,7 +75,25 @@ function makeApi(native) {
     return out
   }
 
-  native.setup(ShardtallyError, entries)
+  /**
+   * Storage operations cross packed (the natives' `js::row_ops`): `[{ op, table, key, value }]`
+   * again, each key and value a `Uint8Array` of its own (`value` null but for `put`).
+   */
+  function rowOps(names, lens, data) {
+    const out = new Array(lens.length / 4)
+    let at = 0
+    let pos = 0
+    for (let i = 0, j = 0; i < out.length; i++, j += 4) {
+      const op = names.slice(at, (at += lens[j]))
+      const table = names.slice(at, (at += lens[j + 1]))
+      const key = data.slice(pos, (pos += lens[j + 2]))
+      const value = lens[j + 3] === NONE ? null : data.slice(pos, (pos += lens[j + 3]))
+      out[i] = { op, table, key, value }
+    }
+    return out
+  }
+
+  native.setup(ShardtallyError, entries, rowOps)
 
   // ----- arguments: type checks here, value checks in the engine (shardtally_api::js) -----
 
@@ -120,12 +139,12 @@ function makeApi(native) {
 
   function u32(v, argument) {
     if (typeof v === 'number') return v
-    throw fail('INVALID_ARGUMENT', argument, U32, v)
+    throw fail('INVALID_ARGUMENT', argument, U32_RANGE, v)
   }
 
   function u64(v, argument) {
     if (typeof v === 'number' || typeof v === 'bigint') return v
-    throw fail('INVALID_ARGUMENT', argument, U64, v)
+    throw fail('INVALID_ARGUMENT', argument, U64_RANGE, v)
   }
 
   /** A fresh view of a typed array: the native side never touches the caller's object. */
@@ -258,6 +277,106 @@ function makeApi(native) {
     return n
   }
 
+  /** A string the caller chooses (an id, a name, a day, a period): well-formed, parsed by the engine. */
+  function str(v, argument) {
+    if (typeof v !== 'string') throw fail('INVALID_ARGUMENT', argument, 'a string', v)
+    if (!v.isWellFormed()) throw fail('INVALID_ARGUMENT', argument, 'a well-formed string (no lone surrogates)', v)
+    return v
+  }
+
+  function bool(v, argument) {
+    if (typeof v === 'boolean') return v
+    throw fail('INVALID_ARGUMENT', argument, 'a boolean', v)
+  }
+
+  /** An array of the caller's, read index by index (no iterator, no `map` of theirs). */
+  function list(v, argument, expected) {
+    if (!Array.isArray(v)) throw fail('INVALID_ARGUMENT', argument, expected, v)
+    return v
+  }
+
+  /** Byte strings as one `Uint8Array`. */
+  function concat(parts) {
+    let size = 0
+    for (const p of parts) size += p.length
+    const out = new Uint8Array(size)
+    let at = 0
+    for (const p of parts) {
+      out.set(p, at)
+      at += p.length
+    }
+    return out
+  }
+
+  /** Stored `[table, value]` pairs as `[tables joined, [table length, value length]…, values]`. */
+  function storedPairs(v) {
+    const pairs = list(v, 'pairs', 'an array of [table, Uint8Array] pairs')
+    const lens = new Uint32Array(2 * pairs.length)
+    const values = new Array(pairs.length)
+    let tables = ''
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]
+      if (!Array.isArray(pair) || pair.length !== 2) throw fail('INVALID_ARGUMENT', 'pairs[i]', 'a [table, Uint8Array] pair', pair)
+      const table = str(pair[0], 'table')
+      values[i] = bytes(pair[1], 'value')
+      tables += table
+      lens[2 * i] = table.length
+      lens[2 * i + 1] = values[i].length
+    }
+    return [tables, lens, concat(values)]
+  }
+
+  /** Byte strings as `[joined, lengths]`. */
+  function byteStrings(v, argument) {
+    const rows = list(v, argument, 'an array of Uint8Arrays')
+    const parts = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) parts[i] = bytes(rows[i], `${argument}[i]`)
+    return [concat(parts), Uint32Array.from(parts, (p) => p.length)]
+  }
+
+  /** Stored buckets rows (`raw`, `daily`, `meta`) packed: `[type, day and key joined, lengths, counts, meta bytes]`. */
+  function bucketsRows(v) {
+    const rows = list(v, 'rows', 'an array of buckets rows')
+    const lens = new Uint32Array(4 * rows.length)
+    const counts = new Array(rows.length)
+    const blobs = new Array(rows.length)
+    let joined = ''
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]
+      if (row === null || typeof row !== 'object') throw fail('INVALID_ARGUMENT', 'rows[i]', 'a buckets row', row)
+      const type = row.type
+      let [day, k, count, blob] = ['', '', 0, EMPTY]
+      if (type === 'raw' || type === 'daily') {
+        day = str(row.day, 'day')
+        k = key(row.key)
+        count = delta(type === 'raw' ? row.count : row.total)
+      } else if (type === 'meta') blob = bytes(row.bytes, 'bytes')
+      else throw fail('INVALID_ARGUMENT', 'rows[i].type', "'raw', 'daily' or 'meta'", type)
+      joined += type + day + k
+      lens.set([type.length, day.length, k.length, blob.length], 4 * i)
+      counts[i] = count
+      blobs[i] = blob
+    }
+    return [joined, lens, deltas(counts), concat(blobs)]
+  }
+
+  /** A gateway report's `[connection, request]` pairs, packed as keys. */
+  function idPairs(v) {
+    const pairs = list(v, 'connections', 'an array of [connection, request] pairs')
+    const lens = new Uint32Array(2 * pairs.length)
+    let joined = ''
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]
+      if (!Array.isArray(pair) || pair.length !== 2) throw fail('INVALID_ARGUMENT', 'connections[i]', 'a [connection, request] pair', pair)
+      const connection = str(pair[0], 'connection')
+      const request = str(pair[1], 'request')
+      joined += connection + request
+      lens[2 * i] = connection.length
+      lens[2 * i + 1] = request.length
+    }
+    return [joined, lens]
+  }
+
   /**
    * A shard: buffers deltas per key and ships them to the global as batches.
    *
@@ -306,6 +425,11 @@ function makeApi(native) {
     static restore(snapshot, opts) {
       const b = bytes(snapshot, 'snapshot')
       return new Shard(WRAP, native.Shard.restore(b, ...options(opts)))
+    }
+
+    static fromRows(pairs, opts) {
+      const p = storedPairs(pairs)
+      return new Shard(WRAP, native.Shard.fromRows(...p, ...options(opts)))
     }
 
     increment(k, d, nowMs) {
@@ -426,6 +550,11 @@ function makeApi(native) {
       const t = time(nowMs)
       return this.#input().handleRejection(n, t)
     }
+    handleGenerationNotice(notice, nowMs) {
+      const b = message(notice, 'notice')
+      const t = time(nowMs)
+      return this.#input().handleGenerationNotice(b, t)
+    }
     handleTimeout(nowMs) {
       const t = time(nowMs)
       this.#input().handleTimeout(t)
@@ -483,129 +612,277 @@ function makeApi(native) {
     stats() {
       return this.#view().stats()
     }
+    takeChanges() {
+      return this.#view().takeChanges()
+    }
+    rows() {
+      return this.#view().rows()
+    }
   }
+
+  // ----- the other machines: their methods are declared by the arguments they read -----
+
+  /** The native machine inside a public one. */
+  let nativeOf
+
+  /** The base of every machine but `Shard`: holds its native machine. */
+  class Machine {
+    #n
+    constructor(Native, opts, wrapped) {
+      this.#n = opts === WRAP ? wrapped : new Native(...options(opts))
+    }
+    static {
+      nativeOf = (m) => m.#n
+    }
+  }
+
+  /** `Class` from `snapshot()` bytes and its settings. */
+  function restored(Class, Native, snapshot, opts) {
+    const b = bytes(snapshot, 'snapshot')
+    return new Class(WRAP, Native.restore(b, ...options(opts)))
+  }
+
+  /**
+   * A method calling the native method `name` with its arguments read by `readers` (each
+   * checks one argument's JavaScript type and returns what the native half takes), every
+   * argument read before the call.
+   */
+  function forward(name, readers) {
+    const [a, b, c, d, e] = readers
+    switch (readers.length) {
+      case 0:
+        return function () {
+          return nativeOf(this)[name]()
+        }
+      case 1:
+        return function (v) {
+          return nativeOf(this)[name](a(v))
+        }
+      case 2:
+        return function (v, w) {
+          return nativeOf(this)[name](a(v), b(w))
+        }
+      case 3:
+        return function (v, w, x) {
+          return nativeOf(this)[name](a(v), b(w), c(x))
+        }
+      case 4:
+        return function (v, w, x, y) {
+          return nativeOf(this)[name](a(v), b(w), c(x), d(y))
+        }
+      default:
+        return function (v, w, x, y, z) {
+          return nativeOf(this)[name](a(v), b(w), c(x), d(y), e(z))
+        }
+    }
+  }
+
+  /** Adds the methods of `table` (name → argument readers) to `Class`. */
+  function declare(Class, table) {
+    for (const [name, readers] of Object.entries(table)) {
+      Object.defineProperty(Class.prototype, name, { value: forward(name, readers), writable: true, configurable: true })
+    }
+  }
+
+  // Argument readers of declared methods, by the argument's name.
+  const Id = (argument) => (v) => str(v, argument)
+  const U32 = (argument) => (v) => u32(v, argument)
+  const U64 = (argument) => (v) => u64(v, argument)
+  const Bytes = (argument) => (v) => bytes(v, argument)
+  const Message = (argument) => (v) => message(v, argument)
+  const Bool = (argument) => (v) => bool(v, argument)
+
+  /** The run loop of a machine with outputs (for buckets, all but `pollOutput`). */
+  const RUN_LOOP = { handleTimeout: [time], pollTimeout: [], nextDeadline: [], takeStateChanged: [], snapshot: [], stats: [] }
+  const OUTPUTS = { ...RUN_LOOP, pollOutput: [] }
 
   /** The global aggregator: applies batches exactly once, keeps the totals, publishes them. */
-  class Global {
-    #n
+  class Global extends Machine {
     constructor(opts) {
-      this.#n = opts === WRAP ? arguments[1] : new native.Global(...options(opts))
+      super(native.Global, opts, arguments[1])
     }
     static restore(snapshot, opts) {
-      const b = bytes(snapshot, 'snapshot')
-      return new Global(WRAP, native.Global.restore(b, ...options(opts)))
+      return restored(Global, native.Global, snapshot, opts)
     }
-    handleBatch(batch, nowMs) {
-      return this.#n.handleBatch(message(batch, 'batch'), time(nowMs))
-    }
-    reset(k, nowMs) {
-      return this.#n.reset(key(k), time(nowMs))
-    }
-    publish(nowMs) {
-      return this.#n.publish(time(nowMs))
-    }
-    handlePublishAck(version, nowMs) {
-      return this.#n.handlePublishAck(u64(version, 'version'), time(nowMs))
-    }
-    handlePublishFailure(version, nowMs) {
-      return this.#n.handlePublishFailure(u64(version, 'version'), time(nowMs))
-    }
-    handleUpstreamAck(ack, nowMs) {
-      return this.#n.handleUpstreamAck(message(ack, 'ack'), time(nowMs))
-    }
-    handleUpstreamFailure(seq, nowMs) {
-      return this.#n.handleUpstreamFailure(u64(seq, 'seq'), time(nowMs))
-    }
-    flushUpstream(nowMs) {
-      return this.#n.flushUpstream(time(nowMs))
-    }
-    handleTimeout(nowMs) {
-      this.#n.handleTimeout(time(nowMs))
-    }
-    pollOutput() {
-      return this.#n.pollOutput()
-    }
-    pollTimeout() {
-      return this.#n.pollTimeout()
-    }
-    takeStateChanged() {
-      return this.#n.takeStateChanged()
-    }
-    snapshot() {
-      return this.#n.snapshot()
-    }
-    nextDeadline() {
-      return this.#n.nextDeadline()
-    }
-    stats() {
-      return this.#n.stats()
-    }
-    total(k) {
-      return this.#n.total(key(k))
-    }
-    totals() {
-      return this.#n.totals()
-    }
-    keyGeneration(k) {
-      return this.#n.keyGeneration(key(k))
-    }
-    generation() {
-      return this.#n.generation()
-    }
-    writeLog() {
-      return this.#n.writeLog()
-    }
-    shardWrites() {
-      return this.#n.shardWrites()
-    }
-    publishedVersion() {
-      return this.#n.publishedVersion()
-    }
-    inFlightPublish() {
-      return this.#n.inFlightPublish()
-    }
-    lastSeq(shard, incarnation) {
-      return this.#n.lastSeq(u32(shard, 'shard'), u64(incarnation, 'incarnation'))
-    }
-    hasUpstream() {
-      return this.#n.hasUpstream()
+    static fromRows(pairs, opts) {
+      const p = storedPairs(pairs)
+      return new Global(WRAP, native.Global.fromRows(...p, ...options(opts)))
     }
   }
+  declare(Global, {
+    ...OUTPUTS,
+    handleBatch: [Message('batch'), time],
+    reset: [key, time],
+    publish: [time],
+    handlePublishAck: [U64('version'), time],
+    handlePublishFailure: [U64('version'), time],
+    handleUpstreamAck: [Message('ack'), time],
+    handleUpstreamFailure: [U64('seq'), time],
+    flushUpstream: [time],
+    handleGenerationNotice: [Message('notice'), time],
+    generationNotice: [key, U32('shard'), U64('incarnation')],
+    total: [key],
+    totals: [],
+    keyGeneration: [key],
+    generation: [],
+    writeLog: [],
+    shardWrites: [],
+    publishedVersion: [],
+    inFlightPublish: [],
+    lastSeq: [U32('shard'), U64('incarnation')],
+    hasUpstream: [],
+    takeChanges: [],
+    rows: [],
+  })
 
   /** Picks the shard for each increment and tracks shards being drained. */
-  class Router {
-    #n
+  class Router extends Machine {
     constructor(opts) {
-      this.#n = opts === WRAP ? arguments[1] : new native.Router(...options(opts))
+      super(native.Router, opts, arguments[1])
     }
     static restore(snapshot) {
       return new Router(WRAP, native.Router.restore(bytes(snapshot, 'snapshot')))
     }
-    route(k) {
-      return this.#n.route(key(k))
+  }
+  declare(Router, {
+    route: [key],
+    setShardCount: [U32('count')],
+    draining: [],
+    markDrained: [U32('shard')],
+    shardCount: [],
+    strategy: [],
+    pinnedShard: [],
+    snapshot: [],
+  })
+
+  /** Routes requests (by request id) to replicas with a connection limit each. */
+  class Gateway extends Machine {
+    constructor(opts) {
+      super(native.Gateway, opts, arguments[1])
     }
-    setShardCount(count) {
-      return this.#n.setShardCount(u32(count, 'count'))
+    static restore(snapshot, opts) {
+      return restored(Gateway, native.Gateway, snapshot, opts)
     }
-    draining() {
-      return this.#n.draining()
-    }
-    markDrained(shard) {
-      return this.#n.markDrained(u32(shard, 'shard'))
-    }
-    shardCount() {
-      return this.#n.shardCount()
-    }
-    strategy() {
-      return this.#n.strategy()
-    }
-    pinnedShard() {
-      return this.#n.pinnedShard()
-    }
-    snapshot() {
-      return this.#n.snapshot()
+    handleReport(group, replica, connections, nowMs) {
+      const [g, r, [joined, lens], t] = [str(group, 'group'), str(replica, 'replica'), idPairs(connections), time(nowMs)]
+      return nativeOf(this).handleReport(g, r, joined, lens, t)
     }
   }
+  declare(Gateway, {
+    ...OUTPUTS,
+    route: [Id('request'), time],
+    handleReplicaCreated: [U64('creation'), Id('replica'), time],
+    handleCreationFailed: [U64('creation'), time],
+    handleConnect: [Id('group'), Id('replica'), Id('connection'), Id('request'), time],
+    handleClose: [Id('group'), Id('replica'), Id('connection'), time],
+    gossip: [Id('group'), Id('replica'), time],
+    handleGossipReply: [Id('group'), U64('gossip'), Id('peer'), Bytes('payload'), time],
+    handleGossipFailure: [Id('group'), U64('gossip'), Id('peer'), time],
+    emit: [Id('group'), Id('replica'), Id('sender'), Bool('includeSender')],
+    broadcast: [Id('group'), Id('replica'), Id('sender'), Bool('includeSender')],
+    whisper: [Id('group'), Id('replica'), Id('sender'), Id('target')],
+    group: [],
+    replicas: [],
+    replica: [Id('id')],
+    connections: [Id('replica')],
+    sticky: [Id('request')],
+    requestIds: [],
+    reservations: [],
+    pendingCreations: [],
+    gossips: [],
+    current: [],
+  })
+
+  /** Holders of named clusters get a unique shard index each, fenced by an epoch. */
+  class Membership extends Machine {
+    constructor(opts) {
+      super(native.Membership, opts, arguments[1])
+    }
+    static restore(snapshot, opts) {
+      return restored(Membership, native.Membership, snapshot, opts)
+    }
+    static restoreClusters(rows, opts) {
+      const b = byteStrings(rows, 'rows')
+      return new Membership(WRAP, native.Membership.restoreClusters(...b, ...options(opts)))
+    }
+  }
+  declare(Membership, {
+    ...OUTPUTS,
+    register: [Id('cluster'), Id('holder'), time],
+    heartbeat: [Id('cluster'), Id('holder'), time],
+    unregister: [Id('cluster'), Id('holder'), time],
+    removeCluster: [Id('cluster'), time],
+    shardInfo: [Id('cluster'), Id('holder'), time],
+    assignments: [Id('cluster'), time],
+    clusterInfo: [Id('cluster')],
+    clusters: [],
+    takeChangedClusters: [],
+    snapshotCluster: [Id('cluster')],
+  })
+
+  /** Event counts per key and day, rolled up into daily totals. */
+  class Buckets extends Machine {
+    constructor(opts) {
+      super(native.Buckets, opts, arguments[1])
+    }
+    static restore(snapshot, opts) {
+      return restored(Buckets, native.Buckets, snapshot, opts)
+    }
+    static fromRows(rows, opts) {
+      const r = bucketsRows(rows)
+      return new Buckets(WRAP, native.Buckets.fromRows(...r, ...options(opts)))
+    }
+    recordMany(entries, atMs, nowMs) {
+      const [[joined, lens, counts], at, t] = [pack(entries), time(atMs), time(nowMs)]
+      return nativeOf(this).recordMany(joined, lens, counts, at, t)
+    }
+  }
+  declare(Buckets, {
+    ...RUN_LOOP,
+    record: [key, time, time],
+    recordCount: [key, delta, time, time],
+    recordBatch: [Message('batch'), time, time],
+    rollup: [Id('period'), time],
+    expire: [time],
+    dayOf: [time],
+    dayStart: [Id('day')],
+    dailyTotals: [Id('from'), Id('to')],
+    periodTotals: [Id('period')],
+    dailyTotal: [Id('day'), key],
+    rawCount: [Id('day'), key],
+    rawDays: [],
+    rawEvents: [],
+    keyCount: [],
+    dailyDays: [],
+    takeChanges: [],
+    rows: [],
+  })
+
+  /** A bounded queue between a host and a remote sink: never blocks, drops and counts. */
+  class Outbox extends Machine {
+    constructor(opts) {
+      super(native.Outbox, opts, arguments[1])
+    }
+    static restore(snapshot, opts) {
+      return restored(Outbox, native.Outbox, snapshot, opts)
+    }
+  }
+  declare(Outbox, {
+    ...OUTPUTS,
+    offer: [Bytes('message'), time],
+    sent: [U64('id'), time],
+    failed: [U64('id'), time],
+    close: [time],
+    len: [],
+    isEmpty: [],
+    queuedIds: [],
+    inFlightIds: [],
+    isReconnecting: [],
+    isClosed: [],
+    isDrained: [],
+  })
+
+  // ----- partition helpers -----
 
   /** The stable 64-bit hash of a key (FNV-1a then a mixer), the same in every runtime. */
   function keyHash(k) {
@@ -617,5 +894,25 @@ function makeApi(native) {
     return native.jumpHash(u64(hash, 'hash'), u32(buckets, 'buckets'))
   }
 
-  return { Shard, Global, Router, ShardtallyError, keyHash, jumpHash }
+  /** Knuth's multiplicative hash: `x * 2654435761 mod 2^32`. */
+  function knuthHash(x) {
+    return native.knuthHash(u32(x, 'x'))
+  }
+
+  /** The owner of a 64-bit hash among `numShards` by modulo. */
+  function ownerMod(hash, numShards) {
+    return native.ownerMod(u64(hash, 'hash'), u32(numShards, 'numShards'))
+  }
+
+  /** The owner of a 64-bit hash among `numShards` contiguous ranges of the hash space. */
+  function ownerRange(hash, numShards) {
+    return native.ownerRange(u64(hash, 'hash'), u32(numShards, 'numShards'))
+  }
+
+  /** The hashes `shard` owns under `ownerRange` (`{ start, end }`, inclusive), or `null`. */
+  function shardRange(shard, numShards) {
+    return native.shardRange(u32(shard, 'shard'), u32(numShards, 'numShards'))
+  }
+
+  return { Shard, Global, Router, Gateway, Membership, Buckets, Outbox, ShardtallyError, keyHash, jumpHash, knuthHash, ownerMod, ownerRange, shardRange }
 }

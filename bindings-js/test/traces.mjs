@@ -53,6 +53,13 @@ export function canonical(v) {
   return v
 }
 
+/** The ways a `restore` step rebuilds a machine, by its `via` (README "Steps"). */
+const restore = {
+  snapshot: (Kind, m, opts) => Kind.restore(m.snapshot(), ...opts),
+  rows: (Kind, m, opts) => Kind.fromRows(m.rows().map((op) => [op.table, op.value]), ...opts),
+  clusters: (Kind, m, opts) => Kind.restoreClusters(m.clusters().map((c) => m.snapshotCluster(c)), ...opts),
+}
+
 /** Replays one trace document against `api`; returns the mismatches, one line each. */
 export function replay(api, doc, file) {
   assert.equal(doc.format, 2, `${file}: format`)
@@ -70,7 +77,9 @@ export function replay(api, doc, file) {
         result = null
       } else if ('restore' in step) {
         const Kind = api[kinds[step.restore]]
-        machines[step.restore] = Kind.restore(machines[step.restore].snapshot(), ...(step.options ? [options(step.options)] : []))
+        const m = machines[step.restore]
+        const opts = step.options ? [options(step.options)] : []
+        machines[step.restore] = restore[step.via ?? 'snapshot'](Kind, m, opts)
         result = null
       } else {
         const [target, method] = step.call.includes('.') ? step.call.split('.') : [null, step.call]

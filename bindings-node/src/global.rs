@@ -1,7 +1,7 @@
 //! `Global`: applies batches exactly once, keeps the totals, tells the host when to publish.
 
 use crate::js::{self, Num};
-use napi::bindgen_prelude::{Array, Uint8ArraySlice, Unknown};
+use napi::bindgen_prelude::{Array, Uint32ArraySlice, Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally as st;
@@ -31,6 +31,20 @@ impl Global {
     pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
         let o = js::options(names, &values)?;
         options::restore_global(Naming::Camel, &bytes, &o).map(|inner| Global { inner }).map_err(|e| js::error(env, e))
+    }
+
+    /// A global from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+    #[napi(factory)]
+    pub fn from_rows(
+        env: &Env,
+        tables: String,
+        lens: Uint32ArraySlice<'_>,
+        bytes: Uint8ArraySlice<'_>,
+        names: Vec<String>,
+        values: Array<'_>,
+    ) -> Result<Self> {
+        let pairs = js::pairs(&tables, &lens, &bytes)?;
+        js::make(env, names, &values, |o| options::global_from_rows(Naming::Camel, pairs, o)).map(|inner| Global { inner })
     }
 
     /// Applies a batch exactly once; returns the `AckOutput`.
@@ -77,6 +91,34 @@ impl Global {
         let now = js::time(env, now_ms)?;
         let ack = st::Ack::decode(&ack).map_err(|e| js::error(env, e))?;
         self.inner.handle_upstream_ack(&ack, now).map_err(|e| js::error(env, e))
+    }
+
+    /// Tiered aggregation: the top global announced a reset (a notice's bytes).
+    #[napi]
+    pub fn handle_generation_notice(&mut self, env: &Env, notice: Uint8ArraySlice<'_>, now_ms: f64) -> Result<bool> {
+        let now = js::time(env, now_ms)?;
+        let notice = st::GenerationNotice::decode(&notice).map_err(|e| js::error(env, e))?;
+        self.inner.handle_generation_notice(&notice, now).map_err(|e| js::error(env, e))
+    }
+
+    /// A `NoticeOutput` of `key`'s last reset addressed to a shard life.
+    #[napi]
+    pub fn generation_notice<'e>(&self, env: &'e Env, key: String, shard: f64, incarnation: Num) -> Result<Unknown<'e>> {
+        let shard = js::u32(env, "shard", shard)?;
+        let incarnation = js::uint(env, "incarnation", &incarnation, u64::MAX)?;
+        value(env, views::notice(&self.inner.generation_notice(&key, st::ShardRef { shard, incarnation })))
+    }
+
+    /// The row operations since the last call (packed: `js::row_ops`).
+    #[napi]
+    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
+    }
+
+    /// Every row of the state as `put` operations (packed: `js::row_ops`).
+    #[napi]
+    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Tiered aggregation: forwarding batch `seq` failed.

@@ -1,16 +1,18 @@
 //! Conversions between JavaScript and the public surface of `shardtally-api`: one converter
 //! for every output (`Value` → JS), one for every error (`ErrorView` → `ShardtallyError`),
-//! options as `(names, values)`, and number arguments checked by `shardtally_api::js`.
+//! options as `(names, values)`, number arguments checked by `shardtally_api::js`, and the
+//! packed forms of storage rows (`RowOp`s out, stored pairs in).
 
 use napi::bindgen_prelude::{
     Array, BigInt, BigInt64ArraySlice, BigUint64ArraySlice, Either, Either3, Either6, Float64ArraySlice, FnArgs, Function, FunctionRef,
     JsObjectValue, Null, Object, ToNapiValue, Uint32ArraySlice, Uint8ArraySlice, Unknown,
 };
 use napi::{sys, Env, JsValue, Result};
+use shardtally::journal::RowOp;
 use shardtally::settings::SettingValue;
 use shardtally_api::js::{self, PackedColumn};
 use shardtally_api::naming::camel;
-use shardtally_api::options::{OptionList, OptionValue};
+use shardtally_api::options::{OptionList, OptionValue, Options};
 use shardtally_api::{AnyError, ArgError, Entries, Naming, Record, Value};
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -19,8 +21,9 @@ use std::ffi::CString;
 type Callback = FunctionRef<FnArgs<(sys::napi_value, sys::napi_value, sys::napi_value)>, Unknown<'static>>;
 
 thread_local! {
-    /// `ShardtallyError` and the entries builder of this thread's JS environment (`setup`).
-    static CALLBACKS: RefCell<Option<(Callback, Callback)>> = const { RefCell::new(None) };
+    /// `ShardtallyError`, the entries builder and the row builder of this thread's JS
+    /// environment (`setup`).
+    static CALLBACKS: RefCell<Option<[Callback; 3]>> = const { RefCell::new(None) };
     /// Field names in camelCase as C strings, made once each (napi takes C strings).
     static NAMES: RefCell<Vec<(&'static str, CString)>> = const { RefCell::new(Vec::new()) };
 }
@@ -43,23 +46,31 @@ fn set_field(o: &mut Object<'_>, name: &'static str, value: Unknown<'_>) -> Resu
 /// A JS function as `setup` receives it.
 pub(crate) type JsFunction<'a> = Function<'a, FnArgs<(sys::napi_value, sys::napi_value, sys::napi_value)>, Unknown<'static>>;
 
-/// Registers the error class and the entries builder (called once by the shared JS).
-pub(crate) fn setup(error: &JsFunction<'_>, entries: &JsFunction<'_>) -> Result<()> {
-    let refs = (error.create_ref()?, entries.create_ref()?);
+/// Registers the error class and the builders of keyed lists and of row operations (called
+/// once by the shared JS).
+pub(crate) fn setup(error: &JsFunction<'_>, entries: &JsFunction<'_>, rows: &JsFunction<'_>) -> Result<()> {
+    let refs = [error.create_ref()?, entries.create_ref()?, rows.create_ref()?];
     CALLBACKS.with(|c| *c.borrow_mut() = Some(refs));
     Ok(())
 }
 
+/// The registered functions, in `setup`'s order.
+#[derive(Clone, Copy)]
+enum Registered {
+    ErrorClass,
+    Entries,
+    Rows,
+}
+
 /// Calls a registered function (`new` for the error class) with three values.
-fn callback<'e>(env: &'e Env, error_class: bool, args: [Unknown<'e>; 3]) -> Result<Unknown<'e>> {
+fn callback<'e>(env: &'e Env, which: Registered, args: [Unknown<'e>; 3]) -> Result<Unknown<'e>> {
     CALLBACKS.with(|c| {
         let c = c.borrow();
-        let (class, entries) = c.as_ref().ok_or_else(|| internal("setup: it was not called"))?;
+        let f = c.as_ref().ok_or_else(|| internal("setup: it was not called"))?[which as usize].borrow_back(env)?;
         let args = FnArgs::from((args[0].raw(), args[1].raw(), args[2].raw()));
-        if error_class {
-            class.borrow_back(env)?.new_instance(args)
-        } else {
-            entries.borrow_back(env)?.call(args)
+        match which {
+            Registered::ErrorClass => f.new_instance(args),
+            _ => f.call(args),
         }
     })
 }
@@ -119,7 +130,36 @@ fn entries<'e>(env: &'e Env, e: &Entries) -> Result<Unknown<'e>> {
     }
     let joined = p.joined.into_unknown(env)?;
     let lens = Uint32ArraySlice::copy_from(env, p.lens)?.into_unknown(env)?;
-    callback(env, false, [joined, lens, Array::from_vec(env, columns)?.into_unknown(env)?])
+    callback(env, Registered::Entries, [joined, lens, Array::from_vec(env, columns)?.into_unknown(env)?])
+}
+
+/// A value, or the error to throw.
+pub(crate) fn out<'e, V: Into<Value>, E: Into<AnyError>>(env: &'e Env, r: std::result::Result<V, E>) -> Result<Unknown<'e>> {
+    match r {
+        Ok(v) => to_js(env, &v.into()),
+        Err(e) => Err(error(env, e)),
+    }
+}
+
+/// Storage operations packed for one crossing and rebuilt into `RowOp` objects by the shared
+/// JS: each op's name and table joined, `[op length, table length, key length, value length
+/// (2^32 - 1: none)]` per op, and every key and value in one byte array.
+pub(crate) fn row_ops(env: &Env, ops: impl Iterator<Item = RowOp>) -> Result<Unknown<'_>> {
+    let (mut names, mut lens, mut bytes) = (String::new(), Vec::new(), Vec::new());
+    for op in ops {
+        let (kind, value) = (op.kind.as_str(), op.value.as_deref());
+        names.push_str(kind);
+        names.push_str(op.table);
+        lens.extend([kind.len(), op.table.len(), op.key.len(), value.map_or(u32::MAX as usize, <[u8]>::len)].map(|n| n as u32));
+        bytes.extend_from_slice(&op.key);
+        bytes.extend_from_slice(value.unwrap_or_default());
+    }
+    let args = [
+        names.into_unknown(env)?,
+        Uint32ArraySlice::copy_from(env, lens)?.into_unknown(env)?,
+        Uint8ArraySlice::copy_from(env, bytes)?.into_unknown(env)?,
+    ];
+    callback(env, Registered::Rows, args)
 }
 
 // ----- errors -----
@@ -129,7 +169,7 @@ pub(crate) fn error_value(env: &Env, e: impl Into<AnyError>) -> Result<Unknown<'
     let view = e.into().view(Naming::Camel);
     let mut fields = record(env, &view.fields_record())?;
     set_field(&mut fields, "rejects_batch", view.rejects_batch.into_unknown(env)?)?;
-    callback(env, true, [view.message.as_str().into_unknown(env)?, view.code.into_unknown(env)?, fields.to_unknown()])
+    callback(env, Registered::ErrorClass, [view.message.as_str().into_unknown(env)?, view.code.into_unknown(env)?, fields.to_unknown()])
 }
 
 /// A `ShardtallyError` to throw.
@@ -247,6 +287,38 @@ fn option(v: OptionJs<'_>) -> Result<OptionValue> {
         }
         Some(Either6::F(o)) => SettingValue::Other(o.get::<String>("other")?.unwrap_or_default()),
     }))
+}
+
+/// A machine from the options the shared JS read (`names`, `values`), or the error to throw.
+pub(crate) fn make<T, E: Into<AnyError>>(
+    env: &Env,
+    names: Vec<String>,
+    values: &Array<'_>,
+    f: impl FnOnce(&Options) -> std::result::Result<T, E>,
+) -> Result<T> {
+    f(&options(names, values)?).map_err(|e| error(env, e))
+}
+
+/// Byte strings packed by the shared JS: `bytes` cut at the lengths `lens`.
+pub(crate) fn split(bytes: &[u8], lens: impl Iterator<Item = u32>) -> Result<Vec<&[u8]>> {
+    let mut rest = bytes;
+    let parts = lens
+        .map(|n| {
+            let (part, tail) = rest.split_at_checked(n as usize)?;
+            rest = tail;
+            Some(part)
+        })
+        .collect::<Option<Vec<_>>>();
+    parts.filter(|_| rest.is_empty()).ok_or_else(|| internal("byte strings"))
+}
+
+/// Stored `(table, value)` pairs packed by the shared JS: the tables joined, `[table length
+/// (UTF-16), value length]` per pair, and the values in one byte array.
+pub(crate) fn pairs<'a>(tables: &'a str, lens: &[u32], bytes: &'a [u8]) -> Result<Vec<(&'a str, &'a [u8])>> {
+    let names: Vec<u32> = lens.iter().step_by(2).copied().collect();
+    let tables = js::split_keys(tables, &names).ok_or_else(|| internal("tables"))?;
+    let values = split(bytes, lens.iter().skip(1).step_by(2).copied())?;
+    Ok(tables.into_iter().zip(values).collect())
 }
 
 /// A value the shared JS never sends.

@@ -1,15 +1,24 @@
-//! The native half of the Node package `shardtally` (napi-rs): the `Shard`, `Global` and
-//! `Router` machines with a low-level surface of primitives and typed arrays. The public
+//! The native half of the Node package `shardtally` (napi-rs): the `Shard`, `Global`,
+//! `Router`, `Gateway`, `Membership`, `Buckets` and `Outbox` machines and the partition
+//! helpers, with a low-level surface of primitives and typed arrays. The public
 //! classes, argument type checks, options reading and the per-call increment buffer are the
 //! shared JavaScript of `bindings-js/src/api.js`; the WebAssembly package's native half has
 //! exactly this surface. Every conversion is `js.rs`, over `shardtally-api`.
 
+mod buckets;
+mod gateway;
 mod global;
 mod js;
+mod membership;
+mod outbox;
 mod router;
 mod shard;
 
+pub use buckets::Buckets;
+pub use gateway::Gateway;
 pub use global::Global;
+pub use membership::Membership;
+pub use outbox::Outbox;
 pub use router::Router;
 pub use shard::Shard;
 
@@ -17,6 +26,7 @@ use js::{JsFunction, Num};
 use napi::bindgen_prelude::Unknown;
 use napi::{Env, Result};
 use napi_derive::napi;
+use shardtally::partition;
 
 /// The run-loop methods of a machine (`shardtally_api::RunLoop`), written once.
 macro_rules! run_loop {
@@ -66,10 +76,11 @@ macro_rules! run_loop {
 }
 pub(crate) use run_loop;
 
-/// Registers `ShardtallyError` and the builder of keyed lists (called once by the shared JS).
+/// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
+/// once by the shared JS).
 #[napi]
-pub fn setup(error_class: JsFunction<'_>, entries: JsFunction<'_>) -> Result<()> {
-    js::setup(&error_class, &entries)
+pub fn setup(error_class: JsFunction<'_>, entries: JsFunction<'_>, rows: JsFunction<'_>) -> Result<()> {
+    js::setup(&error_class, &entries, &rows)
 }
 
 /// The error for an argument the shared JS found to have the wrong type.
@@ -81,12 +92,37 @@ pub fn argument_error(env: &Env, code: String, argument: String, expected: Strin
 /// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.
 #[napi]
 pub fn key_hash(key: String) -> u64 {
-    shardtally::partition::key_hash(&key)
+    partition::key_hash(&key)
 }
 
 /// Jump consistent hash: the bucket in `0 .. buckets` of a 64-bit hash.
 #[napi]
 pub fn jump_hash(env: &Env, hash: Num, buckets: f64) -> Result<u32> {
     let hash = js::uint(env, "hash", &hash, u64::MAX)?;
-    Ok(shardtally::partition::jump_hash(hash, js::u32(env, "buckets", buckets)?))
+    Ok(partition::jump_hash(hash, js::u32(env, "buckets", buckets)?))
+}
+
+/// Knuth's multiplicative hash of a 32-bit integer.
+#[napi]
+pub fn knuth_hash(env: &Env, x: f64) -> Result<u32> {
+    Ok(partition::knuth_hash(js::u32(env, "x", x)?))
+}
+
+/// The owner of a 64-bit hash among `numShards` by modulo.
+#[napi]
+pub fn owner_mod(env: &Env, hash: Num, num_shards: f64) -> Result<u32> {
+    Ok(partition::owner_mod(js::uint(env, "hash", &hash, u64::MAX)?, js::u32(env, "numShards", num_shards)?))
+}
+
+/// The owner of a 64-bit hash among `numShards` contiguous ranges of the hash space.
+#[napi]
+pub fn owner_range(env: &Env, hash: Num, num_shards: f64) -> Result<u32> {
+    Ok(partition::owner_range(js::uint(env, "hash", &hash, u64::MAX)?, js::u32(env, "numShards", num_shards)?))
+}
+
+/// The hashes `shard` owns under `ownerRange` (`{ start, end }`, inclusive), or `null`.
+#[napi]
+pub fn shard_range<'e>(env: &'e Env, shard: f64, num_shards: f64) -> Result<Unknown<'e>> {
+    let range = partition::shard_range(js::u32(env, "shard", shard)?, js::u32(env, "numShards", num_shards)?);
+    js::to_js(env, &shardtally_api::views::hash_range(range))
 }

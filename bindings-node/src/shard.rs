@@ -59,6 +59,20 @@ impl Shard {
         options::restore_shard(Naming::Camel, &bytes, &o).map(Shard::wrap).map_err(|e| js::error(env, e))
     }
 
+    /// A shard from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+    #[napi(factory)]
+    pub fn from_rows(
+        env: &Env,
+        tables: String,
+        lens: Uint32ArraySlice<'_>,
+        bytes: Uint8ArraySlice<'_>,
+        names: Vec<String>,
+        values: Array<'_>,
+    ) -> Result<Self> {
+        let pairs = js::pairs(&tables, &lens, &bytes)?;
+        js::make(env, names, &values, |o| options::shard_from_rows(Naming::Camel, pairs, o)).map(Shard::wrap)
+    }
+
     /// One increment; returns the room for buffering (`shardtally_api::js::Coalescing`).
     #[napi]
     pub fn increment(&mut self, env: &Env, key: String, delta: Num, now_ms: f64) -> Result<f64> {
@@ -149,6 +163,26 @@ impl Shard {
         let now = js::time(env, now_ms)?;
         let ack = st::Ack::decode(&ack).map_err(|e| js::error(env, e))?;
         self.inner.handle_ack(&ack, now).map_err(|e| js::error(env, e))
+    }
+
+    /// The global announced a reset (a notice's bytes); whether the shard learned anything.
+    #[napi]
+    pub fn handle_generation_notice(&mut self, env: &Env, notice: Uint8ArraySlice<'_>, now_ms: f64) -> Result<bool> {
+        let now = js::time(env, now_ms)?;
+        let notice = st::GenerationNotice::decode(&notice).map_err(|e| js::error(env, e))?;
+        self.input(env, 0, |s| Ok(s.handle_generation_notice(&notice, now)))
+    }
+
+    /// The row operations since the last call (packed: `js::row_ops`).
+    #[napi]
+    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
+    }
+
+    /// Every row of the state as `put` operations (packed: `js::row_ops`).
+    #[napi]
+    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Sending batch `seq` failed.

@@ -8,4 +8,19 @@ import { makeApi } from './api.js';
 
 native.initSync({ module: readFileSync(new URL('./shardtally_wasm_bg.wasm', import.meta.url)) });
 
-export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);
+export const {
+  Shard,
+  Global,
+  Router,
+  Gateway,
+  Membership,
+  Buckets,
+  Outbox,
+  ShardtallyError,
+  keyHash,
+  jumpHash,
+  knuthHash,
+  ownerMod,
+  ownerRange,
+  shardRange,
+} = makeApi(native);

@@ -5,4 +5,19 @@ import { makeApi } from './api.js';
 
 await init({ module_or_path: new URL('./shardtally_wasm_bg.wasm', import.meta.url) });
 
-export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);
+export const {
+  Shard,
+  Global,
+  Router,
+  Gateway,
+  Membership,
+  Buckets,
+  Outbox,
+  ShardtallyError,
+  keyHash,
+  jumpHash,
+  knuthHash,
+  ownerMod,
+  ownerRange,
+  shardRange,
+} = makeApi(native);

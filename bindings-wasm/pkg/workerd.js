@@ -9,4 +9,19 @@ import { makeApi } from './api.js';
 
 initSync({ module: wasmModule });
 
-export const { Shard, Global, Router, ShardtallyError, keyHash, jumpHash } = makeApi(native);
+export const {
+  Shard,
+  Global,
+  Router,
+  Gateway,
+  Membership,
+  Buckets,
+  Outbox,
+  ShardtallyError,
+  keyHash,
+  jumpHash,
+  knuthHash,
+  ownerMod,
+  ownerRange,
+  shardRange,
+} = makeApi(native);

@@ -28,6 +28,13 @@ impl JsGlobal {
         options::restore_global(Naming::Camel, bytes, &js::options(names, values)?).map(|inner| JsGlobal { inner }).map_err(js::error)
     }
 
+    /// A global from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+    #[wasm_bindgen(js_name = fromRows)]
+    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGlobal> {
+        let pairs = js::pairs(tables, lens, bytes)?;
+        js::make(names, values, |o| options::global_from_rows(Naming::Camel, pairs, o)).map(|inner| JsGlobal { inner })
+    }
+
     /// Applies a batch exactly once; returns the `AckOutput`.
     #[wasm_bindgen(js_name = handleBatch)]
     pub fn handle_batch(&mut self, batch: &[u8], now_ms: f64) -> JsResult<JsValue> {
@@ -68,6 +75,33 @@ impl JsGlobal {
         let now = js::time(now_ms)?;
         let ack = st::Ack::decode(ack).map_err(js::error)?;
         self.inner.handle_upstream_ack(&ack, now).map_err(js::error)
+    }
+
+    /// Tiered aggregation: the top global announced a reset (a notice's bytes).
+    #[wasm_bindgen(js_name = handleGenerationNotice)]
+    pub fn handle_generation_notice(&mut self, notice: &[u8], now_ms: f64) -> JsResult<bool> {
+        let now = js::time(now_ms)?;
+        let notice = st::GenerationNotice::decode(notice).map_err(js::error)?;
+        self.inner.handle_generation_notice(&notice, now).map_err(js::error)
+    }
+
+    /// A `NoticeOutput` of `key`'s last reset addressed to a shard life.
+    #[wasm_bindgen(js_name = generationNotice)]
+    pub fn generation_notice(&self, key: &str, shard: f64, incarnation: JsValue) -> JsResult<JsValue> {
+        let shard = js::u32("shard", shard)?;
+        let incarnation = js::uint("incarnation", &incarnation, u64::MAX)?;
+        Ok(value(views::notice(&self.inner.generation_notice(key, st::ShardRef { shard, incarnation }))))
+    }
+
+    /// The row operations since the last call (packed: `js::row_ops`).
+    #[wasm_bindgen(js_name = takeChanges)]
+    pub fn take_changes(&mut self) -> JsValue {
+        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
+    }
+
+    /// Every row of the state as `put` operations (packed: `js::row_ops`).
+    pub fn rows(&self) -> JsValue {
+        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Tiered aggregation: forwarding batch `seq` failed.

@@ -1,12 +1,14 @@
 //! Conversions between JavaScript and the public surface of `shardtally-api`: one converter
 //! for every output (`Value` → JS), one for every error (`ErrorView` → `ShardtallyError`),
-//! options as `(names, values)`, and number arguments checked by `shardtally_api::js`.
+//! options as `(names, values)`, number arguments checked by `shardtally_api::js`, and the
+//! packed forms of storage rows (`RowOp`s out, stored pairs in).
 
 use js_sys::{Array, BigInt64Array, BigUint64Array, Float64Array, Function, Object, Reflect, Uint32Array, Uint8Array};
+use shardtally::journal::RowOp;
 use shardtally::settings::SettingValue;
 use shardtally_api::js::{self, PackedColumn};
 use shardtally_api::naming::camel;
-use shardtally_api::options::{OptionList, OptionValue};
+use shardtally_api::options::{OptionList, OptionValue, Options};
 use shardtally_api::{AnyError, ArgError, Entries, Naming, Record, Value};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
@@ -15,23 +17,38 @@ use wasm_bindgen::{JsCast, JsValue};
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
 thread_local! {
-    /// `ShardtallyError` and the entries builder (`setup`).
-    static CALLBACKS: RefCell<Option<(Function, Function)>> = const { RefCell::new(None) };
+    /// `ShardtallyError`, the entries builder and the row builder (`setup`).
+    static CALLBACKS: RefCell<Option<[Function; 3]>> = const { RefCell::new(None) };
     /// Field names (camelCase) and constant strings already turned into JS strings
     /// (decoding one is costly).
     static NAMES: RefCell<Vec<(&'static str, bool, JsValue)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Registers the error class and the entries builder (called once by the shared JS).
-pub(crate) fn setup(error_class: Function, entries: Function) {
-    CALLBACKS.with(|c| *c.borrow_mut() = Some((error_class, entries)));
+/// Registers the error class and the builders of keyed lists and of row operations (called
+/// once by the shared JS).
+pub(crate) fn setup(error_class: Function, entries: Function, rows: Function) {
+    CALLBACKS.with(|c| *c.borrow_mut() = Some([error_class, entries, rows]));
 }
 
-fn callbacks<T>(f: impl FnOnce(&Function, &Function) -> T) -> T {
-    CALLBACKS.with(|c| match &*c.borrow() {
-        Some((class, entries)) => f(class, entries),
-        None => wasm_bindgen::throw_str("shardtally: setup() was not called"),
-    })
+/// The registered functions, in `setup`'s order.
+#[derive(Clone, Copy)]
+enum Registered {
+    ErrorClass,
+    Entries,
+    Rows,
+}
+
+/// Calls a registered function (`new` for the error class) with three values.
+fn callback(which: Registered, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
+    CALLBACKS
+        .with(|cb| match &*cb.borrow() {
+            Some(f) => match which {
+                Registered::ErrorClass => Reflect::construct(&f[0], &Array::of3(a, b, c)),
+                _ => f[which as usize].call3(&JsValue::NULL, a, b, c),
+            },
+            None => wasm_bindgen::throw_str("shardtally: setup() was not called"),
+        })
+        .unwrap_or_else(|e| e)
 }
 
 /// A constant string (a tag, a code) as a JS string, decoded once; in camelCase for a field name.
@@ -104,8 +121,28 @@ fn entries(e: &Entries) -> JsValue {
             PackedColumn::U64(v) => BigUint64Array::from(&v[..]).into(),
         });
     }
-    let lens = Uint32Array::from(&p.lens[..]);
-    callbacks(|_, f| f.call3(&JsValue::NULL, &JsValue::from_str(&p.joined), &lens, &columns)).unwrap_or_else(|e| e)
+    callback(Registered::Entries, &JsValue::from_str(&p.joined), &Uint32Array::from(&p.lens[..]), &columns)
+}
+
+/// A value, or the error to throw.
+pub(crate) fn out<V: Into<Value>, E: Into<AnyError>>(r: Result<V, E>) -> JsResult<JsValue> {
+    r.map(|v| to_js(&v.into())).map_err(error)
+}
+
+/// Storage operations packed for one crossing and rebuilt into `RowOp` objects by the shared
+/// JS: each op's name and table joined, `[op length, table length, key length, value length
+/// (2^32 - 1: none)]` per op, and every key and value in one byte array.
+pub(crate) fn row_ops(ops: impl Iterator<Item = RowOp>) -> JsValue {
+    let (mut names, mut lens, mut bytes) = (String::new(), Vec::new(), Vec::new());
+    for op in ops {
+        let (kind, value) = (op.kind.as_str(), op.value.as_deref());
+        names.push_str(kind);
+        names.push_str(op.table);
+        lens.extend([kind.len(), op.table.len(), op.key.len(), value.map_or(u32::MAX as usize, <[u8]>::len)].map(|n| n as u32));
+        bytes.extend_from_slice(&op.key);
+        bytes.extend_from_slice(value.unwrap_or_default());
+    }
+    callback(Registered::Rows, &JsValue::from_str(&names), &Uint32Array::from(&lens[..]), &Uint8Array::from(&bytes[..]))
 }
 
 // ----- errors -----
@@ -115,8 +152,7 @@ pub(crate) fn error(e: impl Into<AnyError>) -> JsValue {
     let view = e.into().view(Naming::Camel);
     let fields = record(&view.fields_record());
     let _ = Reflect::set(&fields, &name("rejects_batch"), &JsValue::from_bool(view.rejects_batch));
-    let args = Array::of3(&JsValue::from_str(&view.message), &constant(view.code, false), &fields);
-    callbacks(|class, _| Reflect::construct(class, &args)).unwrap_or_else(|e| e)
+    callback(Registered::ErrorClass, &JsValue::from_str(&view.message), &constant(view.code, false), &fields)
 }
 
 /// The error of an argument the shared JS found to have the wrong type (its message comes
@@ -128,6 +164,37 @@ pub(crate) fn argument_error(code: &str, argument: String, expected: String, val
         "INVALID_KEY" => ArgError::InvalidKey { argument: "key" },
         _ => ArgError::InvalidArgument { argument, expected, value },
     }
+}
+
+/// A machine from the options the shared JS read (`names`, `values`), or the error to throw.
+pub(crate) fn make<T, E: Into<AnyError>>(
+    names: Vec<String>,
+    values: Vec<JsValue>,
+    f: impl FnOnce(&Options) -> Result<T, E>,
+) -> JsResult<T> {
+    f(&options(names, values)?).map_err(error)
+}
+
+/// Byte strings packed by the shared JS: `bytes` cut at the lengths `lens`.
+pub(crate) fn split(bytes: &[u8], lens: impl Iterator<Item = u32>) -> JsResult<Vec<&[u8]>> {
+    let mut rest = bytes;
+    let parts = lens
+        .map(|n| {
+            let (part, tail) = rest.split_at_checked(n as usize)?;
+            rest = tail;
+            Some(part)
+        })
+        .collect::<Option<Vec<_>>>();
+    parts.filter(|_| rest.is_empty()).ok_or_else(|| internal("byte strings"))
+}
+
+/// Stored `(table, value)` pairs packed by the shared JS: the tables joined, `[table length
+/// (UTF-16), value length]` per pair, and the values in one byte array.
+pub(crate) fn pairs<'a>(tables: &'a str, lens: &[u32], bytes: &'a [u8]) -> JsResult<Vec<(&'a str, &'a [u8])>> {
+    let names: Vec<u32> = lens.iter().step_by(2).copied().collect();
+    let tables = js::split_keys(tables, &names).ok_or_else(|| internal("tables"))?;
+    let values = split(bytes, lens.iter().skip(1).step_by(2).copied())?;
+    Ok(tables.into_iter().zip(values).collect())
 }
 
 /// A value the shared JS never sends.

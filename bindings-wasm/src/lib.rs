@@ -1,20 +1,29 @@
 //! The native half of the WebAssembly package `shardtally-wasm` (wasm-bindgen): the
-//! `Shard`, `Global` and `Router` machines with a low-level surface of primitives and typed
-//! arrays. The public classes, argument type checks, options reading and the per-call
+//! `Shard`, `Global`, `Router`, `Gateway`, `Membership`, `Buckets` and `Outbox` machines and
+//! the partition helpers, with a low-level surface of primitives and typed arrays. The public classes, argument type checks, options reading and the per-call
 //! increment buffer are the shared JavaScript of `bindings-js/src/api.js`; the Node
 //! package's native half has exactly this surface. Every conversion is `js.rs`, over
 //! `shardtally-api`. `scripts/build.sh` turns it into the package in `pkg/`.
 
+mod buckets;
+mod gateway;
 mod global;
 mod js;
+mod membership;
+mod outbox;
 mod router;
 mod shard;
 
+pub use buckets::JsBuckets;
+pub use gateway::JsGateway;
 pub use global::JsGlobal;
+pub use membership::JsMembership;
+pub use outbox::JsOutbox;
 pub use router::JsRouter;
 pub use shard::JsShard;
 
 use js::JsResult;
+use shardtally::partition;
 use wasm_bindgen::prelude::*;
 
 /// The run-loop methods of a machine (`shardtally_api::RunLoop`), written once.
@@ -62,10 +71,11 @@ macro_rules! run_loop {
 }
 pub(crate) use run_loop;
 
-/// Registers `ShardtallyError` and the builder of keyed lists (called once by the shared JS).
+/// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
+/// once by the shared JS).
 #[wasm_bindgen]
-pub fn setup(error_class: js_sys::Function, entries: js_sys::Function) {
-    js::setup(error_class, entries);
+pub fn setup(error_class: js_sys::Function, entries: js_sys::Function, rows: js_sys::Function) {
+    js::setup(error_class, entries, rows);
 }
 
 /// The error for an argument the shared JS found to have the wrong type.
@@ -77,12 +87,37 @@ pub fn argument_error(code: &str, argument: String, expected: String, value: Str
 /// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.
 #[wasm_bindgen(js_name = keyHash)]
 pub fn key_hash(key: &str) -> u64 {
-    shardtally::partition::key_hash(key)
+    partition::key_hash(key)
 }
 
 /// Jump consistent hash: the bucket in `0 .. buckets` of a 64-bit hash.
 #[wasm_bindgen(js_name = jumpHash)]
 pub fn jump_hash(hash: JsValue, buckets: f64) -> JsResult<u32> {
     let hash = js::uint("hash", &hash, u64::MAX)?;
-    Ok(shardtally::partition::jump_hash(hash, js::u32("buckets", buckets)?))
+    Ok(partition::jump_hash(hash, js::u32("buckets", buckets)?))
+}
+
+/// Knuth's multiplicative hash of a 32-bit integer.
+#[wasm_bindgen(js_name = knuthHash)]
+pub fn knuth_hash(x: f64) -> JsResult<u32> {
+    Ok(partition::knuth_hash(js::u32("x", x)?))
+}
+
+/// The owner of a 64-bit hash among `numShards` by modulo.
+#[wasm_bindgen(js_name = ownerMod)]
+pub fn owner_mod(hash: JsValue, num_shards: f64) -> JsResult<u32> {
+    Ok(partition::owner_mod(js::uint("hash", &hash, u64::MAX)?, js::u32("numShards", num_shards)?))
+}
+
+/// The owner of a 64-bit hash among `numShards` contiguous ranges of the hash space.
+#[wasm_bindgen(js_name = ownerRange)]
+pub fn owner_range(hash: JsValue, num_shards: f64) -> JsResult<u32> {
+    Ok(partition::owner_range(js::uint("hash", &hash, u64::MAX)?, js::u32("numShards", num_shards)?))
+}
+
+/// The hashes `shard` owns under `ownerRange` (`{ start, end }`, inclusive), or `null`.
+#[wasm_bindgen(js_name = shardRange)]
+pub fn shard_range(shard: f64, num_shards: f64) -> JsResult<JsValue> {
+    let range = partition::shard_range(js::u32("shard", shard)?, js::u32("numShards", num_shards)?);
+    Ok(js::to_js(&shardtally_api::views::hash_range(range)))
 }

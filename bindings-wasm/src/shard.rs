@@ -60,6 +60,13 @@ impl JsShard {
         options::restore_shard(Naming::Camel, bytes, &js::options(names, values)?).map(JsShard::wrap).map_err(js::error)
     }
 
+    /// A shard from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+    #[wasm_bindgen(js_name = fromRows)]
+    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsShard> {
+        let pairs = js::pairs(tables, lens, bytes)?;
+        js::make(names, values, |o| options::shard_from_rows(Naming::Camel, pairs, o)).map(JsShard::wrap)
+    }
+
     /// One increment; returns the room for buffering (`shardtally_api::js::Coalescing`).
     pub fn increment(&mut self, key: &str, delta: JsValue, now_ms: f64) -> JsResult<f64> {
         let delta = js::delta(&delta)?;
@@ -129,6 +136,25 @@ impl JsShard {
         let now = js::time(now_ms)?;
         let ack = st::Ack::decode(ack).map_err(js::error)?;
         self.inner.handle_ack(&ack, now).map_err(js::error)
+    }
+
+    /// The global announced a reset (a notice's bytes); whether the shard learned anything.
+    #[wasm_bindgen(js_name = handleGenerationNotice)]
+    pub fn handle_generation_notice(&mut self, notice: &[u8], now_ms: f64) -> JsResult<bool> {
+        let now = js::time(now_ms)?;
+        let notice = st::GenerationNotice::decode(notice).map_err(js::error)?;
+        self.input(0, |s| Ok(s.handle_generation_notice(&notice, now)))
+    }
+
+    /// The row operations since the last call (packed: `js::row_ops`).
+    #[wasm_bindgen(js_name = takeChanges)]
+    pub fn take_changes(&mut self) -> JsValue {
+        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
+    }
+
+    /// Every row of the state as `put` operations (packed: `js::row_ops`).
+    pub fn rows(&self) -> JsValue {
+        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Sending batch `seq` failed.

@@ -5,10 +5,10 @@ import { Global, Shard } from 'shardtally-wasm';
 import { deliverAll, drainOutputs, entriesOf, totalsOf } from './host.mjs';
 
 const methods = [
-  'flushUpstream', 'generation', 'handleBatch', 'handlePublishAck', 'handlePublishFailure', 'handleTimeout',
-  'handleUpstreamAck', 'handleUpstreamFailure', 'hasUpstream', 'inFlightPublish', 'keyGeneration', 'lastSeq', 'nextDeadline',
-  'pollOutput', 'pollTimeout', 'publish', 'publishedVersion', 'reset', 'shardWrites', 'snapshot', 'stats',
-  'takeStateChanged', 'total', 'totals', 'writeLog',
+  'flushUpstream', 'generation', 'generationNotice', 'handleBatch', 'handleGenerationNotice', 'handlePublishAck',
+  'handlePublishFailure', 'handleTimeout', 'handleUpstreamAck', 'handleUpstreamFailure', 'hasUpstream', 'inFlightPublish',
+  'keyGeneration', 'lastSeq', 'nextDeadline', 'pollOutput', 'pollTimeout', 'publish', 'publishedVersion', 'reset', 'rows',
+  'shardWrites', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged', 'total', 'totals', 'writeLog',
 ];
 
 function batchOf(shard, increments, nowMs) {
@@ -126,8 +126,14 @@ test('reset drops stale deltas and publishes', () => {
   assert.equal(g.keyGeneration('x'), 1);
   assert.equal(g.generation(), 1);
   const outs = drainOutputs(g);
-  assert.equal(outs.at(-1).reason, 'reset');
-  assert.deepEqual(outs.at(-1).entries, [{ key: 'x', total: 0 }]);
+  const publish = outs.find((o) => o.type === 'publish');
+  assert.equal(publish.reason, 'reset');
+  assert.deepEqual(publish.entries, [{ key: 'x', total: 0 }]);
+  // Every shard the global knows is told at once (its notice's bytes go to handleGenerationNotice).
+  const notice = outs.find((o) => o.type === 'notice');
+  assert.deepEqual({ ...notice, bytes: undefined }, { type: 'notice', bytes: undefined, shard: 0, incarnation: 1, generation: 1, keys: [{ key: 'x', generation: 1 }] });
+  assert.equal(s.handleGenerationNotice(notice.bytes, 3), true);
+  assert.equal(s.generation(), 1);
   assert.deepEqual(g.writeLog()[0], { type: 'reset', atMs: 1, key: 'x', previous: 10, generation: 1 });
   assert.equal(g.stats().resets, 1);
 });

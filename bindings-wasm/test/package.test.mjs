@@ -58,7 +58,10 @@ test('the public typing declares exactly the exports', async () => {
   const declared = [...dts.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]).sort();
   const mod = await import('shardtally-wasm');
   assert.deepEqual(Object.keys(mod).sort(), declared);
-  assert.deepEqual(declared, ['Global', 'Router', 'Shard', 'ShardtallyError', 'jumpHash', 'keyHash']);
+  assert.deepEqual(declared, [
+    'Buckets', 'Gateway', 'Global', 'Membership', 'Outbox', 'Router', 'Shard', 'ShardtallyError',
+    'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'shardRange',
+  ]);
 });
 
 test('npm pack installs into an empty project and works there', { timeout: 120_000 }, () => {

@@ -5,10 +5,10 @@ import { Shard, Global, ShardtallyError } from 'shardtally-wasm';
 import { deliverAll, entriesOf } from './host.mjs';
 
 const methods = [
-  'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleRejection', 'handleTimeout', 'inFlight', 'increment',
-  'incrementId', 'incrementIds', 'increments', 'intern', 'isDrained', 'isDraining', 'keyOf', 'nextDeadline',
-  'pending', 'pendingDelta', 'pendingKeys', 'pendingRequests', 'pollOutput', 'pollTimeout', 'shardRef',
-  'snapshot', 'stats', 'takeStateChanged',
+  'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleGenerationNotice', 'handleRejection', 'handleTimeout',
+  'inFlight', 'increment', 'incrementId', 'incrementIds', 'increments', 'intern', 'isDrained', 'isDraining', 'keyOf',
+  'nextDeadline', 'pending', 'pendingDelta', 'pendingKeys', 'pendingRequests', 'pollOutput', 'pollTimeout', 'rows',
+  'shardRef', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged',
 ];
 
 test('Shard exposes exactly the documented methods', () => {
