@@ -212,6 +212,72 @@ function scenario(M) {
     return [r.strategy(), r.shardCount(), r.pinnedShard(), r.route('x'), new M.Router({ pinnedShard: 1, shardCount: 2 }).strategy()]
   })
   call('partition', () => [M.keyHash('a'), M.jumpHash(M.keyHash('a'), 10), M.jumpHash(12345, 0)])
+  call('partition helpers', () => [M.knuthHash(7), M.ownerMod(2n ** 64n - 1n, 3), M.ownerRange(M.keyHash('a'), 5), M.shardRange(1, 2), M.shardRange(2, 2), M.shardRange(0, 0)])
+  call('journal and notices', () => {
+    const j = new M.Global({ persistAfterWrites: 0 })
+    const a = new M.Shard({ shard: 1, incarnation: 2, flushAfterRequests: 1 })
+    a.increment('k', 4, 1)
+    const b = a.pollOutput()
+    a.handleAck(j.handleBatch(b, 2), 2)
+    a.increment('k', 1, 3)
+    const out = [a.takeChanges(), a.takeChanges(), j.takeChanges(), j.reset('k', 4)]
+    const notice = j.pollOutput()
+    out.push(notice, a.handleGenerationNotice(notice, 5), a.handleGenerationNotice(notice.bytes, 5), a.pending(), j.generationNotice('k', 1, 2))
+    out.push(M.Shard.fromRows(a.rows().map((o) => [o.table, o.value])).snapshot(), M.Global.fromRows(j.rows().map((o) => [o.table, o.value])).totals())
+    return out
+  })
+  call('gateway', () => {
+    const gw = new M.Gateway({ group: 'g', limit: 1, retireAfterIdleMs: 100 })
+    const r = gw.route('u1', 1)
+    const out = [r, gw.pollOutput(), gw.handleReplicaCreated(r.creation, 'r1', 2), gw.handleConnect('g', 'r1', 'c1', 'u1', 3), gw.route('u2', 4)]
+    out.push(gw.handleReplicaCreated(1, 'r2', 5), gw.handleConnect('g', 'r2', 'c2', 'u2', 5), gw.pollOutput(), gw.pollOutput())
+    const plan = gw.gossip('g', 'r1', 6)
+    out.push(plan, gw.handleGossipReply('g', plan.gossip, 'r2', Uint8Array.of(1, 2), 7), gw.pollOutput())
+    out.push(gw.emit('g', 'r1', 'c1', true), gw.broadcast('g', 'r1', 'c1', false), gw.whisper('g', 'r1', 'c1', 'u2'))
+    out.push(gw.replicas(), gw.replica('r2'), gw.replica('nope'), gw.connections('r1'), gw.sticky('u2'), gw.requestIds(), gw.reservations(), gw.pendingCreations(), gw.gossips(), gw.current(), gw.group())
+    out.push(gw.handleClose('g', 'r1', 'c1', 8), gw.handleClose('g', 'r1', 'c1', 8), gw.nextDeadline(), gw.pollTimeout(), gw.handleTimeout(200), gw.pollOutput(), gw.stats(), gw.takeStateChanged())
+    const back = M.Gateway.restore(gw.snapshot(), { limit: 1 })
+    back.handleReport('g', 'r2', [['c2', 'u2'], ['c3', 'u3']], 9)
+    out.push(back.replicas(), back.handleCreationFailed(7, 9), gw.snapshot())
+    return out
+  })
+  call('membership', () => {
+    const m = new M.Membership({ heartbeatIntervalMs: 100, gracePeriodMs: 50, reshardIntervalMs: 10 })
+    m.register('c', 'h1', 1)
+    m.register('c', 'h2', 2)
+    const out = [m.pollOutput(), m.shardInfo('c', 'h1', 3), m.nextDeadline(), m.pollTimeout()]
+    m.handleTimeout(20)
+    out.push(m.pollOutput(), m.pollOutput(), m.assignments('c', 20), m.clusterInfo('c'), m.clusterInfo('x'), m.clusters(), m.takeChangedClusters(), m.takeChangedClusters())
+    m.heartbeat('c', 'h1', 30)
+    m.unregister('c', 'h2', 31)
+    m.register('d', 'h9', 32)
+    m.removeCluster('d', 33)
+    out.push(m.pollOutput(), m.stats(), m.takeStateChanged(), m.snapshotCluster('c'), m.snapshotCluster('d'))
+    out.push(M.Membership.restore(m.snapshot()).clusters(), M.Membership.restoreClusters([m.snapshotCluster('c')]).snapshot())
+    return out
+  })
+  call('buckets', () => {
+    const b = new M.Buckets({ utcOffsetMinutes: 60 })
+    const day = 86_400_000
+    const out = [b.record('GET /', 5 * day, 5 * day), b.recordCount('GET /', 3n, 5 * day + 1, 5 * day), b.recordMany({ 'POST /': 2, 'GET /': 1 }, 6 * day, 6 * day)]
+    const s = new M.Shard({ shard: 0, incarnation: 1 })
+    s.increments({ x: 2, y: 1 }, 1)
+    s.flush(1)
+    out.push(b.recordBatch(s.pollOutput(), 6 * day, 6 * day), b.takeChanges(), b.rollup('1970-01', 7 * day), b.dailyTotals('1970-01-06', '1970-01-07'), b.periodTotals('1970'))
+    out.push(b.dailyTotal('1970-01-06', 'GET /'), b.rawCount('1970-01-07', 'x'), b.rawDays(), b.rawEvents(), b.keyCount(), b.dailyDays(), b.dayOf(day - 1), b.dayStart('1970-01-02'))
+    out.push(b.expire(100 * day), b.nextDeadline(), b.pollTimeout(), b.handleTimeout(100 * day), b.stats(), b.takeStateChanged(), b.rows(), b.takeChanges())
+    out.push(M.Buckets.fromRows(b.rows(), { utcOffsetMinutes: 60 }).snapshot(), M.Buckets.restore(b.snapshot(), { utcOffsetMinutes: 60 }).snapshot())
+    return out
+  })
+  call('outbox', () => {
+    const o = new M.Outbox({ capacity: 2, seed: 5 })
+    const out = [o.offer(Uint8Array.of(1), 1), o.offer(Uint8Array.of(2), 1), o.offer(Uint8Array.of(3), 1), o.pollOutput(), o.len(), o.isEmpty(), o.queuedIds(), o.inFlightIds()]
+    out.push(o.failed(1, 2), o.isReconnecting(), o.nextDeadline(), o.pollTimeout())
+    o.handleTimeout(10_000)
+    out.push(o.pollOutput(), o.pollOutput(), o.sent(1, 10_001), o.sent(1, 10_001), o.close(10_002), o.isClosed(), o.pollOutput())
+    out.push(o.sent(2, 10_003), o.pollOutput(), o.isDrained(), o.stats(), o.takeStateChanged(), M.Outbox.restore(o.snapshot()).stats())
+    return out
+  })
   return log
 }
 
@@ -312,6 +378,43 @@ function badInputs(M) {
     'setShardCount below pinned': () => new M.Router({ strategy: 'pinned', pinnedShard: 2, shardCount: 3 }).setShardCount(2),
     'route non-string': () => new M.Router().route(1),
     'lastSeq bad shard': () => g.lastSeq(-1, 1),
+    'notice garbage': () => s.handleGenerationNotice(new Uint8Array([1]), 1),
+    'notice not bytes': () => g.handleGenerationNotice('x', 1),
+    'notice without upstream': () => g.handleGenerationNotice(g.generationNotice('a', 0, 1), 1),
+    'fromRows not pairs': () => M.Shard.fromRows([['meta']]),
+    'fromRows corrupt row': () => M.Global.fromRows([['meta', new Uint8Array([1, 2])]]),
+    'fromRows table not a string': () => M.Global.fromRows([[1, new Uint8Array(0)]]),
+    'gateway group missing': () => new M.Gateway({ limit: 2 }),
+    'gateway misspelt setting': () => new M.Gateway({ group: 'g', limt: 2 }),
+    'gateway wrong group': () => new M.Gateway({ group: 'g' }).handleConnect('h', 'r', 'c', 'u', 1),
+    'gateway id not a string': () => new M.Gateway({ group: 'g' }).route(5, 1),
+    'gateway lone surrogate id': () => new M.Gateway({ group: 'g' }).route('\ud800', 1),
+    'gateway creation not a number': () => new M.Gateway({ group: 'g' }).handleReplicaCreated('0', 'r', 1),
+    'gateway unknown creation': () => new M.Gateway({ group: 'g' }).handleReplicaCreated(9, 'r', 1),
+    'gateway includeSender not a boolean': () => new M.Gateway({ group: 'g' }).emit('g', 'r', 'c', 1),
+    'gateway report not pairs': () => new M.Gateway({ group: 'g' }).handleReport('g', 'r', [['c']], 1),
+    'gateway payload not bytes': () => new M.Gateway({ group: 'g' }).handleGossipReply('g', 0, 'p', 'x', 1),
+    'membership misspelt setting': () => new M.Membership({ heartbeatInterval: 1 }),
+    'membership unknown cluster': () => new M.Membership().shardInfo('c', 'h', 1),
+    'membership empty holder': () => new M.Membership().register('c', '', 1),
+    'membership rows not bytes': () => M.Membership.restoreClusters(['x']),
+    'membership a snapshot as a cluster row': () => M.Membership.restoreClusters([new M.Membership().snapshot()]),
+    'buckets misspelt setting': () => new M.Buckets({ utcOffsetMinute: 1 }),
+    'buckets bad period': () => new M.Buckets().rollup('2022-13', 1),
+    'buckets bad day': () => new M.Buckets().dailyTotals('x', '2022-01-01'),
+    'buckets nothing found': () => new M.Buckets().periodTotals('2022'),
+    'buckets count not an integer': () => new M.Buckets().recordCount('k', 1.5, 1, 1),
+    'buckets bad row type': () => M.Buckets.fromRows([{ type: 'weird' }]),
+    'buckets bad row day': () => M.Buckets.fromRows([{ type: 'raw', day: '2022-02-30', key: 'k', count: 1 }]),
+    'buckets bad meta bytes': () => M.Buckets.fromRows([{ type: 'meta', bytes: new Uint8Array([1]) }]),
+    'outbox misspelt setting': () => new M.Outbox({ capacty: 1 }),
+    'outbox zero capacity': () => new M.Outbox({ capacity: 0 }),
+    'outbox message not bytes': () => new M.Outbox().offer('x', 1),
+    'outbox id negative': () => new M.Outbox().sent(-1, 1),
+    'knuthHash negative': () => M.knuthHash(-1),
+    'ownerMod hash not a number': () => M.ownerMod('1', 2),
+    'ownerRange shards too large': () => M.ownerRange(1, 2 ** 32),
+    'shardRange shard fractional': () => M.shardRange(0.5, 2),
   }
   const out = {}
   for (const [label, f] of Object.entries(cases)) {
@@ -344,10 +447,13 @@ function exported(M, own = []) {
   return Object.keys(M).filter((n) => n !== 'default' && !own.includes(n)).sort()
 }
 
+const MACHINES = ['Shard', 'Global', 'Router', 'Gateway', 'Membership', 'Buckets', 'Outbox']
+const FUNCTIONS = ['jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'shardRange']
+
 test('both packages export the same names, classes and methods', opts, () => {
-  assert.deepEqual(exported(node), ['Global', 'Router', 'Shard', 'ShardtallyError', 'jumpHash', 'keyHash'])
+  assert.deepEqual(exported(node), [...MACHINES, 'ShardtallyError', ...FUNCTIONS].sort())
   assert.deepEqual(exported(node), exported(wasm))
-  for (const cls of ['Shard', 'Global', 'Router']) {
+  for (const cls of MACHINES) {
     assert.deepEqual(methods(node[cls]), methods(wasm[cls]), `${cls} methods`)
     assert.deepEqual(statics(node[cls]), statics(wasm[cls]), `${cls} static methods`)
     assert.ok(methods(node[cls]).length > 5, `${cls} has methods`)
@@ -357,7 +463,7 @@ test('both packages export the same names, classes and methods', opts, () => {
 test('both native halves have the same low-level surface', opts, () => {
   // Loader-specific names: napi-rs's artifact marker; wasm-bindgen's initialisation.
   assert.deepEqual(exported(nodeNative, ['__napiBindingTarget']), exported(wasmNative, ['initSync']))
-  for (const cls of ['Shard', 'Global', 'Router']) {
+  for (const cls of MACHINES) {
     assert.deepEqual(methods(nodeNative[cls]), methods(wasmNative[cls]), `native ${cls} methods`)
     assert.deepEqual(statics(nodeNative[cls]), statics(wasmNative[cls]), `native ${cls} static methods`)
   }
