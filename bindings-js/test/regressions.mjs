@@ -35,20 +35,21 @@ export function regressionTests(api) {
 
   test('a misspelt setting of every machine is CONFIG_UNKNOWN_SETTING with the closest name', () => {
     const cases = [
-      [() => new Shard({ ...identity, flushAfterRequest: 10 }), 'flushAfterRequests'],
-      [() => new Shard({ ...identity, maxPendingKey: 10 }), 'maxPendingKeys'],
-      [() => new Shard({ shard: 0, incarnaton: 1 }), 'incarnation'],
-      [() => Shard.restore(new Shard(identity).snapshot(), { flushAfterIdle: 5 }), 'flushAfterIdleMs'],
-      [() => new Global({ persistAfterWrite: 1 }), 'persistAfterWrites'],
-      [() => new Global({ upstream: { ...identity, flushMaxAge: 5 } }), 'flushMaxAgeMs'],
-      [() => Global.restore(new Global().snapshot(), { publishMod: 'full' }), 'publishMode'],
-      [() => new Router({ shardCont: 4 }), 'shardCount'],
-      [() => new Router({ stratgy: 'hash' }), 'strategy'],
+      [() => new Shard({ ...identity, flushAfterRequest: 10 }), 'flushAfterRequest', 'flushAfterRequests'],
+      [() => new Shard({ ...identity, maxPendingKey: 10 }), 'maxPendingKey', 'maxPendingKeys'],
+      [() => new Shard({ shard: 0, incarnaton: 1 }), 'incarnaton', 'incarnation'],
+      [() => Shard.restore(new Shard(identity).snapshot(), { flushAfterIdle: 5 }), 'flushAfterIdle', 'flushAfterIdleMs'],
+      [() => new Global({ persistAfterWrite: 1 }), 'persistAfterWrite', 'persistAfterWrites'],
+      [() => new Global({ upstream: { ...identity, flushMaxAge: 5 } }), 'flushMaxAge', 'flushMaxAgeMs'],
+      [() => Global.restore(new Global().snapshot(), { publishMod: 'full' }), 'publishMod', 'publishMode'],
+      [() => new Router({ shardCont: 4 }), 'shardCont', 'shardCount'],
+      [() => new Router({ stratgy: 'hash' }), 'stratgy', 'strategy'],
+      [() => new Shard({ ...identity, flush_after_requests: 1 }), 'flush_after_requests', 'flushAfterRequests'],
     ]
-    for (const [make, suggestion] of cases) throwsCode(api, make, 'CONFIG_UNKNOWN_SETTING', { suggestion })
-    const far = throwsCode(api, () => new Router({ colour: 'red' }), 'CONFIG_UNKNOWN_SETTING', { suggestion: null })
+    // The unknown name is the error's `setting` (an Error's own `name` stays 'ShardtallyError').
+    for (const [make, setting, suggestion] of cases) throwsCode(api, make, 'CONFIG_UNKNOWN_SETTING', { setting, suggestion })
+    const far = throwsCode(api, () => new Router({ colour: 'red' }), 'CONFIG_UNKNOWN_SETTING', { setting: 'colour', suggestion: null })
     assert.match(far.message, /colour/)
-    throwsCode(api, () => new Shard({ ...identity, flush_after_requests: 1 }), 'CONFIG_UNKNOWN_SETTING', { suggestion: 'flushAfterRequests' })
     // `undefined` is "not given"; every known name is accepted.
     assert.equal(new Shard({ ...identity, flushAfterRequests: undefined }).pendingRequests(), 0)
   })
