@@ -11,3 +11,7 @@ export const snapshot: Uint8Array = new shardtally.Router({ shardCount: 3 }).sna
 export const settings: shardtally.ShardSettings = { flushAfterRequests: 10 }
 // @ts-expect-error a misspelt setting is a type error too (and CONFIG_UNKNOWN_SETTING at run time)
 export const misspelt: shardtally.ShardSettings = { flushAfterRequest: 10 }
+export const gateway = new shardtally.Gateway({ group: 'lobby' })
+export const route: shardtally.Route = gateway.route('req', 0)
+export const range: shardtally.HashRange | null = shardtally.shardRange(0, 2)
+export const ops: shardtally.RowOp[] = shard.takeChanges()

@@ -82,3 +82,98 @@ export function hotLoop(nowMs: number): void {
   // @ts-expect-error publishMode is 'full' | 'changes'
   new Global({ publishMode: 'partial' })
 }
+
+// The other machines, the change journal, notices and the partition helpers.
+import {
+  Buckets,
+  Gateway,
+  Membership,
+  Outbox,
+  keyHash,
+  knuthHash,
+  ownerMod,
+  ownerRange,
+  shardRange,
+  type BucketsChange,
+  type Delivery,
+  type GatewayOutput,
+  type HashRange,
+  type MembershipOutput,
+  type OutboxOutput,
+  type RowOp,
+  type ShardInfo,
+} from 'shardtally'
+
+export function gatewayHost(nowMs: number): Delivery[] {
+  const gateway = new Gateway({ group: 'lobby', limit: 50, retireAfterIdleMs: 60_000 })
+  const route = gateway.route('req-1', nowMs)
+  if (route.type === 'pending') gateway.handleReplicaCreated(route.creation, 'replica-1', nowMs)
+  else console.log(route.replica, route.reason, route.expiresAt)
+  for (let out: GatewayOutput | null = gateway.pollOutput(); out !== null; out = gateway.pollOutput()) {
+    if (out.type === 'create_replica') gateway.handleCreationFailed(out.creation, nowMs)
+    else if (out.type === 'gossip_done') for (const { peer, payload } of out.replies) console.log(peer, payload.length)
+  }
+  const connected = gateway.handleConnect('lobby', 'replica-1', 'conn-1', 'req-1', nowMs)
+  if (connected.type === 'unreserved') console.log('no reservation was used')
+  gateway.handleReport('lobby', 'replica-1', [['conn-1', 'req-1']], nowMs)
+  const plan = gateway.gossip('lobby', 'replica-1', nowMs)
+  gateway.handleGossipReply('lobby', plan.gossip, 'replica-2', new Uint8Array([1]), nowMs)
+  // @ts-expect-error includeSender is a boolean
+  gateway.emit('lobby', 'replica-1', 'conn-1', 1)
+  // @ts-expect-error the group is required
+  new Gateway({ limit: 5 })
+  return gateway.broadcast('lobby', 'replica-1', 'conn-1', false)
+}
+
+export function membershipHost(nowMs: number): ShardInfo | null {
+  const m = new Membership({ heartbeatIntervalMs: 1000, assignment: 'minimal' })
+  m.register('workers', 'host-a', nowMs)
+  for (let out: MembershipOutput | null = m.pollOutput(); out !== null; out = m.pollOutput()) {
+    if (out.type === 'shard_lost') console.log(out.reason)
+    else console.log(out.shard, out.numShards, out.epoch)
+  }
+  const rows: Uint8Array[] = m.takeChangedClusters().flatMap((c) => m.snapshotCluster(c) ?? [])
+  const restored = Membership.restoreClusters(rows, { heartbeatIntervalMs: 1000 })
+  // @ts-expect-error assignment is 'minimal' | 'compact'
+  new Membership({ assignment: 'random' })
+  return restored.clusterInfo('workers') ? restored.shardInfo('workers', 'host-a', nowMs) : null
+}
+
+export function bucketsHost(nowMs: number): void {
+  const b = new Buckets({ utcOffsetMinutes: -300 })
+  const outcome = b.record('GET /users', nowMs, nowMs)
+  if (outcome.type === 'too_old') console.log('dropped', outcome.day)
+  b.recordMany({ 'GET /a': 2, 'POST /b': 1n }, nowMs, nowMs)
+  b.rollup(b.dayOf(nowMs), nowMs)
+  for (const { day, key, total } of b.dailyTotals('2022-10-01', '2022-10-31')) console.log(day, key, total)
+  const changes: BucketsChange[] = b.takeChanges()
+  for (const c of changes) if (c.type === 'meta') console.log(c.bytes.length, c.stats.records)
+  Buckets.fromRows(b.rows(), { utcOffsetMinutes: -300 })
+  Buckets.fromRows([{ type: 'raw', day: '2022-10-17', key: 'GET /a', count: 3n }])
+}
+
+export function outboxHost(nowMs: number, send: (m: Uint8Array) => void): void {
+  const o = new Outbox({ capacity: 1024, seed: 7 })
+  const offered = o.offer(new TextEncoder().encode('{"n":1}'), nowMs)
+  if (offered.type === 'dropped') console.log(offered.reason)
+  for (let out: OutboxOutput | null = o.pollOutput(); out !== null; out = o.pollOutput()) {
+    if (out.type === 'send') send(out.message)
+    else if (out.type === 'gave_up') console.log('gave up', out.id)
+  }
+  o.sent(1, nowMs)
+  const held: number = o.len()
+  void held
+}
+
+export function journal(shard: Shard, nowMs: number): HashRange | null {
+  const ops: RowOp[] = shard.takeChanges()
+  for (const { op, table, key, value } of ops) if (op === 'put' && value !== null) console.log(table, key.length, value.length)
+  const back: Shard = Shard.fromRows(shard.rows().map((o): [string, Uint8Array] => [o.table, o.value ?? new Uint8Array(0)]))
+  for (let out: GlobalOutput | null = global.pollOutput(); out !== null; out = global.pollOutput()) {
+    if (out.type === 'notice') back.handleGenerationNotice(out, nowMs)
+  }
+  Global.fromRows(global.rows().map((o): [string, Uint8Array] => [o.table, o.value!]))
+  void global.generationNotice('a', 0, 1).keys
+  void knuthHash(7), ownerMod(keyHash('a'), 4), ownerRange(1n, 4)
+  return shardRange(0, 4)
+}

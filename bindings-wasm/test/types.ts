@@ -120,3 +120,63 @@ try {
     void code, rejectsBatch;
   }
 }
+
+// The other machines, the change journal, notices and the partition helpers.
+import {
+  Buckets,
+  Gateway,
+  Membership,
+  Outbox,
+  knuthHash,
+  ownerMod,
+  ownerRange,
+  shardRange,
+  type BucketsRow,
+  type GatewayOutput,
+  type HashRange,
+  type MembershipOutput,
+  type OfferOutcome,
+  type OutboxOutput,
+  type Placement,
+  type RowOp,
+} from 'shardtally-wasm';
+
+const gateway = new Gateway({ group: 'room', limit: 2 });
+const routed = gateway.route('req', now);
+if (routed.type === 'pending') {
+  const placed: Placement = gateway.handleReplicaCreated(routed.creation, 'r1', now);
+  void placed.requests;
+}
+const gwOut: GatewayOutput | null = gateway.pollOutput();
+if (gwOut?.type === 'introduce') void gwOut.peers;
+gateway.handleReport('room', 'r1', [['c1', 'req']], now);
+void gateway.whisper('room', 'r1', 'c1', 'other'), gateway.replicas(), gateway.sticky('req'), gateway.stats().routes;
+// @ts-expect-error a report is a list of [connection, request] pairs
+gateway.handleReport('room', 'r1', ['c1'], now);
+
+const membership = new Membership({ reshardIntervalMs: 0 });
+membership.register('c', 'h', now);
+const mout: MembershipOutput | null = membership.pollOutput();
+if (mout?.type === 'shard_changed') void mout.epoch;
+Membership.restoreClusters([membership.snapshotCluster('c')!]);
+
+const buckets = new Buckets();
+buckets.recordCount('GET /', 2n, now, now);
+const rows: BucketsRow[] = buckets.rows();
+Buckets.fromRows(rows);
+// @ts-expect-error a period is a string
+buckets.rollup(2022, now);
+
+const outbox = new Outbox({ capacity: 8 });
+const offered: OfferOutcome = outbox.offer(new Uint8Array([1]), now);
+const oout: OutboxOutput | null = outbox.pollOutput();
+if (oout?.type === 'send') outbox.sent(oout.id, now);
+void offered, outbox.queuedIds(), outbox.isDrained();
+
+const ops: RowOp[] = shard.takeChanges();
+Shard.fromRows(ops.filter((o) => o.value !== null).map((o): [string, Uint8Array] => [o.table, o.value!]), settings);
+const gnotice = global.generationNotice('x', 0, 1);
+shard.handleGenerationNotice(gnotice, now);
+global.handleGenerationNotice(gnotice.bytes, now);
+const range: HashRange | null = shardRange(0, 2);
+void range, knuthHash(1), ownerMod(1n, 2), ownerRange(h, 2);
