@@ -58,7 +58,7 @@ def test_a_misspelt_setting_is_a_typed_error_with_a_suggestion(make: Callable[[]
     with pytest.raises(UnknownSettingError) as info:
         make()
     e = info.value
-    assert (e.code, e.name, e.suggestion) == ("CONFIG_UNKNOWN_SETTING", name, suggestion)
+    assert (e.code, e.setting, e.suggestion) == ("CONFIG_UNKNOWN_SETTING", name, suggestion)
     assert isinstance(e, ValueError) and f'did you mean "{suggestion}"' in str(e)
     with pytest.raises(UnknownSettingError) as far:
         Router(colour="blue")  # type: ignore[call-arg]

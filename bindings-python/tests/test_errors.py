@@ -21,6 +21,7 @@ from shardtally import (
     ConfigPinnedOutOfRangeError,
     ConfigTooLargeError,
     ConfigZeroError,
+    ChecksumError,
     CorruptError,
     CounterOverflowError,
     DecodeError,
@@ -85,7 +86,7 @@ def test_hierarchy() -> None:
     for cls in (InvalidArgumentError, InvalidTimeError, InvalidDeltaError, InvalidKeyError):
         assert issubclass(cls, ArgumentError) and issubclass(cls, InputError)
         assert issubclass(cls, TypeError) and issubclass(cls, ValueError)
-    assert len(BY_CODE) == 23
+    assert len(BY_CODE) == 40
     for code, error_class in BY_CODE.items():
         assert error_class.code == code and error_class.__doc__
         assert getattr(shardtally, error_class.__name__) is error_class
@@ -268,8 +269,16 @@ def test_decode_errors() -> None:
     with pytest.raises(UnsupportedVersionError) as version_info:
         Shard.restore(future)
     assert (version_info.value.found, version_info.value.supported) == (99, shardtally.FORMAT_VERSION)
-    with pytest.raises(CorruptError) as corrupt:
+    with pytest.raises(ChecksumError) as checksum:
         Shard.restore(snapshot[:-3])
+    assert checksum.value.code == "DECODE_CHECKSUM" and checksum.value.expected != checksum.value.found
+    sender = Shard(shard=0, incarnation=1, flush_after_requests=1)
+    sender.increment("x", 1, 0)
+    ack = Global().handle_batch(batches(sender)[0], 0).encode()
+    flipped = ack[:6] + bytes([ack[6] ^ 1]) + ack[7:]
+    rejected(shard, ChecksumError, lambda: shard.handle_ack(flipped, 11))
+    with pytest.raises(CorruptError) as corrupt:
+        Shard.restore(snapshot[:5] + b"\x00\x00\x00")
     assert corrupt.value.code == "DECODE_CORRUPT" and corrupt.value.reason
     with pytest.raises(WrongKindError):
         Global.restore(snapshot)
@@ -278,7 +287,8 @@ def test_decode_errors() -> None:
     with pytest.raises(DecodeError):
         Ack.decode(b"sht\x05\x01")
     global_ = Global()
-    rejected(global_, CorruptError, lambda: global_.handle_batch(b"sht\x04\x01\xff", 0))
+    rejected(global_, UnsupportedVersionError, lambda: global_.handle_batch(b"sht\x04\x01\xff", 0))
+    rejected(global_, CorruptError, lambda: global_.handle_batch(b"sht\x04\x02\xff", 0))
 
 
 def test_config_errors() -> None:
