@@ -7,19 +7,19 @@
 //! Hot arguments (`key`, `delta`, `now_ms`, key ids) take a fast path for an exact `int` /
 //! `str`; everything else goes through the cold paths below.
 
-use crate::message::{PyAck, PyBatch};
+use crate::message::Message;
 use crate::value::raise;
 use pyo3::buffer::{Element, PyBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use shardtally::settings::SettingValue;
-use shardtally::{Ack, Batch, KeyId, Timestamp};
+use shardtally::{KeyId, Timestamp};
 use shardtally_api::js::MAX_SAFE;
 use shardtally_api::{ArgError, OptionValue};
 use std::borrow::Cow;
 
 /// `repr(obj)`, for error messages.
-fn shown(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn shown(obj: &Bound<'_, PyAny>) -> String {
     obj.repr().map_or_else(|_| "<unprintable>".to_owned(), |r| r.to_string())
 }
 
@@ -31,23 +31,27 @@ fn index<'py, T: for<'a> FromPyObject<'a, 'py>>(obj: &Bound<'py, PyAny>) -> Opti
     obj.extract::<T>().ok()
 }
 
-/// An unsigned integer type arguments are read into.
-pub(crate) trait Unsigned: for<'a, 'py> FromPyObject<'a, 'py> {
-    /// Its largest value, for the error message.
-    const MAX: u64;
+/// An integer type arguments are read into.
+pub(crate) trait Integer: for<'a, 'py> FromPyObject<'a, 'py> {
+    /// Its range, for the error message.
+    const RANGE: &'static str;
 }
 
-impl Unsigned for u32 {
-    const MAX: u64 = u32::MAX as u64;
+impl Integer for u32 {
+    const RANGE: &'static str = "0..=4294967295";
 }
 
-impl Unsigned for u64 {
-    const MAX: u64 = u64::MAX;
+impl Integer for u64 {
+    const RANGE: &'static str = "0..=18446744073709551615";
 }
 
-/// An unsigned integer argument (`seq`, `version`, `shard`, ...).
-pub(crate) fn uint<T: Unsigned>(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
-    index::<T>(obj).ok_or_else(|| raise(obj.py(), ArgError::invalid(argument, format!("an integer in 0..={}", T::MAX), shown(obj))))
+impl Integer for i64 {
+    const RANGE: &'static str = "-9223372036854775808..=9223372036854775807";
+}
+
+/// An integer argument (`seq`, `version`, `shard`, `count`, ...).
+pub(crate) fn int<T: Integer>(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<T> {
+    index::<T>(obj).ok_or_else(|| raise(obj.py(), ArgError::invalid(argument, format!("an integer in {}", T::RANGE), shown(obj))))
 }
 
 /// `now_ms`: an integer in `0 ..= 2**53 - 1` (the range every binding accepts).
@@ -114,7 +118,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Id {
                 return Ok(Id(KeyId::from_raw(id)));
             }
         }
-        uint::<u32>(&obj, "id").map(|id| Id(KeyId::from_raw(id)))
+        int::<u32>(&obj, "id").map(|id| Id(KeyId::from_raw(id)))
     }
 }
 
@@ -214,16 +218,38 @@ pub(crate) fn entries<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Bound<'py, 
         obj.clone()
     };
     let expected = "a mapping of str to int or an iterable of (str, int) pairs";
-    items(&pairs, "entries", expected)?
+    self::pairs(&pairs, "entries", expected)?.into_iter().map(|[k, d]| Ok((key_of(k)?, Delta::extract(d.as_borrowed())?.0))).collect()
+}
+
+/// The items of an iterable of pairs (2-item tuples, lists or iterables).
+pub(crate) fn pairs<'py>(obj: &Bound<'py, PyAny>, argument: &str, expected: &str) -> PyResult<Vec<[Bound<'py, PyAny>; 2]>> {
+    items(obj, argument, expected)?
         .into_iter()
         .map(|pair| {
-            let two = items(&pair, "entries", "(str, int) pairs").ok().filter(|p| p.len() == 2);
-            let [k, d] = two
-                .and_then(|p| <[_; 2]>::try_from(p).ok())
-                .ok_or_else(|| raise(py, ArgError::invalid("entries", expected, shown(&pair))))?;
-            Ok((key_of(k)?, Delta::extract(d.as_borrowed())?.0))
+            let two = items(&pair, argument, expected).ok().and_then(|p| <[_; 2]>::try_from(p).ok());
+            two.ok_or_else(|| raise(obj.py(), ArgError::invalid(argument, expected, shown(&pair))))
         })
         .collect()
+}
+
+/// A string argument other than a key (an id, a day, a period, a table name), borrowed.
+pub(crate) fn text<'a>(obj: &'a Bound<'_, PyAny>, argument: &'static str) -> PyResult<&'a str> {
+    match obj.cast::<PyString>() {
+        Ok(s) => s.to_str().map_err(|_| bad_key(obj, argument)),
+        Err(_) => Err(bad_key(obj, argument)),
+    }
+}
+
+/// `(connection, request)` id pairs (a gateway replica's report).
+pub(crate) fn id_pairs(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let pairs = pairs(obj, "connections", "an iterable of (connection id, request id) pairs")?;
+    pairs.iter().map(|[c, r]| Ok((text(c, "connection")?.to_owned(), text(r, "request")?.to_owned()))).collect()
+}
+
+/// `(table, value)` pairs of stored rows (`from_rows`).
+pub(crate) fn stored_rows(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Vec<u8>)>> {
+    let pairs = pairs(obj, "rows", "an iterable of (table, value bytes) pairs")?;
+    pairs.iter().map(|[t, v]| Ok((text(t, "table")?.to_owned(), bytes(v, "value")?.into_owned()))).collect()
 }
 
 /// Bytes from `bytes` (borrowed), `bytearray`, `memoryview` or any byte buffer.
@@ -237,22 +263,24 @@ pub(crate) fn bytes<'a>(obj: &'a Bound<'_, PyAny>, argument: &str) -> PyResult<C
     }
 }
 
-/// A batch: a `Batch` or its encoded bytes.
-pub(crate) fn batch(obj: &Bound<'_, PyAny>) -> PyResult<Batch> {
-    if let Ok(b) = obj.cast::<PyBatch>() {
-        return Ok(b.get().0.clone());
-    }
-    let bytes = bytes(obj, "batch").map_err(|_| raise(obj.py(), ArgError::invalid("batch", "a Batch or its encoded bytes", shown(obj))))?;
-    Batch::decode(&bytes).map_err(|e| raise(obj.py(), e))
+/// A `bool` argument (not any truthy object).
+pub(crate) fn flag(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<bool> {
+    obj.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| raise(obj.py(), ArgError::invalid(argument, "a bool", shown(obj))))
 }
 
-/// An acknowledgement: an `Ack` or its encoded bytes.
-pub(crate) fn ack(obj: &Bound<'_, PyAny>) -> PyResult<Ack> {
-    if let Ok(a) = obj.cast::<PyAck>() {
-        return Ok(a.get().0.clone());
+/// Byte strings (`restore_clusters` rows).
+pub(crate) fn byte_items(obj: &Bound<'_, PyAny>, argument: &str) -> PyResult<Vec<Vec<u8>>> {
+    items(obj, argument, "an iterable of bytes")?.iter().map(|b| Ok(bytes(b, argument)?.into_owned())).collect()
+}
+
+/// A message argument: the message object (`Batch`, `Ack`, `Notice`) or its encoded bytes.
+pub(crate) fn message<M: Message>(obj: &Bound<'_, PyAny>) -> PyResult<M::Inner> {
+    if let Ok(m) = obj.cast::<M>() {
+        return Ok(m.get().inner().clone());
     }
-    let bytes = bytes(obj, "ack").map_err(|_| raise(obj.py(), ArgError::invalid("ack", "an Ack or its encoded bytes", shown(obj))))?;
-    Ack::decode(&bytes).map_err(|e| raise(obj.py(), e))
+    let expected = || raise(obj.py(), ArgError::invalid(M::ARGUMENT, M::EXPECTED, shown(obj)));
+    let bytes = bytes(obj, M::ARGUMENT).map_err(|_| expected())?;
+    M::decode_inner(&bytes).map_err(|e| raise(obj.py(), e))
 }
 
 /// `**settings` as options for `shardtally_api::options` (a `dict` is a nested object).

@@ -1,10 +1,10 @@
 //! `shardtally.Global`: the aggregator. Method list and argument conversions only; the
 //! run-loop methods come from `run_loop!`, settings from `shardtally_api::options`.
 
-use crate::convert::{self, options, uint, Key, Millis};
+use crate::convert::{self, int, options, Key, Millis};
 use crate::lock::Locked;
-use crate::machine::{run_loop, Machine};
-use crate::message::{output, PyAck};
+use crate::machine::{self, run_loop, Machine};
+use crate::message::{output, PyAck, PyBatch, PyNotice};
 use crate::shard::PyShard;
 use crate::value::{raise, record, settings, to_py};
 use pyo3::prelude::*;
@@ -49,16 +49,24 @@ impl PyGlobal {
     /// need `upstream` (the upstream shard's settings).
     #[staticmethod]
     #[pyo3(signature = (snapshot, **settings))]
-    fn restore(py: Python<'_>, snapshot: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let (bytes, options) = (convert::bytes(snapshot, "snapshot")?, options(settings)?);
-        let bytes: &[u8] = &bytes;
-        let global = py.detach(|| api::restore_global(Naming::Snake, bytes, &options)).map_err(|e| raise(py, e))?;
+    fn restore(snapshot: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let global = machine::restore(snapshot, settings, |b, o| api::restore_global(Naming::Snake, b, o))?;
+        Ok(PyGlobal { inner: Locked::new(global) })
+    }
+
+    /// Rebuilds a global from the `(table, value)` pairs a host stored by applying its
+    /// `RowOp`s, in any order, and its settings (a tiered global's with `upstream`).
+    #[staticmethod]
+    #[pyo3(signature = (rows, **settings))]
+    fn from_rows(py: Python<'_>, rows: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let (rows, options) = (convert::stored_rows(rows)?, options(settings)?);
+        let global = py.detach(|| api::global_from_rows(Naming::Snake, rows, &options)).map_err(|e| raise(py, e))?;
         Ok(PyGlobal { inner: Locked::new(global) })
     }
 
     /// Applies a batch exactly once and returns the `Ack` for its shard.
     fn handle_batch(&self, py: Python<'_>, batch: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<PyAck> {
-        let batch = convert::batch(batch)?;
+        let batch = convert::message::<PyBatch>(batch)?;
         let result = self.inner.write_sized(py, batch.len(), |g| g.handle_batch(&batch, now_ms.0));
         result.map(PyAck).map_err(|e| raise(py, e))
     }
@@ -77,26 +85,59 @@ impl PyGlobal {
 
     /// The host persisted publish `version`. Returns whether it was the one in flight.
     fn handle_publish_ack(&self, py: Python<'_>, version: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let version = uint(version, "version")?;
+        let version = int(version, "version")?;
         Ok(self.inner.write(py).handle_publish_ack(version, now_ms.0))
     }
 
     /// Persisting publish `version` failed. Returns whether it was the one in flight.
     fn handle_publish_failure(&self, py: Python<'_>, version: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let version = uint(version, "version")?;
+        let version = int(version, "version")?;
         Ok(self.inner.write(py).handle_publish_failure(version, now_ms.0))
     }
 
     /// Tiered: the upstream global acknowledged a forwarded batch.
     fn handle_upstream_ack(&self, py: Python<'_>, ack: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let ack = convert::ack(ack)?;
+        let ack = convert::message::<PyAck>(ack)?;
         let result = self.inner.write(py).handle_upstream_ack(&ack, now_ms.0);
         result.map_err(|e| raise(py, e))
     }
 
+    /// Tiered: learns a reset announced by the upstream global (for the upstream shard and
+    /// this global's own shards). Returns whether it taught anything new.
+    fn handle_generation_notice(&self, py: Python<'_>, notice: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
+        let notice = convert::message::<PyNotice>(notice)?;
+        let result = self.inner.write(py).handle_generation_notice(&notice, now_ms.0);
+        result.map_err(|e| raise(py, e))
+    }
+
+    /// A notice of `key`'s last reset addressed to a shard life (for a shard the global
+    /// never heard from, or to deliver one again).
+    fn generation_notice(
+        &self,
+        py: Python<'_>,
+        key: Key<'_>,
+        shard: &Bound<'_, PyAny>,
+        incarnation: &Bound<'_, PyAny>,
+    ) -> PyResult<PyNotice> {
+        let to = ShardRef { shard: int(shard, "shard")?, incarnation: int(incarnation, "incarnation")? };
+        Ok(PyNotice(self.inner.read(py).generation_notice(key.0, to)))
+    }
+
+    /// The row changes since the last call, as storage operations (`RowOp`s) in apply order.
+    fn take_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.write(py).take_changes();
+        to_py(py, &views::global_row_ops(&rows))
+    }
+
+    /// Every row of the state, as `put` operations (`RowOp`s).
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.read(py).rows();
+        to_py(py, &views::global_row_ops(&rows))
+    }
+
     /// Tiered: forwarding batch `seq` upstream failed.
     fn handle_upstream_failure(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let seq = uint(seq, "seq")?;
+        let seq = int(seq, "seq")?;
         let result = self.inner.write(py).handle_upstream_failure(seq, now_ms.0);
         result.map_err(|e| raise(py, e))
     }
@@ -107,12 +148,13 @@ impl PyGlobal {
         record(py, &views::flush_outcome(result.map_err(|e| raise(py, e))?))
     }
 
-    /// The next thing the host must do (`Publish` or `Forward`), or `None`.
+    /// The next thing the host must do (`Publish`, `Forward` or `Notice`), or `None`.
     fn poll_output<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let out = self.inner.write(py).poll_output();
         match out {
             Some(GlobalOutput::Publish(p)) => record(py, &views::publish(&p)).map(Some),
             Some(GlobalOutput::Forward(b)) => output(py, "Forward", b).map(Some),
+            Some(GlobalOutput::Notice(n)) => Ok(Some(Bound::new(py, PyNotice(n))?.into_any())),
             _ => Ok(None),
         }
     }
@@ -170,7 +212,7 @@ impl PyGlobal {
 
     /// The last applied seq of a shard life, or `None` when it is not remembered.
     fn last_seq(&self, py: Python<'_>, shard: &Bound<'_, PyAny>, incarnation: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
-        let from = ShardRef { shard: uint(shard, "shard")?, incarnation: uint(incarnation, "incarnation")? };
+        let from = ShardRef { shard: int(shard, "shard")?, incarnation: int(incarnation, "incarnation")? };
         Ok(self.inner.read(py).last_seq(from))
     }
 

@@ -1,9 +1,15 @@
 //! The run-loop methods of every stateful machine, written once: `run_loop!(PyShard)` adds
 //! `poll_timeout`, `handle_timeout`, `take_state_changed`, `snapshot`, `next_deadline`,
-//! `stats`, `config` and pickling to a wrapper through `shardtally_api::RunLoop`.
+//! `stats`, `config` and pickling to a wrapper through `shardtally_api::RunLoop`;
+//! `outputs!` adds `poll_output` for a machine whose outputs are plain records, and
+//! `settings_config!` its `config` for a machine whose settings are its configuration's.
 
+use crate::convert::{self, options};
+use crate::value::raise;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
+use shardtally_api::options::Options;
+use shardtally_api::AnyError;
 
 /// A Python wrapper of a machine: what `run_loop!` needs besides `RunLoop`.
 pub(crate) trait Machine {
@@ -20,6 +26,19 @@ pub(crate) fn _unpickle<'py>(
     settings: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyAny>> {
     cls.getattr("restore")?.call((snapshot,), Some(settings))
+}
+
+/// `restore(snapshot, **settings)`: reads the bytes and settings, then rebuilds the machine
+/// with the GIL released.
+pub(crate) fn restore<T: Send, E: Into<AnyError> + Send>(
+    snapshot: &Bound<'_, PyAny>,
+    settings: Option<&Bound<'_, PyDict>>,
+    build: impl FnOnce(&[u8], &Options) -> Result<T, E> + Send,
+) -> PyResult<T> {
+    let (bytes, options) = (convert::bytes(snapshot, "snapshot")?, options(settings)?);
+    let bytes: &[u8] = &bytes;
+    let py = snapshot.py();
+    py.detach(|| build(bytes, &options)).map_err(|e| raise(py, e))
 }
 
 /// Adds the run-loop methods to a `#[pyclass]` with an `inner: Locked<M>` field, `M: RunLoop`.
@@ -80,3 +99,32 @@ macro_rules! run_loop {
     };
 }
 pub(crate) use run_loop;
+
+/// Adds `poll_output()` to a wrapper of a machine whose outputs are records (no messages).
+macro_rules! outputs {
+    ($wrapper:ty) => {
+        #[pyo3::pymethods]
+        impl $wrapper {
+            /// The next thing the host must do, or `None`. Drain it after every input.
+            fn poll_output<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::PyAny>>> {
+                let out = shardtally_api::RunLoop::poll_output_record(&mut *self.inner.write(py));
+                out.map(|r| crate::value::record(py, &r)).transpose()
+            }
+        }
+    };
+}
+pub(crate) use outputs;
+
+/// Implements [`Machine`] for a wrapper whose `restore` takes exactly its configuration's
+/// settings.
+macro_rules! settings_config {
+    ($wrapper:ty) => {
+        impl crate::machine::Machine for $wrapper {
+            fn config<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                let settings = self.inner.read(py).config().settings();
+                crate::value::settings(py, settings)
+            }
+        }
+    };
+}
+pub(crate) use settings_config;

@@ -1,13 +1,13 @@
-//! The opaque messages a host routes but cannot forge: `Batch` (shard → global) and `Ack`
-//! (global → shard). They come from a machine or from `decode`, compare by value, hash,
-//! and pickle through their wire encoding.
+//! The opaque messages a host routes but cannot forge: `Batch` (shard → global), `Ack`
+//! (global → shard) and `Notice` (a reset, global → shard). They come from a machine or from
+//! `decode`, compare by value, hash, and pickle through their wire encoding.
 
 use crate::convert::bytes;
 use crate::value::{raise, to_py};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
-use shardtally::{Ack, Batch};
-use shardtally_api::views;
+use shardtally::{Ack, Batch, DecodeError, GenerationNotice, ShardRef};
+use shardtally_api::{views, Value};
 use std::hash::{Hash, Hasher};
 
 fn hash_of(value: &impl Hash) -> u64 {
@@ -16,9 +16,77 @@ fn hash_of(value: &impl Hash) -> u64 {
     h.finish()
 }
 
-/// `(type(obj).decode, (obj.encode(),))`.
-fn reduce<'py>(obj: &Bound<'py, PyAny>, encoded: Vec<u8>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-    Ok((obj.get_type().getattr("decode")?, (PyBytes::new(obj.py(), &encoded),)))
+/// A message class: what arguments accept besides its encoded bytes.
+pub(crate) trait Message: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync {
+    /// The core message.
+    type Inner: Clone;
+    /// The argument's name in errors.
+    const ARGUMENT: &'static str;
+    /// What the argument must be.
+    const EXPECTED: &'static str;
+    /// The core message.
+    fn inner(&self) -> &Self::Inner;
+    /// Decodes its wire encoding.
+    fn decode_inner(bytes: &[u8]) -> Result<Self::Inner, DecodeError>;
+}
+
+/// The `Message` impl and the methods every message has: `shard_ref`, `shard`,
+/// `incarnation` (of `$who`, the sender or the addressee), `encode()`, `decode()`, pickling.
+macro_rules! message {
+    ($class:ident, $inner:ty, $argument:literal, $expected:literal, $who:ident) => {
+        impl Message for $class {
+            type Inner = $inner;
+            const ARGUMENT: &'static str = $argument;
+            const EXPECTED: &'static str = $expected;
+            fn inner(&self) -> &$inner {
+                &self.0
+            }
+            fn decode_inner(bytes: &[u8]) -> Result<$inner, DecodeError> {
+                <$inner>::decode(bytes)
+            }
+        }
+
+        #[pymethods]
+        impl $class {
+            /// The shard life (index and incarnation).
+            #[getter]
+            fn shard_ref<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_py(py, &views::shard_ref(self.0.$who()).into())
+            }
+
+            /// The shard index.
+            #[getter]
+            fn shard(&self) -> u32 {
+                self.0.$who().shard
+            }
+
+            /// The shard's incarnation.
+            #[getter]
+            fn incarnation(&self) -> u64 {
+                self.0.$who().incarnation
+            }
+
+            /// The wire encoding (versioned bytes).
+            fn encode<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+                PyBytes::new(py, &self.0.encode())
+            }
+
+            /// Decodes and validates a message; raises a `DecodeError` subclass for bad bytes.
+            #[staticmethod]
+            fn decode(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+                <$inner>::decode(&bytes(data, "data")?).map($class).map_err(|e| raise(data.py(), e))
+            }
+
+            fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+                Ok((slf.get_type().getattr("decode")?, (PyBytes::new(slf.py(), &slf.get().0.encode()),)))
+            }
+        }
+    };
+}
+
+/// The value of a field of a view record.
+fn field<'py>(py: Python<'py>, record: &shardtally_api::Record, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    to_py(py, record.get(name).unwrap_or(&Value::Null))
 }
 
 /// A shard's deltas on their way to the global: who sent it, its `seq`, why (`reason`) and
@@ -28,29 +96,13 @@ fn reduce<'py>(obj: &Bound<'py, PyAny>, encoded: Vec<u8>) -> PyResult<(Bound<'py
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct PyBatch(pub(crate) Batch);
 
+message!(PyBatch, Batch, "batch", "a Batch or its encoded bytes", from);
+
 #[pymethods]
 impl PyBatch {
     #[classattr]
     fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str, &'static str) {
         ("shard", "incarnation", "seq", "reason", "entries")
-    }
-
-    /// The shard life that sent it.
-    #[getter]
-    fn shard_ref<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &views::shard_ref(self.0.from()).into())
-    }
-
-    /// The sending shard's index.
-    #[getter]
-    fn shard(&self) -> u32 {
-        self.0.from().shard
-    }
-
-    /// The sending shard's incarnation.
-    #[getter]
-    fn incarnation(&self) -> u64 {
-        self.0.from().incarnation
     }
 
     /// The sequence number (1 for an incarnation's first batch).
@@ -81,17 +133,6 @@ impl PyBatch {
         Ok(d)
     }
 
-    /// The wire encoding (versioned bytes).
-    fn encode<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.0.encode())
-    }
-
-    /// Decodes and validates a batch; raises a `DecodeError` subclass for bad bytes.
-    #[staticmethod]
-    fn decode(data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Batch::decode(&bytes(data, "data")?).map(PyBatch).map_err(|e| raise(data.py(), e))
-    }
-
     fn __len__(&self) -> usize {
         self.0.len()
     }
@@ -111,10 +152,6 @@ impl PyBatch {
             b.reason().as_str()
         ))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        reduce(slf.as_any(), slf.get().0.encode())
-    }
 }
 
 /// The global's answer to a batch; route it back to the shard that sent the batch
@@ -123,29 +160,13 @@ impl PyBatch {
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct PyAck(pub(crate) Ack);
 
+message!(PyAck, Ack, "ack", "an Ack or its encoded bytes", to);
+
 #[pymethods]
 impl PyAck {
     #[classattr]
     fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str) {
         ("shard", "incarnation", "seq", "duplicate", "generation", "stale_keys")
-    }
-
-    /// The shard life it is for.
-    #[getter]
-    fn shard_ref<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &views::shard_ref(self.0.to()).into())
-    }
-
-    /// The shard index it is for.
-    #[getter]
-    fn shard(&self) -> u32 {
-        self.0.to().shard
-    }
-
-    /// The incarnation it is for.
-    #[getter]
-    fn incarnation(&self) -> u64 {
-        self.0.to().incarnation
     }
 
     /// The acknowledged batch's sequence number.
@@ -169,19 +190,7 @@ impl PyAck {
     /// The batch's keys whose deltas were dropped as older than a reset (`StaleKey`s).
     #[getter]
     fn stale_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let record = views::ack(&self.0);
-        to_py(py, record.get("stale_keys").unwrap_or(&shardtally_api::Value::Null))
-    }
-
-    /// The wire encoding (versioned bytes).
-    fn encode<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.0.encode())
-    }
-
-    /// Decodes and validates an acknowledgement; raises a `DecodeError` subclass.
-    #[staticmethod]
-    fn decode(data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ack::decode(&bytes(data, "data")?).map(PyAck).map_err(|e| raise(data.py(), e))
+        field(py, &views::ack(&self.0), "stale_keys")
     }
 
     fn __hash__(&self) -> u64 {
@@ -200,9 +209,46 @@ impl PyAck {
             a.generation()
         ))
     }
+}
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        reduce(slf.as_any(), slf.get().0.encode())
+/// A reset for a shard to learn at once (a `Global.poll_output()` output, or
+/// `Global.generation_notice`): deliver it to the shard it is addressed to
+/// (`Shard.handle_generation_notice`, or a tiered global's `handle_generation_notice`), as
+/// the object or as `encode()`d bytes. Delivering one late, twice or to another shard is safe.
+#[pyclass(frozen, eq, module = "shardtally", name = "Notice")]
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PyNotice(pub(crate) GenerationNotice);
+
+message!(PyNotice, GenerationNotice, "notice", "a Notice or its encoded bytes", to);
+
+#[pymethods]
+impl PyNotice {
+    #[classattr]
+    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str) {
+        ("shard", "incarnation", "generation", "keys")
+    }
+
+    /// The global's reset generation.
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.0.generation()
+    }
+
+    /// The reset keys with their new generation (`StaleKey`s), by key.
+    #[getter]
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        field(py, &views::notice(&self.0), "keys")
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&(self.0.to(), self.0.generation()))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let n = &slf.get().0;
+        let ShardRef { shard, incarnation } = n.to();
+        let keys = slf.get().keys(slf.py())?.repr()?;
+        Ok(format!("Notice(shard={shard}, incarnation={incarnation}, generation={}, keys={keys})", n.generation()))
     }
 }
 

@@ -1,6 +1,6 @@
 //! `shardtally.Router`: picks the shard for each increment.
 
-use crate::convert::{self, options, uint, Key};
+use crate::convert::{self, int, options, Key};
 use crate::lock::Locked;
 use crate::value::raise;
 use pyo3::prelude::*;
@@ -38,14 +38,14 @@ impl PyRouter {
 
     /// Changes the shard count. Returns the shards that became draining (ascending).
     fn set_shard_count(&self, py: Python<'_>, count: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
-        let count = uint(count, "count")?;
+        let count = int(count, "count")?;
         let result = self.inner.write(py).set_shard_count(count);
         result.map_err(|e| raise(py, e))
     }
 
     /// The host finished draining `shard`. Returns whether it was draining.
     fn mark_drained(&self, py: Python<'_>, shard: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let shard = uint(shard, "shard")?;
+        let shard = int(shard, "shard")?;
         Ok(self.inner.write(py).mark_drained(shard))
     }
 

@@ -1,11 +1,11 @@
 //! `shardtally.Shard`: the accumulator. Method list and argument conversions only; the
 //! run-loop methods come from `run_loop!`, settings from `shardtally_api::options`.
 
-use crate::convert::{self, options, uint, Delta, Id, Key, Millis};
+use crate::convert::{self, int, options, Delta, Id, Key, Millis};
 use crate::lock::Locked;
-use crate::machine::{run_loop, Machine};
-use crate::message::{output, PyBatch};
-use crate::value::{raise, record, settings, to_py};
+use crate::machine::{self, run_loop, settings_config};
+use crate::message::{output, PyAck, PyBatch, PyNotice};
+use crate::value::{raise, record, to_py};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use shardtally::{Shard, ShardOutput};
@@ -23,13 +23,7 @@ impl PyShard {
     }
 }
 
-impl Machine for PyShard {
-    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let config = *self.inner.read(py).config();
-        settings(py, config.settings())
-    }
-}
-
+settings_config!(PyShard);
 run_loop!(PyShard);
 
 #[pymethods]
@@ -44,10 +38,17 @@ impl PyShard {
     /// snapshot).
     #[staticmethod]
     #[pyo3(signature = (snapshot, **settings))]
-    fn restore(py: Python<'_>, snapshot: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let (bytes, options) = (convert::bytes(snapshot, "snapshot")?, options(settings)?);
-        let bytes: &[u8] = &bytes;
-        py.detach(|| api::restore_shard(Naming::Snake, bytes, &options)).map(PyShard::wrap).map_err(|e| raise(py, e))
+    fn restore(snapshot: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        machine::restore(snapshot, settings, |b, o| api::restore_shard(Naming::Snake, b, o)).map(PyShard::wrap)
+    }
+
+    /// Rebuilds a shard from the `(table, value)` pairs a host stored by applying its
+    /// `RowOp`s, in any order, and its settings (the identity is in the `meta` row).
+    #[staticmethod]
+    #[pyo3(signature = (rows, **settings))]
+    fn from_rows(py: Python<'_>, rows: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let (rows, options) = (convert::stored_rows(rows)?, options(settings)?);
+        py.detach(|| api::shard_from_rows(Naming::Snake, rows, &options)).map(PyShard::wrap).map_err(|e| raise(py, e))
     }
 
     /// Adds `delta` to `key` (one request).
@@ -98,20 +99,38 @@ impl PyShard {
 
     /// The global acknowledged a batch. Returns whether it matched the in-flight batch.
     fn handle_ack(&self, py: Python<'_>, ack: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let ack = convert::ack(ack)?;
+        let ack = convert::message::<PyAck>(ack)?;
         let result = self.inner.write(py).handle_ack(&ack, now_ms.0);
         result.map_err(|e| raise(py, e))
     }
 
+    /// Learns a reset announced by the global. Returns whether it taught anything new.
+    fn handle_generation_notice(&self, py: Python<'_>, notice: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
+        let notice = convert::message::<PyNotice>(notice)?;
+        Ok(self.inner.write(py).handle_generation_notice(&notice, now_ms.0))
+    }
+
+    /// The row changes since the last call, as storage operations (`RowOp`s) in apply order.
+    fn take_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.write(py).take_changes();
+        to_py(py, &views::shard_row_ops(&rows))
+    }
+
+    /// Every row of the state, as `put` operations (`RowOp`s).
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.read(py).rows();
+        to_py(py, &views::shard_row_ops(&rows))
+    }
+
     /// Sending batch `seq` failed. Returns whether `seq` was the in-flight batch.
     fn handle_failure(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let seq = uint(seq, "seq")?;
+        let seq = int(seq, "seq")?;
         Ok(self.inner.write(py).handle_failure(seq, now_ms.0))
     }
 
     /// The global rejected batch `seq` for good: it is dropped and counted, not retried.
     fn handle_rejection(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
-        let seq = uint(seq, "seq")?;
+        let seq = int(seq, "seq")?;
         Ok(self.inner.write(py).handle_rejection(seq, now_ms.0))
     }
 

@@ -23,7 +23,8 @@ pub(crate) fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyA
 
 /// A value of the public surface as a Python object: records are frozen value objects (a
 /// tagged record's tag is its `kind` when the class has one), keyed lists are tuples of
-/// named tuples, bytes are `bytes`.
+/// named tuples, bytes are `bytes`, a list is a `list` (a `tuple` inside a record, which
+/// stays hashable).
 pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Value::Null => py.None().into_bound(py),
@@ -46,9 +47,17 @@ pub(crate) fn record<'py>(py: Python<'py>, r: &Record) -> PyResult<Bound<'py, Py
         kwargs.set_item("kind", tag)?;
     }
     for (name, v) in &r.fields {
-        kwargs.set_item(name, to_py(py, v)?)?;
+        kwargs.set_item(name, field(py, v)?)?;
     }
     cls.call((), Some(&kwargs))
+}
+
+/// A record's field: as [`to_py`], lists as tuples.
+fn field<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    match v {
+        Value::List(items) => Ok(PyTuple::new(py, items.iter().map(|i| field(py, i)).collect::<PyResult<Vec<_>>>()?)?.into_any()),
+        other => to_py(py, other),
+    }
 }
 
 /// Keyed entries as a tuple of named tuples (`BatchEntry`, `KeyTotal`, ...).

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import shardtally
+import shardtally._errors as errors
 import shardtally._native as native
+import shardtally._values as values
 
 TESTS = Path(__file__).resolve().parent
 STUB = TESTS.parent / "python" / "shardtally" / "_native.pyi"
@@ -43,7 +45,17 @@ def test_the_native_exports_are_re_exported_and_stubbed() -> None:
         assert re.search(rf"^(class |def ){re.escape(name)}\b|^{re.escape(name)}:", stub, re.M), name
 
 
-@pytest.mark.parametrize("machine", [shardtally.Shard, shardtally.Global, shardtally.Router])
+def test_the_package_exports_exactly_the_native_value_and_error_names() -> None:
+    public_native = [name for name in native.__all__ if not name.startswith("_")]
+    assert sorted(shardtally.__all__) == sorted(public_native + values.__all__ + errors.__all__)
+    assert set(values.CLASSES.values()) == {getattr(values, name) for name in values.__all__}
+
+
+MACHINES = [shardtally.Shard, shardtally.Global, shardtally.Router, shardtally.Gateway]
+MACHINES += [shardtally.Membership, shardtally.Buckets, shardtally.Outbox]
+
+
+@pytest.mark.parametrize("machine", MACHINES, ids=[m.__name__ for m in MACHINES])
 def test_every_public_member_of_the_machines_is_exercised(machine: type) -> None:
     sources = "\n".join(p.read_text() for p in TESTS.glob("test_*.py") if p.name != "test_api_surface.py")
     untested = [name for name in public(machine) if not re.search(rf"\.{name}\b", sources)]

@@ -13,6 +13,7 @@ import pytest
 from support import batches
 from shardtally import (
     Global,
+    HashRange,
     InvalidArgumentError,
     InvalidConfigError,
     InvalidDeltaError,
@@ -24,6 +25,10 @@ from shardtally import (
     UnknownSettingError,
     jump_hash,
     key_hash,
+    knuth_hash,
+    owner_mod,
+    owner_range,
+    shard_range,
 )
 
 LONE_SURROGATE = "a\ud800b"
@@ -84,6 +89,40 @@ def test_jump_hash_and_key_hash_raise_shardtally_errors(bad: Any) -> None:
         with pytest.raises(InvalidArgumentError):
             key_hash(bad)
     assert jump_hash(Index(3_204_358_148_266_727_566), Index(4)) == 2 == jump_hash(key_hash("x"), 4)
+
+
+def test_partition_helpers_follow_their_definitions() -> None:
+    h = key_hash("user:42")
+    assert knuth_hash(7) == 7 * 2654435761 % 2**32 and knuth_hash(Index(2**32 - 1)) == (2**32 - 1) * 2654435761 % 2**32
+    assert owner_mod(h, 7) == h % 7 and owner_mod(h, 0) == 0
+    assert owner_range(h, 5) == h * 5 >> 64 and owner_range(2**64 - 1, 3) == 2
+    ranges = [shard_range(s, 3) for s in range(3)]
+    assert ranges[0] == HashRange(0, 6148914691236517205) and ranges[2] == HashRange(12297829382473034411, 2**64 - 1)
+    assert all(r is not None and r.start <= h <= r.end for r in [shard_range(owner_range(h, 3), 3)])
+    assert shard_range(3, 3) is None
+    start, end = shard_range(0, 1) or (None, None)
+    assert (start, end) == (0, 2**64 - 1)
+
+
+@pytest.mark.parametrize("bad", [None, 1.5, -1, "1", True, 2**64])
+def test_partition_helpers_raise_shardtally_errors(bad: Any) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: knuth_hash(bad),
+        lambda: owner_mod(bad, 2),
+        lambda: owner_mod(1, bad),
+        lambda: owner_range(bad, 2),
+        lambda: owner_range(1, bad),
+        lambda: shard_range(bad, 2),
+        lambda: shard_range(0, bad),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgumentError) as info:
+            call()
+        assert info.value.code == "INVALID_ARGUMENT" and info.value.argument in ("x", "hash", "num_shards", "shard")
+    with pytest.raises(InvalidArgumentError):
+        knuth_hash(2**32)
+    with pytest.raises(InvalidArgumentError):
+        shard_range(0, 2**32)
 
 
 def test_integer_arguments_take_index_objects_but_not_bools() -> None:

@@ -7,7 +7,21 @@ import pickle
 
 from support import batches, publishes, pump
 from shardtally import (
+    Audience,
     BatchEntry,
+    BucketsMeta,
+    BucketsStats,
+    ClusterInfo,
+    DailyTotal,
+    Delivery,
+    GossipDone,
+    GossipReply,
+    HashRange,
+    MembershipStats,
+    OfferOutcome,
+    Route,
+    RowOp,
+    Send,
     BatchWrite,
     Deadline,
     FlushOutcome,
@@ -100,6 +114,16 @@ def test_values_round_trip() -> None:
         BatchWrite(1, 0, 1, 1, 1, (KeyDelta("k", 1),), 0),
         StaleKey("k", 1),
         ResetWrite(1, "k", 1, 1),
+        RowOp("delete", "pending", b"\x00", None),
+        HashRange(0, 2**64 - 1),
+        Route("replica", replica="r1", reason="sticky", expires_at=5),
+        Delivery("r1", Audience("all_except", connection="c1")),
+        GossipDone(1, "r1", (GossipReply("r2", b"x"),), ("r3",), ()),
+        ClusterInfo(1, 1, 1, 1, 0, None, MembershipStats(1)),
+        DailyTotal("2022-10-17", "k", 3),
+        BucketsMeta(0, BucketsStats(), b"sht"),
+        OfferOutcome("dropped", reason="full"),
+        Send(1, 1, b"m"),
     ]
     for value in values:
         back = pickle.loads(pickle.dumps(value))

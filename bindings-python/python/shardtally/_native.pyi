@@ -5,31 +5,99 @@ from typing import ClassVar, Literal, SupportsIndex, TypedDict, final
 
 from typing_extensions import Self, TypeAlias, Unpack
 
-from shardtally._settings import GlobalSettings, RouterSettings, ShardSettings
+from shardtally._settings import (
+    BucketsSettings,
+    GatewaySettings,
+    GlobalSettings,
+    MembershipSettings,
+    OutboxSettings,
+    RouterSettings,
+    ShardSettings,
+)
 from shardtally._values import (
     BatchEntry,
     BatchWrite,
+    BucketsDailyDayDeleted,
+    BucketsDailyRow,
+    BucketsMeta,
+    BucketsRawDayDeleted,
+    BucketsRawRow,
+    BucketsStats,
+    ClusterInfo,
+    Connection,
+    ConnectOutcome,
+    CreateReplica,
+    CreationExpired,
+    DailyTotal,
     Deadline,
+    Delivery,
+    Drained,
+    ExpireOutcome,
     FlushOutcome,
     Forward,
+    GatewayStats,
+    GaveUp,
     GlobalStats,
+    GossipDone,
+    GossipPlan,
+    HashRange,
+    Introduce,
+    KeyTotal,
+    MembershipStats,
+    OfferOutcome,
+    OutboxStats,
+    PendingCreation,
+    Placement,
     Publish,
     PublishOutcome,
+    RecordOutcome,
+    Reconnect,
+    ReplicaView,
+    ReservationView,
     ResetOutcome,
     ResetWrite,
+    Retire,
+    RollupOutcome,
+    Route,
+    RowOp,
+    Send,
     SendBatch,
+    ShardChanged,
+    ShardInfo,
+    ShardLost,
     ShardRef,
     ShardStats,
     ShardWrites,
     StaleKey,
 )
 
-__all__ = ["Shard", "Global", "Router", "Batch", "Ack", "key_hash", "jump_hash", "_unpickle", "FORMAT_VERSION"]
+__all__ = [
+    "Shard",
+    "Global",
+    "Router",
+    "Gateway",
+    "Membership",
+    "Buckets",
+    "Outbox",
+    "Batch",
+    "Ack",
+    "Notice",
+    "key_hash",
+    "jump_hash",
+    "knuth_hash",
+    "owner_mod",
+    "owner_range",
+    "shard_range",
+    "_unpickle",
+    "FORMAT_VERSION",
+]
 
 _Bytes: TypeAlias = bytes | bytearray | memoryview
 _Int: TypeAlias = SupportsIndex
 """An ``int`` or any object with ``__index__`` (a NumPy integer); not a ``bool``."""
 _Entries: TypeAlias = Mapping[str, _Int] | Iterable[tuple[str, _Int]]
+_StoredRows: TypeAlias = Iterable[tuple[str, _Bytes]]
+"""``(table, value)`` pairs: what a host stored by applying ``RowOp``s, read back in any order."""
 
 class _ShardOptions(ShardSettings, total=False):
     shard: int
@@ -46,7 +114,22 @@ def key_hash(key: str) -> int:
     """A stable 64-bit hash of ``key`` (the one the ``"hash"`` router strategy uses)."""
 
 def jump_hash(key_hash: _Int, num_buckets: _Int) -> int:
-    """Jump consistent hash: the bucket in ``range(num_buckets)`` for a 64-bit key hash."""
+    """Jump consistent hash: the bucket in ``range(num_buckets)`` for a 64-bit key hash
+    (0 buckets count as 1)."""
+
+def knuth_hash(x: _Int) -> int:
+    """Knuth's multiplicative hash of a 32-bit integer: ``x * 2654435761 % 2**32``."""
+
+def owner_mod(hash: _Int, num_shards: _Int) -> int:
+    """The owner of a 64-bit hash by modulo: ``hash % num_shards`` (0 shards count as 1)."""
+
+def owner_range(hash: _Int, num_shards: _Int) -> int:
+    """The owner of a 64-bit hash by range: the hash space ``0 ..= 2**64 - 1`` cut into
+    ``num_shards`` contiguous ranges whose sizes differ by at most one (0 shards count as 1)."""
+
+def shard_range(shard: _Int, num_shards: _Int) -> HashRange | None:
+    """The hashes ``shard`` owns under ``owner_range`` (inclusive), or ``None`` when
+    ``shard >= num_shards``: a holder told ``(shard, num_shards)`` can test keys itself."""
 
 def _unpickle(cls: type, snapshot: bytes, settings: Mapping[str, object]) -> object: ...
 
@@ -77,13 +160,14 @@ class Shard(_RunLoop):
 
     - inputs (take ``now_ms``): ``increment``, ``increments``, ``increment_id``,
       ``increment_ids``, ``flush``, ``drain``, ``handle_ack``, ``handle_failure``,
-      ``handle_rejection``, ``handle_timeout``; and ``intern`` (no time);
+      ``handle_rejection``, ``handle_generation_notice``, ``handle_timeout``; and
+      ``intern`` (no time);
     - outputs: ``poll_output()`` (drain after every input), ``poll_timeout()``,
-      ``take_state_changed()``;
+      ``take_state_changed()``, ``take_changes()`` (row changes);
     - views: ``shard_ref``, ``config``, ``pending()``, ``pending_delta()``,
       ``pending_requests``, ``pending_keys``, ``in_flight``, ``next_deadline``,
       ``generation``, ``is_draining``, ``is_drained``, ``key_of()``, ``stats``,
-      ``snapshot()``.
+      ``snapshot()``, ``rows()``.
 
     ``now_ms`` is an integer of milliseconds in ``0 <= now_ms < 2**53`` on the host's clock;
     an earlier ``now_ms`` than one already seen is treated as the latest seen. Integer
@@ -108,6 +192,13 @@ class Shard(_RunLoop):
         A batch that was in flight is offered again by ``poll_output()`` (reason
         ``"retry"``). Raises a ``DecodeError`` subclass for invalid bytes.
         """
+
+    @staticmethod
+    def from_rows(rows: _StoredRows, **settings: Unpack[ShardSettings]) -> Shard:
+        """Rebuilds a shard from its stored rows: the ``(table, value)`` pairs a host kept by
+        applying every ``take_changes()`` operation, in any order, and its settings (the
+        identity is in the ``meta`` row). Raises a ``DecodeError`` subclass for a row that is
+        not a shard row of its table."""
 
     def increment(self, key: str, delta: _Int, now_ms: _Int) -> None:
         """Adds ``delta`` to ``key``: one request.
@@ -167,8 +258,22 @@ class Shard(_RunLoop):
         in-flight batch is dropped, not retried, and counted in ``stats.rejected_batches``
         and ``stats.rejected_entries``. Returns whether ``seq`` was the in-flight batch."""
 
+    def handle_generation_notice(self, notice: Notice | _Bytes, now_ms: _Int) -> bool:
+        """Learns a reset the global announced (a ``Notice``, or its bytes): pending deltas of
+        the reset keys are dropped and new increments are tagged with the new generation.
+        Returns whether it taught anything new (late, repeated or misaddressed notices are
+        safe)."""
+
     def poll_output(self) -> SendBatch | None:
         """The next thing the host must do, or ``None``. Drain it after every input."""
+
+    def take_changes(self) -> list[RowOp]:
+        """The row changes since the last call, as storage operations in apply order (empty
+        exactly when ``take_state_changed()`` would be false): write them instead of a whole
+        snapshot, and rebuild with ``from_rows``."""
+
+    def rows(self) -> list[RowOp]:
+        """Every row of the state, as ``"put"`` operations (a full write of the store)."""
 
     @property
     def shard_ref(self) -> ShardRef:
@@ -225,13 +330,14 @@ class Global(_RunLoop):
     - inputs (take ``now_ms``): ``handle_batch`` (returns the ``Ack`` for the shard),
       ``reset``, ``publish``, ``handle_publish_ack``, ``handle_publish_failure``,
       ``handle_timeout``; tiered: ``handle_upstream_ack``, ``handle_upstream_failure``,
-      ``flush_upstream``;
-    - outputs: ``poll_output()`` (``Publish`` / ``Forward``), ``poll_timeout()``,
-      ``take_state_changed()``;
+      ``flush_upstream``, ``handle_generation_notice``;
+    - outputs: ``poll_output()`` (``Publish`` / ``Forward`` / ``Notice``),
+      ``poll_timeout()``, ``take_state_changed()``, ``take_changes()`` (row changes);
     - views: ``total()``, ``totals()``, ``key_generation()``, ``generation``,
       ``write_log()``, ``shard_writes()``, ``stats``, ``published_version``,
       ``in_flight_publish``, ``last_seq()``, ``next_deadline``, ``config``,
-      ``has_upstream()``, ``upstream_copy()``, ``snapshot()``.
+      ``has_upstream()``, ``upstream_copy()``, ``generation_notice()``, ``snapshot()``,
+      ``rows()``.
 
     Its ``snapshot()`` holds the deduplication state: persist it with the published totals
     and a restarted global never applies a batch twice. Globals pickle through it.
@@ -252,6 +358,12 @@ class Global(_RunLoop):
         A tiered global also needs ``upstream``: the upstream shard's settings (its identity
         is in the snapshot). A publish that was in flight is offered again by ``poll_output()``.
         """
+
+    @staticmethod
+    def from_rows(rows: _StoredRows, *, upstream: ShardSettings | None = None, **settings: Unpack[GlobalSettings]) -> Global:
+        """Rebuilds a global from its stored rows (the ``(table, value)`` pairs of its applied
+        ``RowOp``s, in any order) and its settings; a tiered global's rows also need
+        ``upstream``, the upstream shard's settings, as for ``restore``."""
 
     def handle_batch(self, batch: Batch | _Bytes, now_ms: _Int) -> Ack:
         """Applies a batch exactly once and returns the acknowledgement for its shard.
@@ -287,8 +399,26 @@ class Global(_RunLoop):
     def flush_upstream(self, now_ms: _Int) -> FlushOutcome:
         """Tiered: forward everything merged so far upstream now."""
 
-    def poll_output(self) -> Publish | Forward | None:
-        """The next thing the host must do, or ``None``. Drain it after every input."""
+    def handle_generation_notice(self, notice: Notice | _Bytes, now_ms: _Int) -> bool:
+        """Tiered: learns a reset the upstream global announced, for the upstream shard and
+        this global's own shards. Returns whether it taught anything new. Raises
+        ``NoUpstreamError`` on a global without ``upstream``."""
+
+    def generation_notice(self, key: str, shard: _Int, incarnation: _Int) -> Notice:
+        """A notice of ``key``'s last reset (or of the reset counter alone, for a key never
+        reset) addressed to a shard life: for a shard the global never heard from, or to
+        deliver one again."""
+
+    def poll_output(self) -> Publish | Forward | Notice | None:
+        """The next thing the host must do, or ``None``. Drain it after every input.
+        ``reset`` emits a ``Notice`` for every shard life the global knows."""
+
+    def take_changes(self) -> list[RowOp]:
+        """The row changes since the last call, as storage operations in apply order (a
+        tiered global's upstream rows in ``upstream.*`` tables); rebuild with ``from_rows``."""
+
+    def rows(self) -> list[RowOp]:
+        """Every row of the state, as ``"put"`` operations (a full write of the store)."""
 
     @property
     def config(self) -> _GlobalConfig:
@@ -470,3 +600,433 @@ class Ack:
         """Decodes and validates an acknowledgement; raises a ``DecodeError`` subclass."""
 
     def __hash__(self) -> int: ...
+
+@final
+class Notice:
+    """A reset for a shard to learn at once: the global's reset ``generation`` and the reset
+    ``keys`` with their new generation, addressed to a shard life.
+
+    ``Global.poll_output()`` yields one for every shard life it knows after ``reset`` (and
+    ``Global.generation_notice`` makes one on demand): deliver it to
+    ``Shard.handle_generation_notice`` (or a tiered global's ``handle_generation_notice``),
+    as the object or as ``encode()``d bytes. Late, repeated or misaddressed notices are safe.
+    """
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def shard_ref(self) -> ShardRef:
+        """The shard life it is addressed to."""
+
+    @property
+    def shard(self) -> int:
+        """The shard index it is addressed to."""
+
+    @property
+    def incarnation(self) -> int:
+        """The incarnation it is addressed to."""
+
+    @property
+    def generation(self) -> int:
+        """The global's reset generation."""
+
+    @property
+    def keys(self) -> tuple[StaleKey, ...]:
+        """The reset keys with their new generation, by key."""
+
+    def encode(self) -> bytes:
+        """The wire encoding (versioned bytes)."""
+
+    @staticmethod
+    def decode(data: _Bytes) -> Notice:
+        """Decodes and validates a notice; raises a ``DecodeError`` subclass."""
+
+    def __hash__(self) -> int: ...
+
+@final
+class Gateway(_RunLoop):
+    """Routes request ids to replicas under a connection ``limit`` and plans messages
+    between them (DOG's gateway).
+
+    Methods by kind:
+
+    - inputs (take ``now_ms``): ``route``, ``handle_replica_created``,
+      ``handle_creation_failed``, ``handle_connect``, ``handle_close``, ``handle_report``,
+      ``gossip``, ``handle_gossip_reply``, ``handle_gossip_failure``, ``handle_timeout``;
+    - outputs: ``poll_output()`` (``CreateReplica`` / ``Introduce`` / ``CreationExpired``
+      / ``Retire`` / ``GossipDone``), ``poll_timeout()``, ``take_state_changed()``;
+    - views: ``group``, ``replicas()``, ``replica()``, ``connections()``, ``sticky()``,
+      ``request_ids``, ``reservations()``, ``pending_creations()``, ``gossips()``,
+      ``current``, ``stats``, ``next_deadline``, ``config``, ``snapshot()``; and the
+      message plans ``emit()``, ``broadcast()``, ``whisper()``.
+
+    Ids a caller chooses (group, replicas, connections, request ids) are strings; ids the
+    gateway issues (creations, gossips) are ints. An input from a replica names the group
+    and the replica: another group is ``WrongGroupError``, an unknown replica
+    ``UnknownReplicaError``. A rejected input changes nothing. Gateways pickle through
+    ``snapshot()``.
+    """
+
+    def __new__(cls, *, group: str, **settings: Unpack[GatewaySettings]) -> Self:
+        """An empty gateway of ``group``; raises a ``ConfigError`` subclass for rejected
+        settings (``MissingSettingError`` without ``group``) and ``EmptyIdError`` /
+        ``IdTooLongError`` for a bad group."""
+
+    @staticmethod
+    def restore(snapshot: _Bytes, **settings: Unpack[GatewaySettings]) -> Gateway:
+        """Restores a gateway from ``snapshot()`` bytes and its settings (``**gateway.config``;
+        the group is in the snapshot)."""
+
+    def route(self, request: str, now_ms: _Int) -> Route:
+        """Where request id ``request`` goes: the replica it is already on, the replica being
+        filled, or the least-loaded one below the limit (a slot is reserved there until
+        ``expires_at``); when every replica is full, a ``"pending"`` route and a
+        ``CreateReplica`` output."""
+
+    def handle_replica_created(self, creation: _Int, replica: str, now_ms: _Int) -> Placement:
+        """The host created the replica of ``creation`` with id ``replica``: the waiting
+        request ids are reserved on it and it is introduced to its peers."""
+
+    def handle_creation_failed(self, creation: _Int, now_ms: _Int) -> list[str] | None:
+        """Creating the replica of ``creation`` failed: returns the request ids that waited
+        for it (route them again), or ``None`` for a creation not pending."""
+
+    def handle_connect(self, group: str, replica: str, connection: str, request: str, now_ms: _Int) -> ConnectOutcome:
+        """``replica`` opened ``connection`` of request id ``request``. Raises
+        ``ReplicaFullError`` when it has no reservation and no free slot, and
+        ``DuplicateConnectionError`` for a connection id already open there."""
+
+    def handle_close(self, group: str, replica: str, connection: str, now_ms: _Int) -> bool:
+        """``replica`` closed ``connection``. Returns whether it was open: a second close
+        (``error`` then ``close``) is a counted no-op."""
+
+    def handle_report(self, group: str, replica: str, connections: Iterable[tuple[str, str]], now_ms: _Int) -> None:
+        """``replica`` reports its open ``(connection, request)`` pairs: after a restart the
+        gateway rebuilds counts and sticky entries from these reports."""
+
+    def gossip(self, group: str, replica: str, now_ms: _Int) -> GossipPlan:
+        """Starts a gossip from ``replica``: ask every peer, answer with ``GossipDone`` when
+        all replied or at the deadline."""
+
+    def handle_gossip_reply(self, group: str, gossip: _Int, peer: str, payload: _Bytes, now_ms: _Int) -> bool:
+        """``peer`` answered ``gossip`` with ``payload``. Returns whether the answer was
+        awaited (``PayloadTooLargeError`` beyond ``max_gossip_reply_bytes``)."""
+
+    def handle_gossip_failure(self, group: str, gossip: _Int, peer: str, now_ms: _Int) -> bool:
+        """Asking ``peer`` for ``gossip`` failed; the others' answers still count. Returns
+        whether the answer was awaited."""
+
+    def emit(self, group: str, replica: str, sender: str, include_sender: bool) -> list[Delivery]:
+        """The deliveries of a message from connection ``sender`` to its own replica."""
+
+    def broadcast(self, group: str, replica: str, sender: str, include_sender: bool) -> list[Delivery]:
+        """The deliveries of a message from connection ``sender`` to every replica."""
+
+    def whisper(self, group: str, replica: str, sender: str, target: str) -> list[Delivery]:
+        """The delivery of a message from connection ``sender`` to request id ``target``
+        (none when the target is unknown or the sender itself)."""
+
+    def poll_output(self) -> CreateReplica | Introduce | CreationExpired | Retire | GossipDone | None:
+        """The next thing the host must do, or ``None``. Drain it after every input."""
+
+    @property
+    def config(self) -> GatewaySettings:
+        """The settings in force, as keyword arguments for ``restore``."""
+
+    @property
+    def stats(self) -> GatewayStats:
+        """Activity counters."""
+
+    @property
+    def group(self) -> str:
+        """The group this gateway routes for."""
+
+    def replicas(self) -> list[ReplicaView]:
+        """Every replica, in creation order."""
+
+    def replica(self, id: str) -> ReplicaView | None:
+        """One replica, or ``None``."""
+
+    def connections(self, replica: str) -> list[Connection] | None:
+        """A replica's open connections, or ``None`` for an unknown replica."""
+
+    def sticky(self, request: str) -> str | None:
+        """The replica request id ``request`` sticks to, or ``None``."""
+
+    @property
+    def request_ids(self) -> int:
+        """Number of sticky request ids."""
+
+    def reservations(self) -> list[ReservationView]:
+        """Live reservations, oldest first."""
+
+    def pending_creations(self) -> list[PendingCreation]:
+        """Replica creations waiting for the host."""
+
+    def gossips(self) -> list[int]:
+        """Ids of the gossips in flight."""
+
+    @property
+    def current(self) -> str | None:
+        """The replica being filled, or ``None``."""
+
+@final
+class Membership(_RunLoop):
+    """Gives each holder (process) of a named cluster a unique shard index in
+    ``range(num_shards)`` through heartbeats, a grace period and rate-limited reshards
+    (postgres-shard-coordinator).
+
+    Methods by kind:
+
+    - inputs (take ``now_ms``): ``register``, ``heartbeat``, ``unregister``,
+      ``remove_cluster``, ``handle_timeout``;
+    - outputs: ``poll_output()`` (``ShardChanged`` / ``ShardLost``), ``poll_timeout()``,
+      ``take_state_changed()``, ``take_changed_clusters()``;
+    - views: ``shard_info()``, ``assignments()``, ``cluster_info()``, ``clusters()``,
+      ``stats``, ``next_deadline``, ``config``, ``snapshot()``, ``snapshot_cluster()``.
+
+    Every assignment carries an ``epoch`` (a fencing token, increasing per reshard); two
+    holders never hold the same index in one epoch. Clusters are independent. Membership
+    machines pickle through ``snapshot()``.
+    """
+
+    def __new__(cls, **settings: Unpack[MembershipSettings]) -> Self:
+        """A machine without clusters; raises a ``ConfigError`` subclass for rejected settings."""
+
+    @staticmethod
+    def restore(snapshot: _Bytes, **settings: Unpack[MembershipSettings]) -> Membership:
+        """Restores a machine from ``snapshot()`` bytes and its settings."""
+
+    @staticmethod
+    def restore_clusters(rows: Iterable[_Bytes], **settings: Unpack[MembershipSettings]) -> Membership:
+        """Builds a machine from ``snapshot_cluster()`` rows, one per cluster, in any order
+        (a host that stores clusters apart)."""
+
+    def register(self, cluster: str, holder: str, now_ms: _Int) -> None:
+        """Registers ``holder`` in ``cluster`` (creating it); it gets an index at the next
+        reshard. Registering a live holder is a heartbeat."""
+
+    def heartbeat(self, cluster: str, holder: str, now_ms: _Int) -> None:
+        """A live holder's heartbeat. Raises ``HolderExpiredError`` after its deadline
+        (register again), ``UnknownClusterError`` / ``UnknownHolderError``."""
+
+    def unregister(self, cluster: str, holder: str, now_ms: _Int) -> None:
+        """Removes a holder (a clean shutdown); its index is lost at once."""
+
+    def remove_cluster(self, cluster: str, now_ms: _Int) -> None:
+        """Forgets a cluster without live holders (``ClusterNotEmptyError`` otherwise)."""
+
+    def poll_output(self) -> ShardChanged | ShardLost | None:
+        """The next notification for a holder, or ``None``. Drain it after every input."""
+
+    def take_changed_clusters(self) -> list[str]:
+        """The clusters whose ``snapshot_cluster()`` may differ since the last call, sorted
+        (a name whose cluster is gone was removed)."""
+
+    @property
+    def config(self) -> MembershipSettings:
+        """The settings in force, as keyword arguments for ``restore``."""
+
+    @property
+    def stats(self) -> MembershipStats:
+        """Activity counters, summed over the clusters present."""
+
+    def shard_info(self, cluster: str, holder: str, now_ms: _Int) -> ShardInfo:
+        """A holder's assignment as of ``now_ms`` (a query). Raises ``NotAssignedError``
+        while it waits for a reshard, ``HolderExpiredError``, ``UnknownClusterError``,
+        ``UnknownHolderError``."""
+
+    def assignments(self, cluster: str, now_ms: _Int) -> list[ShardInfo]:
+        """Every live holder's assignment as of ``now_ms``, by index."""
+
+    def cluster_info(self, cluster: str) -> ClusterInfo | None:
+        """A cluster at a glance, or ``None``."""
+
+    def clusters(self) -> list[str]:
+        """The clusters' names, sorted."""
+
+    def snapshot_cluster(self, cluster: str) -> bytes | None:
+        """One cluster as versioned bytes (for ``restore_clusters``), or ``None``."""
+
+@final
+class Buckets(_RunLoop):
+    """Counts events per key (``"GET /users"``) and local day, rolls raw counts up into daily
+    totals and answers day and period queries (count's store).
+
+    Methods by kind:
+
+    - inputs (take ``now_ms``): ``record``, ``record_count``, ``record_many``,
+      ``record_batch``, ``rollup``, ``expire``, ``handle_timeout``;
+    - outputs: none (no ``poll_output``): ``poll_timeout()`` / ``handle_timeout`` run the
+      retention; ``take_state_changed()``, ``take_changes()`` (row changes);
+    - views: ``day_of()``, ``day_start()``, ``daily_totals()``, ``period_totals()``,
+      ``daily_total()``, ``raw_count()``, ``raw_days()``, ``raw_events``, ``key_count``,
+      ``daily_days``, ``stats``, ``next_deadline``, ``config``, ``snapshot()``, ``rows()``.
+
+    Event times (``at_ms``) are ms since the Unix epoch; days are ``"YYYY-MM-DD"`` strings
+    and periods ``"YYYY"``, ``"YYYY-MM"`` or ``"YYYY-MM-DD"`` (a malformed one is
+    ``InvalidArgumentError``), local to ``utc_offset_minutes``. A query that matches nothing
+    is ``NotFoundError``. Buckets pickle through ``snapshot()``.
+    """
+
+    def __new__(cls, **settings: Unpack[BucketsSettings]) -> Self:
+        """Empty buckets; raises a ``ConfigError`` subclass for rejected settings."""
+
+    @staticmethod
+    def restore(snapshot: _Bytes, **settings: Unpack[BucketsSettings]) -> Buckets:
+        """Restores buckets from ``snapshot()`` bytes and their settings."""
+
+    @staticmethod
+    def from_rows(
+        rows: Iterable[BucketsRawRow | BucketsDailyRow | BucketsMeta | _Bytes], **settings: Unpack[BucketsSettings]
+    ) -> Buckets:
+        """Rebuilds buckets from their stored rows, in any order: what ``rows()`` returned, or
+        rows read back from typed tables (``BucketsRawRow(day, key, count)``,
+        ``BucketsDailyRow(day, key, total)``, and the meta row as its ``bytes``)."""
+
+    def record(self, key: str, at_ms: _Int, now_ms: _Int) -> RecordOutcome:
+        """Records one event of ``key`` at event time ``at_ms``."""
+
+    def record_count(self, key: str, count: _Int, at_ms: _Int, now_ms: _Int) -> RecordOutcome:
+        """Records ``count`` events of ``key`` at event time ``at_ms``. An event for a day past
+        the retention is dropped and counted (``kind == "too_old"``), not an error."""
+
+    def record_many(self, entries: _Entries, at_ms: _Int, now_ms: _Int) -> RecordOutcome:
+        """Records ``{key: count}`` or ``(key, count)`` pairs at one event time, atomically."""
+
+    def record_batch(self, batch: Batch | _Bytes, at_ms: _Int, now_ms: _Int) -> RecordOutcome:
+        """Records a shard's ``Batch`` (its deltas as counts) at one event time."""
+
+    def rollup(self, period: str, now_ms: _Int) -> RollupOutcome:
+        """Moves the raw counts of a day, month or year into daily totals, additively (late
+        data adds to what is there)."""
+
+    def expire(self, now_ms: _Int) -> ExpireOutcome:
+        """Drops the raw days that fell out of ``raw_retention_days`` (as the timer does)."""
+
+    def take_changes(self) -> list[BucketsRawRow | BucketsDailyRow | BucketsMeta | BucketsRawDayDeleted | BucketsDailyDayDeleted]:
+        """The row changes since the last call, in apply order: upserted rows and deleted
+        days; rebuild with ``from_rows``."""
+
+    def rows(self) -> list[BucketsRawRow | BucketsDailyRow | BucketsMeta]:
+        """Every stored row (raw rows, daily rows, the meta row): a store's first full write."""
+
+    @property
+    def config(self) -> BucketsSettings:
+        """The settings in force, as keyword arguments for ``restore``."""
+
+    @property
+    def stats(self) -> BucketsStats:
+        """Activity counters."""
+
+    def day_of(self, at_ms: _Int) -> str:
+        """The local day (``"YYYY-MM-DD"``) of event time ``at_ms``."""
+
+    def day_start(self, day: str) -> int | None:
+        """The first millisecond of a local day, or ``None`` before the Unix epoch."""
+
+    def daily_totals(self, from_: str, to: str) -> list[DailyTotal]:
+        """Daily totals of the days ``from_ ..= to``, by day, then key."""
+
+    def period_totals(self, period: str) -> tuple[KeyTotal, ...]:
+        """Each key's total over a year, month or day, by key (``dict(...)`` makes a dict)."""
+
+    def daily_total(self, day: str, key: str) -> int:
+        """One key's daily total on a day (0 when none)."""
+
+    def raw_count(self, day: str, key: str) -> int:
+        """One key's raw (not rolled-up) count on a day (0 when none)."""
+
+    def raw_days(self) -> list[str]:
+        """The days holding raw counts, oldest first."""
+
+    @property
+    def raw_events(self) -> int:
+        """Events held in raw buckets."""
+
+    @property
+    def key_count(self) -> int:
+        """Distinct keys held in raw and daily rows."""
+
+    @property
+    def daily_days(self) -> int:
+        """Days holding daily totals."""
+
+@final
+class Outbox(_RunLoop):
+    """A bounded queue between a host and a remote sink (count's client queue).
+
+    ``offer`` never blocks: when closed, too large or full it drops the message and counts
+    the drop by reason. A failed send pauses sending for a seeded, jittered reconnect delay
+    (``Reconnect``), re-sends the message once, then gives it up (``GaveUp``). ``close``
+    drains (``Drained``).
+
+    Methods by kind:
+
+    - inputs (take ``now_ms``): ``offer``, ``sent``, ``failed``, ``close``,
+      ``handle_timeout``;
+    - outputs: ``poll_output()`` (``Send`` / ``Reconnect`` / ``GaveUp`` / ``Drained``),
+      ``poll_timeout()``, ``take_state_changed()``;
+    - views: ``len(outbox)``, ``is_empty``, ``queued_ids()``, ``in_flight_ids()``,
+      ``is_reconnecting``, ``is_closed``, ``is_drained``, ``stats``, ``next_deadline``,
+      ``config``, ``snapshot()``.
+
+    Message ids are ints the outbox issues. Outboxes pickle through ``snapshot()`` (messages
+    in flight are offered again after a restore).
+    """
+
+    def __new__(cls, **settings: Unpack[OutboxSettings]) -> Self:
+        """An empty, open outbox; raises a ``ConfigError`` subclass for rejected settings."""
+
+    @staticmethod
+    def restore(snapshot: _Bytes, **settings: Unpack[OutboxSettings]) -> Outbox:
+        """Restores an outbox from ``snapshot()`` bytes and its settings; messages that were
+        in flight are offered again by ``poll_output()``."""
+
+    def offer(self, message: _Bytes, now_ms: _Int) -> OfferOutcome:
+        """Queues ``message``, or drops it (counted) when closed, too large or full."""
+
+    def sent(self, id: _Int, now_ms: _Int) -> bool:
+        """The sink took message ``id``. Returns whether it was in flight."""
+
+    def failed(self, id: _Int, now_ms: _Int) -> bool:
+        """Sending message ``id`` failed: it is re-sent after a reconnect, or given up if this
+        was its re-send. Returns whether it was in flight."""
+
+    def close(self, now_ms: _Int) -> None:
+        """Stops taking offers; what is held is still delivered, then ``Drained``."""
+
+    def poll_output(self) -> Send | Reconnect | GaveUp | Drained | None:
+        """The next thing the host must do, or ``None``. Drain it after every input."""
+
+    @property
+    def config(self) -> OutboxSettings:
+        """The settings in force, as keyword arguments for ``restore``."""
+
+    @property
+    def stats(self) -> OutboxStats:
+        """Activity counters."""
+
+    def __len__(self) -> int:
+        """Messages held: queued, waiting to be re-sent, or in flight."""
+
+    @property
+    def is_empty(self) -> bool:
+        """No message is held."""
+
+    def queued_ids(self) -> list[int]:
+        """Ids of the messages waiting to be sent, in sending order (re-sends first)."""
+
+    def in_flight_ids(self) -> list[int]:
+        """Ids of the messages sent and not yet answered, ascending."""
+
+    @property
+    def is_reconnecting(self) -> bool:
+        """Sending is paused until a reconnect."""
+
+    @property
+    def is_closed(self) -> bool:
+        """``close()`` was called."""
+
+    @property
+    def is_drained(self) -> bool:
+        """Closed and nothing held."""
