@@ -1,17 +1,28 @@
-"""The README's quick start runs as written."""
+"""The README's examples run as written: the quick start and each machine's section."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
+SECTIONS = ["Quick start", "Notices and the change journal", "Gateway", "Membership", "Buckets", "Outbox"]
 
 
-def test_quick_start_runs() -> None:
-    text = README.read_text()
-    section = text.split("## Quick start", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    assert code is not None
-    assert len(code.group(1).strip().splitlines()) <= 15
-    exec(compile(code.group(1), str(README), "exec"), {})
+def example(section: str) -> str:
+    """The first Python block of a ``##`` section."""
+    text = README.read_text().split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None, section
+    return code.group(1)
+
+
+def test_quick_start_is_short() -> None:
+    assert len(example("Quick start").strip().splitlines()) <= 15
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_example_runs(section: str) -> None:
+    exec(compile(example(section), f"{README}: {section}", "exec"), {})
