@@ -6,10 +6,13 @@ import { Global } from "./engine.js";
 import { CounterError } from "./errors.js";
 import { optionsOf } from "./options.js";
 import { Persistence, countersOf } from "./storage.js";
+import { shardStub } from "./stubs.js";
 import { randomSeed, shardWritesView, totalsMap } from "./views.js";
 
 /** Storage key of the last stored publish. */
 const PUBLISHED_KEY = "published";
+/** Most reset notices delivered at once (one RPC each). */
+const NOTICE_CONCURRENCY = 8;
 
 /**
  * The global object of a sharded counter. Extend it with the same static `options` as the
@@ -27,7 +30,10 @@ const PUBLISHED_KEY = "published";
  * the internal method shards call. No Worker route reaches `applyBatch`.
  *
  * Every applied batch and reset is in storage before it is acknowledged (concurrent
- * batches share one write). Each publish is stored under the `published` key as
+ * batches share one write). Once a reset is stored, its notice goes by RPC
+ * (`applyNotice`) to every shard the engine knows, a few at a time, and `reset` answers
+ * when they were delivered; a shard that missed its notice learns the reset from its next
+ * acknowledgement. Each publish is stored under the `published` key as
  * `{version, reason, at, counters}` and, when `options.kvBinding` is set, written to KV
  * under `<kvPrefix>~counters` (a JSON object of totals, as do-counter-sharding did).
  */
@@ -47,6 +53,8 @@ export class GlobalObject extends DurableObject {
       resets: 0,
       publishes: 0,
       publishFailures: 0,
+      notices: 0,
+      noticeFailures: 0,
       restored: false,
     });
     this.dirty = false;
@@ -134,7 +142,8 @@ export class GlobalObject extends DurableObject {
   async reset(name) {
     const outcome = this.#ready().reset(name, Date.now());
     if (outcome.type === "reset") this.stats_.resets += 1;
-    await this.#afterInput(true);
+    const notices = await this.#afterInput(true);
+    await this.#deliverNotices(notices);
     return outcome;
   }
 
@@ -182,8 +191,9 @@ export class GlobalObject extends DurableObject {
 
   /**
    * Activity counters of this object in this isolate (in memory, not stored): `batches`,
-   * `duplicates`, `rejectedBatches`, `resets`, `publishes`, `publishFailures`, `restored`, and the storage
-   * I/O of `Persistence.io`.
+   * `duplicates`, `rejectedBatches`, `resets`, `publishes`, `publishFailures`, `notices`
+   * (delivered to shards), `noticeFailures`, `restored`, and the storage I/O of
+   * `Persistence.io`.
    */
   async stats() {
     this.#ready();
@@ -199,22 +209,48 @@ export class GlobalObject extends DurableObject {
   }
 
   /**
-   * Drains outputs (publishes), stores the state when it changed (inputs that arrive
-   * while a write is being made durable share the next one) and re-arms the alarm.
+   * Drains outputs (publishes; the notices of a reset are returned, to be delivered once
+   * stored), stores the state when it changed (inputs that arrive while a write is being
+   * made durable share the next one) and re-arms the alarm.
    */
   async #afterInput(commit) {
-    this.#drain();
+    const notices = this.#drain();
     const armed = this.persistence.armFor(this.engine.pollTimeout());
     if (commit && this.dirty) await this.#groupCommit();
     await armed;
+    return notices;
   }
 
   #drain() {
     const engine = this.engine;
+    const notices = [];
     for (let out = engine.pollOutput(); out !== null && out !== undefined; out = engine.pollOutput()) {
       if (out.type === "publish") this.#store(out);
+      else if (out.type === "notice") notices.push(out);
     }
     if (engine.takeStateChanged()) this.dirty = true;
+    return notices;
+  }
+
+  /**
+   * Delivers a stored reset's notices to their shards by RPC, `NOTICE_CONCURRENCY` at a
+   * time. Only once the reset is stored: a shard drops its pending deltas of the reset
+   * counters, which must never happen for a reset a restart could undo. A failed delivery
+   * is counted and not retried (the shard's next acknowledgement carries the reset).
+   */
+  async #deliverNotices(notices) {
+    const queue = [...notices];
+    const deliver = async () => {
+      for (let notice = queue.shift(); notice !== undefined; notice = queue.shift()) {
+        try {
+          await shardStub(this.env, this.options, notice.shard).applyNotice(notice.bytes);
+          this.stats_.notices += 1;
+        } catch {
+          this.stats_.noticeFailures += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(NOTICE_CONCURRENCY, queue.length) }, deliver));
   }
 
   #store(publish) {

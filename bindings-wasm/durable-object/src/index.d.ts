@@ -89,6 +89,8 @@ export declare class ShardObject extends DurableObject {
   counters(): Promise<Counters>;
   /** Ships pending deltas now and waits for the global's answer. */
   flush(): Promise<FlushResult>;
+  /** Internal: a reset notice from the global (its bytes); whether this shard learned anything. */
+  applyNotice(bytes: Uint8Array): Promise<boolean>;
   /** Pending deltas, batch in flight, next deadline, alarm, engine statistics. */
   view(): Promise<Record<string, unknown>>;
   /** Counters of this object since it started. */
@@ -121,7 +123,7 @@ export declare class GlobalObject extends DurableObject {
   counters(): Promise<Counters>;
   /** One live total (0 when not defined). */
   total(name: string): Promise<number | bigint>;
-  /** Resets a counter (deltas accepted before shards learn of it never count). */
+  /** Resets a counter (deltas accepted before shards learn of it never count); answers once every shard the global knows was told. */
   reset(name: string): Promise<{ type: "reset"; previous: number | bigint; generation: number | bigint } | { type: "not_defined" }>;
   /** The reset generation new shards start from. */
   generation(): Promise<number | bigint>;
@@ -149,6 +151,9 @@ export declare class GlobalObject extends DurableObject {
       resets: number;
       publishes: number;
       publishFailures: number;
+      /** Reset notices delivered to shards, and deliveries that failed. */
+      notices: number;
+      noticeFailures: number;
       restored: boolean;
     }
   >;

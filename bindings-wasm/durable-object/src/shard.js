@@ -21,7 +21,8 @@ import { pendingView, randomIncarnation, randomSeed } from "./views.js";
  * `options.shardPrefix`); objects with any other name refuse every call.
  *
  * RPC methods (all async): `increment(name, delta?)`, `increments(entries)`, `counters()`,
- * `flush()`, `view()`, `stats()`. Durability (`options.durability`):
+ * `flush()`, `view()`, `stats()`, and `applyNotice(bytes)`, the internal method the global
+ * calls after a reset. Durability (`options.durability`):
  * - `"durable"` (default): every accepted increment is in storage before its reply;
  *   concurrent increments share one write (group commit).
  * - `"buffered"`: state is written when a batch is handed to the global (every flush);
@@ -149,6 +150,19 @@ export class ShardObject extends DurableObject {
     await this.#afterInput();
     const acknowledged = outcome.type === "sent" && this.sending ? await this.sending : false;
     return { ...outcome, acknowledged };
+  }
+
+  /**
+   * Internal: a reset the global object announced (its notice's bytes). Pending deltas of
+   * the reset counters are dropped now instead of at the next acknowledgement. Returns
+   * whether this shard learned anything (a repeated notice changes nothing).
+   * @param {Uint8Array} bytes
+   * @returns {Promise<boolean>}
+   */
+  async applyNotice(bytes) {
+    const learned = this.#ready().handleGenerationNotice(bytes, Date.now());
+    await this.#afterIncrement();
+    return learned;
   }
 
   /** Everything about this shard: pending deltas, batch in flight, next deadline, I/O. */

@@ -13,10 +13,9 @@ before(async () => {
 after(() => worker?.dispose());
 
 test("reset with pending deltas on every shard ends at the reset semantics", async () => {
-  // Global x = 10 (flushed), then every shard holds pending x deltas.
-  for (let n = 0; n < 4; n++) {
-    await worker.request("POST", "/increments", { x: 1 });
-  }
+  // Global x = 10 (flushed, every shard has written: the global knows them all), then every
+  // shard holds pending x deltas.
+  await worker.request("POST", "/__test/increments-burst", { n: 4, name: "x", shards: 4, delta: 1 });
   for (let n = 0; n < 4; n++) await worker.request("POST", `/shard/${n}/write`);
   await worker.request("POST", "/increments", { x: 6 });
   for (let n = 0; n < 4; n++) await worker.request("POST", `/shard/${n}/write`);
@@ -32,7 +31,15 @@ test("reset with pending deltas on every shard ends at the reset semantics", asy
   assert.equal(reset.type, "reset");
   assert.equal(reset.previous, 10);
 
-  // The shards now flush their pending (pre-reset) deltas: all dropped at the global.
+  // Once the reset was stored, the global told every shard it knows (its notice by RPC):
+  // their pending pre-reset deltas are already dropped, before any flush.
+  const told = await stats(worker);
+  assert.equal(told.global.notices, 4);
+  assert.equal(told.global.noticeFailures, 0);
+  assert.deepEqual(told.views.map((v) => v.pending), [[], [], [], []]);
+  assert.deepEqual(told.views.map((v) => v.stats.staleDropped), [1, 1, 1, 1], "one pending entry (x: 25) each");
+
+  // The shards now flush: nothing of before the reset reaches the global.
   const flushes = await Promise.all([0, 1, 2, 3].map((n) => worker.request("POST", `/shard/${n}/write`)));
   assert.ok(flushes.every((f) => f.status === 200));
   ({ json: live } = await worker.request("GET", "/global/counters"));
