@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readmeTests } from '../../bindings-js/test/readme.mjs';
 
 test('the README usage example runs and gives the totals it shows', async () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -14,3 +15,6 @@ test('the README usage example runs and gives the totals it shows', async () => 
   await import(`data:text/javascript,${encodeURIComponent(source)}`);
   assert.deepEqual(printed, [[{ key: 'a', total: 3 }, { key: 'b', total: 2 }, { key: 'c', total: 1 }]]);
 });
+
+// The machine examples, the same in the Node package's README (bindings-js/test/readme.mjs).
+readmeTests('shardtally-wasm', import.meta.resolve('shardtally-wasm'));
