@@ -6,7 +6,8 @@
 //   same low-level surface in both native halves (napi-rs and wasm-bindgen);
 // - identical inputs give identical results, errors (class, code, message, fields);
 // - every JS name has its Python name (camelCase → snake_case; error codes ↔ exception
-//   classes), read from the Python package itself: a JS name Python lacks fails the test.
+//   classes; a method Python spells as a protocol, `len` as `__len__`, counts), read from the
+//   Python package itself: a JS name Python lacks fails the test.
 //
 // The WebAssembly package is built by ../bindings-wasm/scripts/build.sh (quick when it is up
 // to date). The wasm checks are skipped, with a message, only when the wasm tooling (cargo
@@ -518,7 +519,8 @@ out = {"module": [n for n in dir(shardtally) if not n.startswith("_")], "classes
 for n in out["module"]:
     o = getattr(shardtally, n)
     if inspect.isclass(o):
-        out["classes"][n] = [m for m in dir(o) if not m.startswith("_")]
+        # Python's protocol methods stand for JS methods of the same meaning (\`len(outbox)\`).
+        out["classes"][n] = [m for m in dir(o) if not m.startswith("_")] + [m.strip("_") for m in ("__len__",) if m in vars(o)]
         code = getattr(o, "code", None)
         if issubclass(o, BaseException) and isinstance(code, str):
             out["codes"][code] = n
