@@ -82,6 +82,7 @@ class ShardRegistrar extends EventEmitter {
     this._listen = Boolean(listen)
     this._userPool = pool ?? null
     this._clientConfig = database ?? (connectionString !== undefined ? { connectionString } : null)
+    this._applicationName = `shardtally/pg ${holder}`.slice(0, 63) // shows in pg_stat_activity
 
     const table = `"${schema}".membership_clusters`
     this._qLock = `SELECT state FROM ${table} WHERE cluster = $1 FOR UPDATE`
@@ -103,6 +104,7 @@ class ShardRegistrar extends EventEmitter {
     // arrive in any order, and older news never override newer.
     this._key = null
     this._expiresAt = null // local monotonic ms the holder expires at
+    this._expiryTimer = null
   }
 
   /** The cluster. */
@@ -113,6 +115,11 @@ class ShardRegistrar extends EventEmitter {
   /** This registrar's holder id (a random UUID unless given), kept across stop/start. */
   get holder() {
     return this._holder
+  }
+
+  /** The application_name of the registrar's connections (pg_stat_activity; a pool you pass keeps its own). */
+  get applicationName() {
+    return this._applicationName
   }
 
   /** Whether the heartbeat loop runs (between start() and stop()). */
@@ -152,7 +159,7 @@ class ShardRegistrar extends EventEmitter {
 
   async _start() {
     if (this._loop !== null) return
-    const pool = this._userPool ?? new (loadPg().Pool)({ ...this._clientConfig, max: 1 })
+    const pool = this._userPool ?? new (loadPg().Pool)({ ...this._clientConfig, application_name: this._applicationName, max: 1 })
     if (pool !== this._userPool) pool.on('error', (err) => this._report(err))
     try {
       if (this._migrate) await migrate(pool, { component: 'membership', schema: this._schema })
@@ -175,6 +182,8 @@ class ShardRegistrar extends EventEmitter {
     this._wake()
     await this._loop
     this._loop = null
+    clearTimeout(this._expiryTimer)
+    this._expiryTimer = null
     await this._stopListener()
     if (unregister) {
       try {
@@ -231,6 +240,10 @@ class ShardRegistrar extends EventEmitter {
     const { m, now, outputs } = result
     const observed = performance.now()
     this._expiresAt = started + this._ttlMs
+    // A timer of its own: a heartbeat that hangs (a lock, a dead network) must not delay
+    // giving the index up.
+    clearTimeout(this._expiryTimer)
+    this._expiryTimer = setTimeout(() => this._checkExpiry(), Math.max(0, this._expiresAt - observed) + 1)
     for (const out of outputs) if (out.holder === this._holder) this._apply(out)
     try {
       this._assign(m.shardInfo(this._cluster, this._holder, now))
@@ -313,7 +326,7 @@ class ShardRegistrar extends EventEmitter {
   async _startListener() {
     await this._stopListener()
     const pg = loadPg()
-    const client = new pg.Client(this._clientConfig ?? this._userPool.options)
+    const client = new pg.Client({ ...(this._clientConfig ?? this._userPool.options), application_name: this._applicationName })
     const lost = (err) => {
       if (this._listener === client) {
         this._listener = null

@@ -128,6 +128,7 @@ class ShardRegistrar:
         self._ttl_s = (config["heartbeat_interval_ms"] + config["grace_period_ms"]) / 1000
         self._migrate = migrate
         self._listen = listen
+        self._application_name = f"shardtally.pg {self._holder}"[:63]
         self.on_shard_changed = on_shard_changed
         self.on_shard_lost = on_shard_lost
         self.on_error = on_error
@@ -153,6 +154,7 @@ class ShardRegistrar:
         # news arrive in any order, and older news never override newer.
         self._key: tuple[int, int] | None = None
         self._expires_at: float | None = None  # local monotonic time the holder expires at
+        self._expiry_timer: asyncio.TimerHandle | None = None
 
     # ----- getters -----
 
@@ -165,6 +167,11 @@ class ShardRegistrar:
     def holder(self) -> str:
         """This registrar's holder id."""
         return self._holder
+
+    @property
+    def application_name(self) -> str:
+        """The ``application_name`` of the registrar's connections (``pg_stat_activity``)."""
+        return self._application_name
 
     @property
     def running(self) -> bool:
@@ -192,7 +199,7 @@ class ShardRegistrar:
         async with self._lifecycle:
             if self._task is not None:
                 return
-            conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            conn = await self._connect()
             try:
                 if self._migrate:
                     await migrate_async(conn, component="membership", schema=self._schema)
@@ -221,6 +228,9 @@ class ShardRegistrar:
             self._wake.set()
             await task
             self._task = None
+            if self._expiry_timer is not None:
+                self._expiry_timer.cancel()
+                self._expiry_timer = None
             await self._stop_listener()
             if unregister:
                 try:
@@ -273,6 +283,11 @@ class ShardRegistrar:
             return retry
         observed = time.monotonic()
         self._expires_at = started + self._ttl_s
+        # A timer of its own: a heartbeat that hangs (a lock, a dead network) must not delay
+        # giving the index up.
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+        self._expiry_timer = asyncio.get_running_loop().call_later(self._expires_at - observed, self._check_expiry)
         for out in outputs:
             if out.holder == self._holder:
                 self._apply(out)
@@ -312,7 +327,7 @@ class ShardRegistrar:
             if conn is not None:
                 await conn.close()
             conn = self._conn = None
-            conn = self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            conn = self._conn = await self._connect()
         async with conn.transaction():
             row = await (await conn.execute(self._q_lock, (self._cluster,))).fetchone()
             if row is None:
@@ -344,11 +359,14 @@ class ShardRegistrar:
                 )
         return m, now, outputs
 
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, application_name=self._application_name)
+
     # ----- notifications -----
 
     async def _start_listener(self) -> None:
         await self._stop_listener()
-        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        conn = await self._connect()
         try:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         except BaseException:
