@@ -1,6 +1,6 @@
 // Types of shardtally-durable-object: sharded counters on Cloudflare Durable Objects.
 import type { DurableObject } from "cloudflare:workers";
-import type { Delta, GlobalSettings, ShardSettings, WriteRecord } from "shardtally-wasm";
+import type { Audience, Deadline, Delivery, Delta, GatewaySettings, GatewayStats, GatewayTimer, GlobalSettings, ReplicaView, ShardSettings, WriteRecord } from "shardtally-wasm";
 
 /** Settings shared by the shard class, the global class and the Worker routes. */
 export interface CounterOptions {
@@ -190,3 +190,182 @@ export declare function handleCounterRequest(request: Request, env: any, options
 
 /** A Worker serving the counter routes: `export default counterWorker(options)`. */
 export declare function counterWorker(options?: CounterOptionsSource): { fetch(request: Request, env: any): Promise<Response> };
+
+// ----- WebSocket gateway (DOG) -----
+
+/** Options shared by the group class, the replica class and the gateway Worker. */
+export interface GatewayOptions {
+  /** Durable Object binding of the group class. Default `"GATEWAY_GROUP"`. */
+  groupBinding?: string;
+  /** Durable Object binding of the replica class. Default `"GATEWAY_REPLICA"`. */
+  replicaBinding?: string;
+  /** The one path clients connect to. Default `"/connect"`. */
+  path?: string;
+  /** Largest client frame, emitted / broadcast / whispered payload or gossip question, in bytes (1..=1048576). Default 65536. */
+  maxMessageBytes?: number;
+  /** Most RPC calls one fan-out has in flight (1..=256). Default 16. */
+  maxConcurrency?: number;
+  /** Engine settings of the group's gateway (`limit`, `reservationTtlMs`, `gossipTimeoutMs`, ...); the group's name is its object name. */
+  gateway?: Omit<GatewaySettings, "group">;
+}
+
+/** Gateway options as an object, or a function of the Worker environment. */
+export type GatewayOptionsSource = GatewayOptions | ((env: any) => GatewayOptions);
+
+/** Gateway options with every default filled in (frozen). */
+export type ResolvedGatewayOptions = Readonly<Required<GatewayOptions>>;
+
+/** The defaults of every gateway option. */
+export declare const DEFAULT_GATEWAY_OPTIONS: ResolvedGatewayOptions;
+
+/** Validates gateway options (engine setting names and values too) and fills in the defaults. */
+export declare function resolveGatewayOptions(options?: GatewayOptions): ResolvedGatewayOptions;
+
+/**
+ * An error of the gateway host, with a stable `code`: INVALID_OPTIONS, MISSING_BINDING,
+ * NOT_FOUND (404), METHOD_NOT_ALLOWED (405), UPGRADE_REQUIRED (426), MISSING_REQUEST_ID
+ * (400), MESSAGE_TOO_LARGE, NOT_CONNECTED, NO_GOSSIP_HANDLER, WRONG_OBJECT_NAME,
+ * LEDGER_TOO_LARGE, LEDGER_CORRUPT (engine errors keep their codes: REPLICA_FULL and
+ * TABLE_FULL answer 503, EMPTY_ID and ID_TOO_LONG 400).
+ */
+export declare class GatewayError extends Error {
+  constructor(code: string, message: string, fields?: Record<string, unknown>);
+  code: string;
+  [field: string]: unknown;
+}
+
+/** A message: strings and binary are sent as they are, anything else as JSON. */
+export type GatewayMessage = string | ArrayBuffer | ArrayBufferView | object | number | boolean | null;
+
+/** How far a message went: replicas in the plan, sockets it was sent to, replicas whose delivery failed. */
+export interface DeliveryReport {
+  replicas: number;
+  sockets: number;
+  failed: string[];
+}
+
+/** A gossip's answers in peer (creation) order; peers that threw, and peers past the deadline. */
+export interface GossipOutcome<T = unknown> {
+  replies: Array<{ replica: string; value: T }>;
+  failed: string[];
+  missing: string[];
+}
+
+/** One client connection as the hooks see it (DOG's `Socket`); its identity survives hibernation. */
+export declare class GatewaySocket {
+  /** This connection's id. */
+  readonly connection: string;
+  /** The client's request id (DOG's `uid`). */
+  readonly request: string;
+  readonly group: string;
+  /** The replica holding this socket. */
+  readonly replica: string;
+  /** Sends to this socket only. */
+  send(data: GatewayMessage): void;
+  /** Closes the socket and frees its slot now. */
+  close(code?: number, reason?: string): Promise<void>;
+  /** Every socket of this replica (the sender too with `includeSender`). */
+  emit(data: GatewayMessage, includeSender?: boolean): Promise<DeliveryReport>;
+  /** Every socket of the group, on every replica (the sender too with `includeSender`). */
+  broadcast(data: GatewayMessage, includeSender?: boolean): Promise<DeliveryReport>;
+  /** The sockets of request id `target`, on the one replica holding them (nobody for an unknown target or oneself). */
+  whisper(target: string, data: GatewayMessage): Promise<DeliveryReport>;
+}
+
+/** How a connection ended. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+  error?: unknown;
+}
+
+/** Storage I/O of a group object since it started. */
+export interface GatewayIo extends StorageIo {
+  /** Size of the ledger last written. */
+  ledgerBytes: number;
+}
+
+/** The group object (DOG's `Group`). Extend it with `static options` and bind it; reach it by name. */
+export declare class GroupObject extends DurableObject {
+  static options?: GatewayOptionsSource;
+  /** Internal (the Worker): the replica for a request id, a slot reserved there. */
+  route(request: string): Promise<{ replica: string; reason: "sticky" | "current" | "least_loaded" | "created" }>;
+  /** Internal (a replica): a connection opened (REPLICA_FULL when there is no slot). */
+  opened(replica: string, connection: string, request: string): Promise<"reserved" | "unreserved" | "already_open">;
+  /** Internal (a replica): a connection ended; `false` for a second event of the same connection. */
+  closed(replica: string, connection: string): Promise<boolean>;
+  /** Internal (a replica): its open connections as `[connection, request]` pairs. */
+  report(replica: string, connections: Array<[string, string]>): Promise<void>;
+  /** Internal (a replica): who receives a message. */
+  plan(kind: "emit" | "broadcast" | "whisper", replica: string, sender: string, arg: boolean | string): Promise<Delivery[]>;
+  /** Internal (a replica): asks every other replica. */
+  gossip(replica: string, message: unknown): Promise<GossipOutcome>;
+  /** Replicas, counts, deadlines, engine statistics and storage I/O. */
+  view(): Promise<{
+    group: string;
+    replicas: ReplicaView[];
+    current: string | null;
+    requestIds: number;
+    reservations: number;
+    nextDeadline: Deadline<GatewayTimer> | null;
+    alarmAt: number | null;
+    stats: GatewayStats;
+    host: Record<string, number | boolean>;
+    io: GatewayIo;
+  }>;
+  /** Fires due deadlines; safe to deliver twice or early. */
+  alarm(): Promise<void>;
+}
+
+/** A replica (DOG's `Replica`). Extend it with `static options` and any of the hooks, and bind it. */
+export declare class ReplicaObject extends DurableObject {
+  static options?: GatewayOptionsSource;
+  /** This replica's id (its Durable Object id). */
+  readonly id: string;
+  /** A client connected. */
+  onopen?(socket: GatewaySocket): void | Promise<void>;
+  /** A frame from a client (at most `maxMessageBytes`). */
+  onmessage?(socket: GatewaySocket, data: string | ArrayBuffer): void | Promise<void>;
+  /** A connection ended (once per connection, even when both an error and a close fire). */
+  onclose?(socket: GatewaySocket, info: CloseInfo): void | Promise<void>;
+  /** A peer's gossip question; the answer must be JSON (at most `maxGossipReplyBytes`). */
+  ongossip?(message: any, context: { group: string }): unknown | Promise<unknown>;
+  /** Every open socket of this replica. */
+  sockets(): GatewaySocket[];
+  /** Asks every other replica of the group; one failing peer never fails the gossip. */
+  gossip<T = unknown>(message: unknown, group?: string): Promise<GossipOutcome<T>>;
+  /** The upgrade the gateway Worker forwards. */
+  fetch(request: Request): Promise<Response>;
+  webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void>;
+  webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void>;
+  webSocketError(ws: WebSocket, error: unknown): Promise<void>;
+  /** Internal: part of a plan the group made; how many sockets it was sent to. */
+  deliver(group: string, audience: Audience, data: string | ArrayBuffer | Uint8Array): Promise<number>;
+  /** Internal: a peer's gossip question. */
+  answerGossip(group: string, message: unknown): Promise<unknown>;
+  /** Internal: this replica's open connections of `group`. */
+  connections(group: string): Promise<Array<[string, string]>>;
+  /** Activity counters since this object started. */
+  stats(): Promise<Record<string, number | string>>;
+}
+
+/** Who a client is: its group and its request id (`null` answers 400). */
+export type Identify = (request: Request, env: any) => { group: string; request: string | null } | Promise<{ group: string; request: string | null }>;
+
+/** Hooks of the gateway Worker. */
+export interface GatewayHooks {
+  /** Default: `identifyFromUrl` (`?group=` and `?request=` or `x-request-id`). */
+  identify?: Identify;
+  /** Every path other than `options.path` (default: 404). */
+  fallback?: (request: Request, env: any, ctx: any) => Response | Promise<Response>;
+}
+
+/** The default identification: `?group=` (default `"default"`), `?request=` or the `x-request-id` header. */
+export declare function identifyFromUrl(request: Request): { group: string; request: string | null };
+
+/** Answers one request: the gateway path (405 / 426 / 400 / 101) or the fallback (404 by default). */
+export declare function handleGatewayRequest(request: Request, env: any, ctx: any, options?: GatewayOptionsSource, hooks?: GatewayHooks): Promise<Response>;
+
+/** A Worker serving the gateway: `export default gatewayWorker(options, hooks)`. */
+export declare function gatewayWorker(options?: GatewayOptionsSource, hooks?: GatewayHooks): { fetch(request: Request, env: any, ctx: any): Promise<Response> };

@@ -5,3 +5,15 @@ export { CounterClient } from "./client.js";
 export { counterWorker, handleCounterRequest } from "./http.js";
 export { CounterError } from "./errors.js";
 export { DEFAULT_OPTIONS, resolveOptions } from "./options.js";
+// The WebSocket gateway (DOG): group and replica objects, the Worker side (src/gateway/).
+export {
+  DEFAULT_GATEWAY_OPTIONS,
+  GatewayError,
+  GatewaySocket,
+  GroupObject,
+  ReplicaObject,
+  gatewayWorker,
+  handleGatewayRequest,
+  identifyFromUrl,
+  resolveGatewayOptions,
+} from "./gateway/index.js";
