@@ -2,12 +2,15 @@
 # Tests of the shardtally Durable Object shim, in workerd through Miniflare.
 # Sets itself up first (scripts/setup.sh: builds the shardtally-wasm package through its own
 # build script, which is quick when bindings-wasm/scripts/test.sh already built it, and runs
-# `npm install` when package-lock.json changed), type-checks src/index.d.ts (test/types), then
+# `npm install` when package-lock.json changed), makes Debian's chromium available for the
+# browser tests (scripts/chromium.sh), type-checks src/index.d.ts (test/types), then
 # runs `node --test` over test/*.test.js (one Miniflare instance per file, two files at a time).
 set -eu
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 sh "$HERE/scripts/setup.sh"
+# Headless Chromium for the browser tests (apt-get install once when missing).
+sh "$HERE/scripts/chromium.sh"
 cd "$HERE"
 # src/index.d.ts against the package's typing (tsc from bindings-wasm's tools, which the
 # build in setup.sh installs).

@@ -327,7 +327,7 @@ export declare class ReplicaObject extends DurableObject {
   onopen?(socket: GatewaySocket): void | Promise<void>;
   /** A frame from a client (at most `maxMessageBytes`). */
   onmessage?(socket: GatewaySocket, data: string | ArrayBuffer): void | Promise<void>;
-  /** A connection ended (once per connection, even when both an error and a close fire). */
+  /** A connection ended (once per connection, even when both an error and a close fire); runs before the group frees the slot, so it can still broadcast. */
   onclose?(socket: GatewaySocket, info: CloseInfo): void | Promise<void>;
   /** A peer's gossip question; the answer must be JSON (at most `maxGossipReplyBytes`). */
   ongossip?(message: any, context: { group: string }): unknown | Promise<unknown>;

@@ -108,14 +108,16 @@ export class GatewaySocket {
  * Sockets are accepted with the WebSocket Hibernation API: an idle replica is evicted and
  * its sockets stay open; a socket's identity (group, request id, connection id) is its
  * attachment. A frame larger than `maxMessageBytes` closes its socket (1009). `onclose`
- * runs once per connection even when the runtime reports both an error and a close, and
- * the group frees one slot (the engine ignores the second close).
+ * runs once per connection even when the runtime reports both an error and a close, before
+ * the group frees the slot (so it can still `broadcast` that the user left); the group
+ * frees one slot (the engine ignores the second close).
  *
  * The replica's RPC methods (`deliver`, `answerGossip`, `connections`) are internal; its
  * `fetch` only accepts the upgrades the gateway Worker forwards.
  */
 export class ReplicaObject extends DurableObject {
-  #ended = new WeakSet();
+  /** Sockets whose end is being (or was) handled, and that handling. */
+  #ending = new WeakMap();
   #host;
 
   /**
@@ -153,12 +155,12 @@ export class ReplicaObject extends DurableObject {
 
   // ----- for subclasses -----
 
-  /** Every open socket of this replica. */
+  /** Every open socket of this replica (a socket whose close is being handled is not listed). */
   sockets() {
     const out = [];
     for (const ws of this.ctx.getWebSockets()) {
       const att = this.#attachment(ws);
-      if (att !== null) out.push(new GatewaySocket(this.#host, ws, att));
+      if (att !== null && !this.#ending.has(ws)) out.push(new GatewaySocket(this.#host, ws, att));
     }
     return out;
   }
@@ -216,7 +218,7 @@ export class ReplicaObject extends DurableObject {
   /** A frame from a client: bounded, then `onmessage(socket, data)`. */
   async webSocketMessage(ws, data) {
     const att = this.#attachment(ws);
-    if (att === null || this.#ended.has(ws)) return;
+    if (att === null || this.#ending.has(ws)) return;
     const socket = new GatewaySocket(this.#host, ws, att);
     try {
       checkFrame(data, this.options.maxMessageBytes);
@@ -292,7 +294,7 @@ export class ReplicaObject extends DurableObject {
     const out = [];
     for (const ws of this.ctx.getWebSockets()) {
       const att = this.#attachment(ws);
-      if (att !== null && att.g === group && !this.#ended.has(ws)) out.push([att.c, att.r]);
+      if (att !== null && att.g === group && !this.#ending.has(ws)) out.push([att.c, att.r]);
     }
     return out;
   }
@@ -323,22 +325,36 @@ export class ReplicaObject extends DurableObject {
     }
   }
 
-  /** The end of a connection (close, error, or a close from this side). */
+  /**
+   * The end of a connection (close, error, or a close from this side). The first event runs
+   * `onclose` — while the group still counts the connection, so the hook can broadcast —
+   * and then tells the group; a later event of the same socket waits for it and tells the
+   * group again, which the engine ignores (one slot per connection).
+   */
   async #end(ws, info) {
     const att = this.#attachment(ws);
     if (att === null) return;
-    const first = !this.#ended.has(ws);
-    this.#ended.add(ws);
-    if (!first) this.counters.duplicateCloseEvents += 1;
-    // Every event goes to the engine, which frees the slot once per connection.
+    const running = this.#ending.get(ws);
+    if (running !== undefined) {
+      this.counters.duplicateCloseEvents += 1;
+      await running;
+      await this.#tellClosed(att);
+      return;
+    }
+    const ending = (async () => {
+      this.counters.closed += 1;
+      await this.#hook("onclose", new GatewaySocket(this.#host, ws, att), info);
+      await this.#tellClosed(att);
+    })();
+    this.#ending.set(ws, ending);
+    await ending;
+  }
+
+  async #tellClosed(att) {
     try {
       await this.#callGroup(att.g, (g) => g.closed(this.id, att.c));
     } catch (error) {
       console.error(`shardtally gateway: telling group ${att.g} about a close failed: ${error?.message ?? error}`);
-    }
-    if (first) {
-      this.counters.closed += 1;
-      await this.#hook("onclose", new GatewaySocket(this.#host, ws, att), info);
     }
   }
 
@@ -376,7 +392,7 @@ export class ReplicaObject extends DurableObject {
     let sent = 0;
     for (const ws of this.ctx.getWebSockets()) {
       const att = this.#attachment(ws);
-      if (att === null || att.g !== group || this.#ended.has(ws)) continue;
+      if (att === null || att.g !== group || this.#ending.has(ws)) continue;
       if (audience.type === "all_except" && att.c === audience.connection) continue;
       if (audience.type === "request" && att.r !== audience.request) continue;
       try {
