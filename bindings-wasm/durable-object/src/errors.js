@@ -4,7 +4,8 @@
  * An error of the Durable Object shim, with a stable `code` string and the offending values
  * as properties (the same shape as the engine's errors, so callers handle both alike).
  * Codes: INVALID_OPTIONS, WRONG_OBJECT_NAME, MISSING_BINDING, INVALID_BODY, INVALID_NAME,
- * NOT_FOUND, METHOD_NOT_ALLOWED, SNAPSHOT_TOO_LARGE.
+ * NOT_FOUND, METHOD_NOT_ALLOWED, SNAPSHOT_TOO_LARGE; of the Worker routes: FORBIDDEN,
+ * NAME_NOT_ALLOWED, AUTHORIZE_FAILED, BUSY, PAYLOAD_TOO_LARGE, SHARD_OUT_OF_RANGE.
  */
 export class CounterError extends Error {
   /**
@@ -23,6 +24,9 @@ export class CounterError extends Error {
 /** HTTP status for an error code (engine or shim); unknown codes are server errors. */
 export function statusOf(code) {
   switch (code) {
+    case "FORBIDDEN":
+    case "NAME_NOT_ALLOWED":
+      return 403;
     case "NOT_FOUND":
     case "SHARD_OUT_OF_RANGE":
       return 404;
@@ -33,6 +37,7 @@ export function statusOf(code) {
     case "PAYLOAD_TOO_LARGE":
       return 413;
     case "TABLE_FULL":
+    case "BUSY":
       return 503;
     case "INVALID_BODY":
     case "INVALID_NAME":

@@ -18,6 +18,14 @@ export const DEFAULT_OPTIONS = Object.freeze({
   kvBinding: null,
   kvPrefix: "shardtally",
   basePath: "",
+  // The Worker routes (http.js): admin routes are off (404) without `authorize`.
+  authorize: null,
+  allowName: null,
+  maxNameBytes: 256,
+  maxBodyBytes: 64 * 1024,
+  fanOutConcurrency: 8,
+  fanOutLimit: 256,
+  coalesce: true,
   shard: Object.freeze({}),
   global: Object.freeze({}),
 });
@@ -59,6 +67,21 @@ function pickSettings(section, value) {
   return out;
 }
 
+function optionalFunction(options, name) {
+  const value = options[name];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "function") throw invalid(`options.${name} must be a function or null`, { option: name });
+  return value;
+}
+
+function integerIn(options, name, min, max) {
+  const value = options[name];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`options.${name} must be an integer in ${min}..=${max}`, { option: name, value });
+  }
+  return value;
+}
+
 function nonEmptyString(options, name, { nullable = false } = {}) {
   const value = options[name];
   if (nullable && (value === null || value === undefined)) return null;
@@ -91,6 +114,13 @@ export function resolveOptions(user = {}) {
     kvBinding: nonEmptyString(o, "kvBinding", { nullable: true }),
     kvPrefix: nonEmptyString(o, "kvPrefix"),
     basePath: o.basePath,
+    authorize: optionalFunction(o, "authorize"),
+    allowName: optionalFunction(o, "allowName"),
+    maxNameBytes: integerIn(o, "maxNameBytes", 1, 65_536),
+    maxBodyBytes: integerIn(o, "maxBodyBytes", 2, 16 * 1024 * 1024),
+    fanOutConcurrency: integerIn(o, "fanOutConcurrency", 1, 64),
+    fanOutLimit: integerIn(o, "fanOutLimit", 1, 10_000),
+    coalesce: o.coalesce,
     shard: Object.freeze(pickSettings("shard", o.shard)),
     global: Object.freeze(pickSettings("global", o.global)),
   };
@@ -105,6 +135,9 @@ export function resolveOptions(user = {}) {
   }
   if (typeof resolved.basePath !== "string" || (resolved.basePath !== "" && (!resolved.basePath.startsWith("/") || resolved.basePath.endsWith("/")))) {
     throw invalid('options.basePath must be "" or start with "/" and not end with "/"', { option: "basePath" });
+  }
+  if (typeof resolved.coalesce !== "boolean") {
+    throw invalid("options.coalesce must be a boolean", { option: "coalesce", value: o.coalesce });
   }
   if (resolved.globalName.startsWith(resolved.shardPrefix)) {
     throw invalid("options.globalName must not start with options.shardPrefix", { option: "globalName" });
@@ -125,13 +158,15 @@ const byJson = new Map();
 export function optionsFor(source, env) {
   if (typeof source === "function") {
     const user = source(env);
+    // Functions (the route hooks) are left out of the JSON key: they are checked and
+    // attached to the cached resolution when they differ from the cached ones.
     const key = JSON.stringify(user ?? {});
     let resolved = byJson.get(key);
     if (!resolved) {
       resolved = resolveOptions(user ?? {});
       byJson.set(key, resolved);
     }
-    return resolved;
+    return withHooks(resolved, user ?? {});
   }
   const user = source ?? DEFAULT_OPTIONS;
   let resolved = byObject.get(user);
@@ -141,6 +176,35 @@ export function optionsFor(source, env) {
     byObject.set(resolved, resolved);
   }
   return resolved;
+}
+
+const BASE = Symbol("base options");
+
+/**
+ * The resolution `resolved` with the route hooks of `user` (functions), when they differ;
+ * `baseOptions` of the result is `resolved` (so per-options state, like a router, is
+ * shared however often an options function makes new hooks).
+ */
+function withHooks(resolved, user) {
+  const authorize = user.authorize ?? null;
+  const allowName = user.allowName ?? null;
+  if (authorize === resolved.authorize && allowName === resolved.allowName) return resolved;
+  const derived = Object.freeze({
+    ...resolved,
+    authorize: optionalFunction({ authorize }, "authorize"),
+    allowName: optionalFunction({ allowName }, "allowName"),
+    [BASE]: resolved,
+  });
+  byObject.set(derived, derived);
+  return derived;
+}
+
+/**
+ * The options `resolved` came from, without per-call hooks (itself when it has none).
+ * @param {object} resolved resolved options
+ */
+export function baseOptions(resolved) {
+  return resolved[BASE] ?? resolved;
 }
 
 /**
