@@ -250,3 +250,21 @@ test('migrations apply once even when run concurrently, and a changed file is re
     await Promise.all(clients.map((c) => c.end()))
   }
 })
+
+// ----- the README -----
+
+test('the README example of the PostgreSQL registrar runs', needsPg, async () => {
+  const schema = fresh()
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const section = readme.split('\n### PostgreSQL registrar\n')[1].split('\n## ')[0].split('\n### ')[0]
+  const code = /```js\n([\s\S]*?)```/.exec(section)
+  assert.ok(code, 'a js block in the PostgreSQL registrar section')
+  const source = code[1].replace("schema: 'shardtally'", `schema: '${schema}'`)
+  assert.ok(source.includes(schema))
+  const printed = []
+  const console = { log: (...a) => printed.push(a.join(' ')), error: (...a) => printed.push(a.join(' ')) }
+  const { createRequire } = await import('node:module')
+  const run = new Function('require', 'console', 'process', `return (async () => {\n${source}\n})()`)
+  await run(createRequire(new URL('../package.json', import.meta.url)), console, { env: { SHARDTALLY_PG_URL: PG_URL } })
+  assert.deepEqual(printed, ['handling shard 0 of 1 (epoch 1)', 'stop handling 0: unregistered'])
+})

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -224,3 +226,14 @@ def test_start_raises_when_the_database_cannot_be_reached(schema: str) -> None:
         assert not r.running
 
     run(main)
+
+
+def test_the_readme_example_of_the_postgresql_registrar_runs(schema: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("\n### PostgreSQL registrar\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None, "a python block in the PostgreSQL registrar section"
+    source = code.group(1).replace('schema="shardtally"', f'schema="{schema}"')
+    assert schema in source
+    exec(compile(source, "README.md: PostgreSQL registrar", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == ["handling shard 0 of 1 (epoch 1)", "stop handling 0: unregistered"]
