@@ -5,18 +5,22 @@
 //
 //   node bindings-wasm/example/demo.mjs [increments] [concurrency]
 //   DURABILITY=buffered node bindings-wasm/example/demo.mjs     # the other durability mode
+//   node bindings-wasm/example/demo.mjs --serve                 # then keep serving the dashboard
 //
 // Short idle timers (300 ms instead of 5 s) keep the run quick; everything else is the
 // configuration in wrangler.jsonc.
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHIM = path.join(HERE, "..", "durable-object");
-const TOTAL = Number(process.argv[2] ?? 2000);
-const CONCURRENCY = Number(process.argv[3] ?? 64);
+const SERVE = process.argv.includes("--serve");
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const TOTAL = Number(args[0] ?? 2000);
+const CONCURRENCY = Number(args[1] ?? 64);
 const NAMES = ["home", "pricing", "docs", "signup"];
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
@@ -52,12 +56,19 @@ function readJsonc(file) {
 }
 
 const config = readJsonc(path.join(HERE, "wrangler.jsonc"));
-const durableObjects = Object.fromEntries(config.durable_objects.bindings.map((b) => [b.name, b.class_name]));
+const sqliteClasses = new Set(config.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
+const durableObjects = Object.fromEntries(
+  config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
+);
+// The secret a deployment sets with `wrangler secret put ADMIN_TOKEN`: admin routes need it.
+const ADMIN_TOKEN = randomBytes(18).toString("base64url");
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const vars = {
   ...config.vars,
   DURABILITY: process.env.DURABILITY || config.vars.DURABILITY,
   FLUSH_AFTER_IDLE_MS: "300",
   PUBLISH_AFTER_IDLE_MS: "300",
+  ADMIN_TOKEN,
 };
 const shardCount = Number(vars.SHARD_COUNT);
 
@@ -111,7 +122,7 @@ try {
   const waitStart = Date.now();
   let published;
   for (;;) {
-    const shards = await (await worker.mf.dispatchFetch("http://demo/global/shards")).json();
+    const shards = await (await worker.mf.dispatchFetch("http://demo/global/shards", { headers: admin })).json();
     published = await (await worker.mf.dispatchFetch("http://demo/counters")).json();
     const idle = shards.every((s) => Object.keys(s).length === 0);
     if (idle && NAMES.every((n) => published[n] === expected[n])) break;
@@ -157,10 +168,26 @@ try {
       : "durable mode: increments arriving while a write is made durable share the next one";
   out(`  shardtally: ${ours} writes = ${(ours / theirs).toFixed(3)}x (${how})`);
   out(`  alarms: about one per idle period per busy object (${vars.FLUSH_AFTER_IDLE_MS} ms here, 5 s by default)`);
+  // 4. What the dashboard shows (GET /dashboard/data: the figures of GET /dashboard).
+  const unauthorized = await worker.mf.dispatchFetch("http://demo/dashboard/data");
+  await unauthorized.arrayBuffer();
+  const dashboard = await (await worker.mf.dispatchFetch("http://demo/dashboard/data", { headers: admin })).json();
+  out();
+  out(`dashboard (admin route: ${unauthorized.status} without the token)`);
+  out(`  ${dashboard.totals.counters} counters, sum ${dashboard.totals.sum}; ${dashboard.run.increments} increments`);
+  out(`  billed writes ${dashboard.run.billedWrites} against ${dashboard.run.oneWritePerIncrement} at one per increment (${dashboard.run.ratio.toFixed(3)}x)`);
   const allExact = NAMES.every((n) => live[n] === expected[n] && published[n] === expected[n]);
   out();
   out(allExact ? "all totals exact" : "TOTALS DIFFER");
   process.exitCode = allExact ? 0 : 1;
+  if (SERVE) {
+    const url = await worker.mf.ready;
+    out();
+    out(`serving on ${url.origin}; open ${url.origin}/dashboard and log in with any user name and the password`);
+    out(`  ${ADMIN_TOKEN}`);
+    out("(Ctrl-C stops)");
+    await new Promise((resolve) => process.once("SIGINT", resolve));
+  }
 } finally {
   await worker.dispose();
 }

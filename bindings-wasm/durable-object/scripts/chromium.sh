@@ -2,11 +2,12 @@
 # Makes Debian's headless Chromium available for the browser tests (driven by
 # playwright-core, never by `npx playwright install`). Installs it with apt-get when
 # /usr/bin/chromium is missing (~40 s, once per machine); does nothing when it is there.
-# Shared by every browser test of this package; scripts/test.sh runs it.
+# Shared by every browser test of this package; scripts/test.sh runs it. Prints the
+# binary's path on stdout (progress goes to stderr): CHROMIUM=$(sh scripts/chromium.sh).
 # Environment: SHARDTALLY_CHROMIUM=/path/to/chromium uses another binary instead.
 set -eu
 
-say() { printf '[shardtally-do] %s\n' "$*"; }
+say() { printf '[shardtally-do] %s\n' "$*" >&2; }
 fail() {
     printf '[shardtally-do] FAILED: %s\n' "$1" >&2
     shift
@@ -16,6 +17,7 @@ fail() {
 
 BIN=${SHARDTALLY_CHROMIUM:-/usr/bin/chromium}
 if [ -x "$BIN" ]; then
+    printf '%s\n' "$BIN"
     exit 0
 fi
 [ -z "${SHARDTALLY_CHROMIUM:-}" ] || fail "SHARDTALLY_CHROMIUM=$BIN is not an executable" "point it at a Chromium binary or unset it"
@@ -35,3 +37,4 @@ $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || {
 }
 [ -x "$BIN" ] || fail "chromium installed but $BIN is missing" "set SHARDTALLY_CHROMIUM=/path/to/chromium"
 say "chromium ready: $("$BIN" --version 2>/dev/null || echo "$BIN")"
+printf '%s\n' "$BIN"

@@ -168,7 +168,7 @@ export function dashboardPage(data, { basePath = "", refresh = 10 } = {}) {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
   const { run, page } = data;
   const ratio = run.ratio === null ? "–" : `${run.ratio.toFixed(3)}x`;
-  const shardsShown = page.end - page.start === data.shardCount ? `${data.shardCount}` : `${page.start}–${page.end - 1} of ${data.shardCount}`;
+  const shardsShown = page.end - page.start === data.shardCount ? `all ${data.shardCount}` : `${page.start}–${page.end - 1} of ${data.shardCount}`;
   const nav = [
     page.start > 0 ? `<a href="${escapeHtml(basePath)}/dashboard?start=${Math.max(0, page.start - DASHBOARD_SHARDS)}">previous shards</a>` : "",
     page.next !== null ? `<a href="${escapeHtml(basePath)}/dashboard?start=${page.next}">next shards</a>` : "",
@@ -199,9 +199,9 @@ export function dashboardPage(data, { basePath = "", refresh = 10 } = {}) {
     tile("global writes", data.global.writes, "global-writes") +
     tile("publishes", data.global.publishes, "publishes") +
     `</section>` +
-    `<section><h2>Billed writes</h2><p>Storage and alarm writes of the shards shown (${escapeHtml(shardsShown)}) and the global since their isolates started: shards <span data-metric="shard-billed-writes">${fmt(run.shardWrites)}</span>, global <span data-metric="global-billed-writes">${fmt(run.globalWrites)}</span>; against one storage write per increment.</p>${compare}</section>` +
+    `<section><h2>Billed writes</h2><p>Storage and alarm writes of the shards (${escapeHtml(shardsShown)}) and the global since their isolates started: shards <span data-metric="shard-billed-writes">${fmt(run.shardWrites)}</span>, global <span data-metric="global-billed-writes">${fmt(run.globalWrites)}</span>; against one storage write per increment.</p>${compare}</section>` +
     `<section><h2>Largest totals</h2><p>${escapeHtml(fmt(data.totals.counters))} counters; the ${Math.min(TOP_COUNTERS, data.totals.counters)} largest by magnitude.</p>${top}</section>` +
-    `<section><h2>Writes to the global per shard</h2><p>Batches each shard had acknowledged (shards ${escapeHtml(shardsShown)}). ${nav}</p>${writes}</section>` +
+    `<section><h2>Writes to the global per shard</h2><p>Batches acknowledged per shard (${escapeHtml(shardsShown)}). ${nav}</p>${writes}</section>` +
     `<section><h2>Pending per shard</h2><p>Requests accepted and not yet sent in a batch.</p>${pending}</section>` +
     `</main>`;
   const script =

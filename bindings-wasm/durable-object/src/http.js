@@ -76,6 +76,7 @@ export async function readBody(request, limit) {
   const body = request.body;
   if (body === null) return "";
   const declared = request.headers.get("content-length");
+  if (declared === "0") return "";
   if (declared !== null && Number(declared) > limit) {
     body.cancel().catch(() => {});
     throw tooLarge(limit);
@@ -136,7 +137,7 @@ function toDelta(value, where) {
 
 /** Body of `POST /increment/:name`: empty (delta 1) or a JSON integer. */
 async function deltaBody(request, options) {
-  if (request.body === null) return 1;
+  if (request.body === null || request.headers.get("content-length") === "0") return 1;
   const body = await jsonBody(request, options);
   if (body === undefined) return 1;
   return toDelta(body, "the body");

@@ -28,17 +28,54 @@ export interface CounterOptions {
   kvPrefix?: string;
   /** Path prefix of the routes (`""` or `"/something"`). Default `""`. */
   basePath?: string;
+  /**
+   * Decides each request to an admin route (reset, per-shard write, the views, the
+   * dashboard): `true` allows it, a `Response` is sent instead (e.g. a 401 login challenge),
+   * anything else refuses it (403 `FORBIDDEN`; a throw: 500 `AUTHORIZE_FAILED`). Without
+   * it (default `null`) admin routes are off: 404, as if they did not exist.
+   */
+  authorize?: AuthorizeHook | null;
+  /** Whether a client may count under a name (public routes; `true` allows, else 403 `NAME_NOT_ALLOWED`). Default `null` (any name). */
+  allowName?: ((name: string) => boolean) | null;
+  /** Longest counter name in UTF-8 bytes (1..=65536; the engine's `maxKeyBytes` also applies). Default 256. */
+  maxNameBytes?: number;
+  /** Largest request body in bytes, counted as it streams in (2..=16777216). Default 65536. */
+  maxBodyBytes?: number;
+  /** Most objects one route or client call reaches at once (1..=64). Default 8. */
+  fanOutConcurrency?: number;
+  /** Most shards one paged route or call reads (`GET /global/shards`, `shards()`; 1..=10000). Default 256. */
+  fanOutLimit?: number;
+  /** Coalesce the increments that wait for a busy shard into one `incrementCoalesced` call. Default `true`. */
+  coalesce?: boolean;
   /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
   shard?: Omit<ShardSettings, "seed">;
   /** Engine settings of the global (defaults from the engine; the object sets `seed`). */
   global?: Omit<GlobalSettings, "seed">;
 }
 
+/** An admin route as `authorize` sees it: its name, method, pattern and decoded parameters. */
+export interface AdminRoute {
+  name: "reset" | "writes" | "shardWrites" | "shards" | "shardCounters" | "shardWrite" | "dashboard" | "dashboardData";
+  method: "GET" | "POST";
+  /** E.g. `"/global/reset/:name"` (without `basePath`). */
+  pattern: string;
+  params: { name?: string; n?: number };
+}
+
+/** The `authorize` option: `true` allows the request, a `Response` answers it instead, anything else refuses it. */
+export type AuthorizeHook = (request: Request, route: AdminRoute, env: any) => boolean | Response | Promise<boolean | Response>;
+
 /** Options as an object, or a function of the Worker environment (e.g. reading `vars`). */
 export type CounterOptionsSource = CounterOptions | ((env: any) => CounterOptions);
 
 /** Options with every default filled in (frozen). */
-export type ResolvedCounterOptions = Readonly<Required<Omit<CounterOptions, "kvBinding">> & { kvBinding: string | null }>;
+export type ResolvedCounterOptions = Readonly<
+  Required<Omit<CounterOptions, "kvBinding" | "authorize" | "allowName">> & {
+    kvBinding: string | null;
+    authorize: AuthorizeHook | null;
+    allowName: ((name: string) => boolean) | null;
+  }
+>;
 
 /** The defaults of every option. */
 export declare const DEFAULT_OPTIONS: ResolvedCounterOptions;
@@ -51,8 +88,8 @@ export declare class CounterError extends Error {
   constructor(code: string, message: string, fields?: Record<string, unknown>);
   /**
    * INVALID_OPTIONS, WRONG_OBJECT_NAME, MISSING_BINDING, INVALID_BODY, INVALID_NAME,
-   * NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, SNAPSHOT_TOO_LARGE, SHARD_OUT_OF_RANGE
-   * (engine errors keep their own codes: EMPTY_KEY, KEY_TOO_LONG, OVERFLOW, TABLE_FULL, ...).
+   * NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, SNAPSHOT_TOO_LARGE, SHARD_OUT_OF_RANGE,
+   * FORBIDDEN, NAME_NOT_ALLOWED, AUTHORIZE_FAILED, BUSY (engine errors keep their own codes: EMPTY_KEY, KEY_TOO_LONG, OVERFLOW, TABLE_FULL, ...).
    */
   code: string;
   [field: string]: unknown;
@@ -162,14 +199,25 @@ export declare class GlobalObject extends DurableObject {
 
 /** Worker-side access to a sharded counter (routing + RPC). */
 export declare class CounterClient {
-  constructor(env: any, options?: CounterOptionsSource);
+  /**
+   * `ctx` (the request's execution context) keeps a coalesced call alive with `waitUntil`
+   * for the other requests it carries, should the request that sends it go away.
+   */
+  constructor(env: any, options?: CounterOptionsSource, ctx?: { waitUntil(promise: Promise<unknown>): void });
   readonly options: ResolvedCounterOptions;
   /** The stub of shard `n` (throws SHARD_OUT_OF_RANGE). */
   shard(n: number): DurableObjectStub<ShardObject>;
   /** The stub of the global object. */
   global(): DurableObjectStub<GlobalObject>;
+  /**
+   * Adds `delta` (default 1) to `name` once the shard accepted it (durable mode: stored it).
+   * Increments for a busy shard wait and go together in its next call (`coalesce`).
+   * Errors: EMPTY_KEY, INVALID_NAME, KEY_TOO_LONG, NAME_NOT_ALLOWED, INVALID_DELTA, BUSY, and the shard's.
+   */
   increment(name: string, delta?: Delta): Promise<{ shard: number }>;
   increments(entries: Record<string, Delta> | Array<[string, Delta]>): Promise<{ shard: number; count: number }>;
+  /** The shards of one page: `start` and at most `limit` (capped at `fanOutLimit`) after it; `next` is the following page's start. */
+  page(start?: number, limit?: number): { start: number; end: number; next: number | null };
   /** Published totals (KV when configured, else the global's last publish). */
   counters(): Promise<Counters>;
   /** Live totals. */
@@ -178,18 +226,24 @@ export declare class CounterClient {
   reset(name: string): ReturnType<GlobalObject["reset"]>;
   writes(): Promise<WriteRecord[]>;
   shardWrites(): ReturnType<GlobalObject["shardWrites"]>;
-  /** Every shard's not-yet-acknowledged deltas, by shard number. */
-  shards(): Promise<Counters[]>;
+  /** Not-yet-acknowledged deltas of the shards of one page (see `page`), `fanOutConcurrency` at a time. */
+  shards(start?: number, limit?: number): Promise<Counters[]>;
   shardCounters(n: number): Promise<Counters>;
   flush(n: number): Promise<FlushResult>;
+  /** Flushes every shard, `fanOutConcurrency` at a time. */
   flushAll(): Promise<FlushResult[]>;
 }
 
-/** Answers one request to the counter routes (JSON in and out). */
-export declare function handleCounterRequest(request: Request, env: any, options?: CounterOptionsSource): Promise<Response>;
+/** The request's execution context (`waitUntil`), as a Worker's `fetch` receives it. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
 
-/** A Worker serving the counter routes: `export default counterWorker(options)`. */
-export declare function counterWorker(options?: CounterOptionsSource): { fetch(request: Request, env: any): Promise<Response> };
+/** Answers one request to the counter routes (JSON in and out; the dashboard page is HTML). */
+export declare function handleCounterRequest(request: Request, env: any, options?: CounterOptionsSource, ctx?: WaitUntil): Promise<Response>;
+
+/** A Worker serving the counter routes: `export default counterWorker(options)`. Options of env are resolved once per env. */
+export declare function counterWorker(options?: CounterOptionsSource): { fetch(request: Request, env: any, ctx?: WaitUntil): Promise<Response> };
 
 // ----- WebSocket gateway (DOG) -----
 

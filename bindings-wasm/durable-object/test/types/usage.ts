@@ -21,6 +21,20 @@ export class Totals extends GlobalObject {
 }
 export default counterWorker(options);
 
+/** Admin routes for a bearer token; the dashboard asks a browser to log in. */
+export const guarded: CounterOptions = {
+  ...options,
+  authorize: async (request, route, env: { ADMIN_TOKEN?: string }) => {
+    if (request.headers.get("authorization") === `Bearer ${env.ADMIN_TOKEN}`) return true;
+    return route.name === "dashboard" ? new Response(null, { status: 401, headers: { "www-authenticate": "Basic" } }) : false;
+  },
+  allowName: (name) => name.startsWith("page:"),
+  maxNameBytes: 128,
+  fanOutConcurrency: 4,
+};
+// @ts-expect-error authorize is a function
+export const notAHook: CounterOptions = { authorize: "token" };
+
 export async function use(env: unknown): Promise<number> {
   const counter = new CounterClient(env, options);
   await counter.increment("page:/home");
