@@ -1,9 +1,10 @@
 // The chat example (bindings-wasm/example-chat) in a real browser: three headless Chromium
 // pages join one room spread over two replicas (ROOM_LIMIT 2), whisper, message their
 // replica and everyone, and the test reads what each page shows. Screenshots of the pages
-// are kept in target/test-artifacts/ (or $SHARDTALLY_ARTIFACTS_DIR), not committed.
+// are kept in test-artifacts/ (or $SHARDTALLY_ARTIFACTS), not committed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,13 +15,14 @@ import { startGateway } from "./gateway-harness.js";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..", "..");
 const CHAT = path.join(ROOT, "bindings-wasm", "example-chat", "src", "worker.js");
-const ARTIFACTS = process.env.SHARDTALLY_ARTIFACTS_DIR ?? path.join(ROOT, "target", "test-artifacts");
+const ARTIFACTS = process.env.SHARDTALLY_ARTIFACTS ?? path.join(HERE, "..", "test-artifacts");
 const CHROMIUM = process.env.SHARDTALLY_CHROMIUM ?? "/usr/bin/chromium";
 
 let gw;
 let browser;
 let profile;
 before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run sh bindings-wasm/durable-object/scripts/chromium.sh (or set SHARDTALLY_CHROMIUM)`);
   gw = await startGateway({
     entry: CHAT,
     classes: { group: "ChatLobby", replica: "ChatRoom" },

@@ -27,12 +27,21 @@ export class TestGroup extends GroupObject {
   }
 }
 
+/** Replica instances started per replica id, in this isolate (survives evictions). */
+const instances = new Map();
+
 /**
  * A replica that answers frames `{op, ...}`: `broadcast` / `emit` `{text, self}`, `whisper`
  * `{to, text}`, `users` (a gossip), and tells the sender how far its message went.
  */
 export class TestReplica extends ReplicaObject {
   static options = options;
+
+  constructor(ctx, env) {
+    super(ctx, env);
+    // Instances of this replica in this isolate: a second one means the first was evicted.
+    instances.set(this.id, (instances.get(this.id) ?? 0) + 1);
+  }
   hooks = { onopen: 0, onmessage: 0, onclose: 0 };
   failGossip = false;
   gossipDelayMs = 0;
@@ -51,7 +60,7 @@ export class TestReplica extends ReplicaObject {
     else if (msg.op === "emit") report = await socket.emit(out, msg.self === true);
     else if (msg.op === "whisper") report = await socket.whisper(msg.to, out);
     else if (msg.op === "users") report = await this.gossip({ ask: "users" });
-    socket.send({ type: "done", op: msg.op, id: msg.id, report });
+    socket.send({ type: "done", op: msg.op, id: msg.id, report, instance: instances.get(this.id), from: socket.request, connection: socket.connection });
   }
 
   onclose() {
