@@ -1,7 +1,8 @@
 // The baseline of the load script: a minimal pair of objects doing per increment what
-// do-counter-sharding did: the shard puts its whole counter map in storage on every
-// increment and sends it to the global after 100 requests (or 5 s without one, by
-// setTimeout); the global stores its counters and a write-log entry per write, and a
+// do-counter-sharding did. The Worker forwards each `POST /increment/:counter` request to
+// a random shard object's `fetch` (bench/worker.js); the shard puts its whole counter map
+// in storage on every increment and sends it to the global after 100 requests (or 5 s
+// without one, by setTimeout); the global stores its counters and a write-log entry per write, and a
 // snapshot to KV after 100 writes. Writes are counted the way the shim counts them.
 import { DurableObject } from "cloudflare:workers";
 import { countersOf } from "../src/storage.js";
@@ -14,6 +15,28 @@ export class BaselineShard extends DurableObject {
     ctx.blockConcurrencyWhile(async () => {
       this.counters = (await ctx.storage.get("counters")) ?? {};
     });
+  }
+
+  /**
+   * do-counter-sharding's shard route: `POST /increment/:counter` with an optional JSON
+   * number body, reached by the Worker through `stub.fetch(request)`.
+   */
+  async fetch(request) {
+    const url = new URL(request.url);
+    const match = /^\/(?:[^/]+\/)?increment\/([^/]+)$/.exec(url.pathname);
+    if (request.method !== "POST" || !match) return new Response("nothing", { status: 400 });
+    let value = 1;
+    const body = await request.text();
+    if (body) {
+      try {
+        value = JSON.parse(body);
+      } catch {
+        return new Response("Invalid json.", { status: 400 });
+      }
+      if (typeof value !== "number") return new Response("[body] must be a number.", { status: 400 });
+    }
+    await this.increment(decodeURIComponent(match[1]), value);
+    return new Response(request.headers.get("shardName") ?? "");
   }
 
   async increment(name, delta = 1) {

@@ -19,5 +19,13 @@ printf '[shardtally-do] tsc --noEmit -p test/types (src/index.d.ts)\n'
     printf '[shardtally-do] FAILED: src/index.d.ts does not type-check against test/types/usage.ts\n' >&2
     exit 1
 }
+# The load script at a smoke size (the figures need the full run: see README): it must run
+# end to end and count every increment exactly once.
+printf '[shardtally-do] load script, smoke size (node bench/load.mjs --smoke)\n'
+node bench/load.mjs --smoke || {
+    printf '[shardtally-do] FAILED: the load script (smoke size)\n' >&2
+    printf '[shardtally-do]   -> rerun: node bindings-wasm/durable-object/bench/load.mjs --smoke\n' >&2
+    exit 1
+}
 printf '[shardtally-do] running the Durable Object tests in workerd (node --test)\n'
 exec node --test --test-concurrency=2 test/*.test.js
