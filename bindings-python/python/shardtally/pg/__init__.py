@@ -16,5 +16,6 @@ processes in both languages can share a cluster.
 
 from shardtally.pg._conn import DEFAULT_SCHEMA, MigrationError, check_schema, migrate, migrate_async
 from shardtally.pg.registrar import ShardRegistrar
+from shardtally.pg.store import BucketsStore, StoreLockedError, StoreStats
 
-__all__ = ["ShardRegistrar", "migrate", "migrate_async", "MigrationError", "check_schema", "DEFAULT_SCHEMA"]
+__all__ = ["ShardRegistrar", "BucketsStore", "StoreLockedError", "StoreStats", "migrate", "migrate_async", "MigrationError", "check_schema", "DEFAULT_SCHEMA"]
