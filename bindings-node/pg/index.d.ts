@@ -1,7 +1,7 @@
 /* The typing of `shardtally/pg`, the PostgreSQL hosts of shardtally (on the `pg` package, a
  * peer dependency). Written by hand; test/pg-*.test.mjs and types/pg-usage.mts keep it honest. */
 import { EventEmitter } from 'node:events'
-import type { MembershipSettings, ShardInfo } from '../index.js'
+import type { MembershipSettings, ShardInfo, Buckets, BucketsSettings, DailyTotal, KeyTotal, RecordOutcome, RollupOutcome, ExpireOutcome } from '../index.js'
 
 /** The schema the hosts use unless told otherwise: `"shardtally"`. */
 export declare const DEFAULT_SCHEMA: 'shardtally'
@@ -113,3 +113,80 @@ export declare function migrate(
 
 /** `schema` when it is a valid schema name for the hosts; throws a `TypeError` otherwise. */
 export declare function checkSchema(schema: string): string
+
+// ----- BucketsStore -----
+
+/** What a `BucketsStore` wrote. */
+export interface BucketsStoreStats {
+  /** Write transactions committed (one per `apply` that changed anything). */
+  transactions: number
+  /** Rows inserted, updated or deleted by them (the meta row included). */
+  rowsWritten: number
+  /** Times the machine was rebuilt from the stored rows (the first open included). */
+  loads: number
+  /** Write transactions that failed (each one makes the next call reload). */
+  failures: number
+  /** Connections lost between writes and re-established without a reload (the stored rows were still this store's). */
+  reconnects: number
+}
+
+/** Where the store connects (a dedicated connection: it holds the schema's writer lock), its schema and the machine's settings. */
+export type BucketsStoreOptions = (
+  | { connectionString: string; database?: undefined }
+  | { database: PgClientConfig; connectionString?: undefined }
+) & {
+  /** The schema of the tables. Default `"shardtally"`. */
+  schema?: string
+  /** The Buckets settings (`utcOffsetMinutes` must be the one the rows were written with). */
+  buckets?: BucketsSettings
+}
+
+/** Another connection is the writer of this schema. */
+export declare class StoreLockedError extends Error {
+  code: 'SHARDTALLY_PG_LOCKED'
+}
+
+/**
+ * One Buckets machine kept in PostgreSQL (`buckets_raw`, `buckets_daily`, `buckets_meta` in
+ * its schema; the same tables as Python's `shardtally.pg.BucketsStore`). Every change goes
+ * through `apply` and is written in one transaction, row by row from the change journal. A
+ * failed write rejects and the next call rebuilds the machine from the stored rows; a
+ * connection lost between writes is re-established first. The request counter of
+ * `shardtally/middleware` takes it as its sink.
+ */
+export declare class BucketsStore {
+  /** Connects, migrates the schema, takes its writer lock and rebuilds the machine from the stored rows. */
+  static open(options: BucketsStoreOptions): Promise<BucketsStore>
+  /** The machine (read it freely; change it through `apply`). A reload replaces it. */
+  readonly buckets: Buckets
+  readonly schema: string
+  stats(): BucketsStoreStats
+  /** Runs `fn(buckets)`, then writes every changed row in one transaction; resolves to what `fn` returned. */
+  apply<T>(fn: (buckets: Buckets) => T): Promise<T>
+  /** Writes the changes not written yet. */
+  flush(): Promise<void>
+  record(key: string, atMs: number, nowMs: number): Promise<RecordOutcome>
+  recordMany(entries: Record<string, number | bigint> | Map<string, number | bigint> | Array<[string, number | bigint]>, atMs: number, nowMs: number): Promise<RecordOutcome>
+  /** Raw counts of the period into daily totals, adding to the stored ones: re-running is harmless, late data adds. */
+  rollup(period: string, nowMs: number): Promise<RollupOutcome>
+  expire(nowMs: number): Promise<ExpireOutcome>
+  handleTimeout(nowMs: number): Promise<void>
+  /** Reconnects and rebuilds the machine from the stored rows now. */
+  reconnect(): Promise<void>
+  /** Daily totals over an inclusive range from the stored rows, by day then key. Rejects with `NOT_FOUND` when empty. */
+  dailyTotals(from: string, to: string): Promise<DailyTotal[]>
+  /** Each key's total over a year, month or day from the stored rows, by key. Rejects with `NOT_FOUND` when empty. */
+  periodTotals(period: string): Promise<KeyTotal[]>
+  /** Closes the connection (releasing the writer lock). */
+  close(): Promise<void>
+}
+
+/** A connection that runs queries (`pg.Client`, `pg.Pool`). */
+export interface PgQueryable {
+  query(config: { text: string; values?: unknown[] }): Promise<{ rows: any[] }>
+}
+
+/** Daily totals of `from ..= to` in a store's tables, from any connection, as `Buckets.dailyTotals` answers. */
+export declare function dailyTotals(db: PgQueryable, from: string, to: string, options?: { schema?: string }): Promise<DailyTotal[]>
+/** Each key's total over a period in a store's tables, from any connection, as `Buckets.periodTotals` answers. */
+export declare function periodTotals(db: PgQueryable, period: string, options?: { schema?: string }): Promise<KeyTotal[]>

@@ -5,6 +5,9 @@
 // - ShardRegistrar: a process's membership of a cluster (a unique shard index and the shard
 //   count, with a fencing epoch), the Membership machine kept in one row per cluster — what
 //   @jcoreio/postgres-shard-coordinator did.
+// - BucketsStore: a Buckets machine kept in PostgreSQL rows (raw counts, daily totals, a meta
+//   row), written from its change journal in one transaction per change, with count's two
+//   report queries (dailyTotals, periodTotals) — the same tables as Python's store.
 // - migrate: the versioned schema shipped with the package (./migrations), applied
 //   idempotently under an advisory lock into a schema of your choice (default "shardtally").
 //   The registrar runs it itself unless told not to.
@@ -13,5 +16,6 @@
 // processes in both languages can share a cluster.
 const { ShardRegistrar } = require('./registrar.js')
 const { DEFAULT_SCHEMA, MigrationError, checkSchema, migrate } = require('./migrate.js')
+const { BucketsStore, StoreLockedError, dailyTotals, periodTotals } = require('./store.js')
 
-module.exports = { ShardRegistrar, migrate, MigrationError, checkSchema, DEFAULT_SCHEMA }
+module.exports = { ShardRegistrar, BucketsStore, StoreLockedError, dailyTotals, periodTotals, migrate, MigrationError, checkSchema, DEFAULT_SCHEMA }
