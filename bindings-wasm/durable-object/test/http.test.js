@@ -312,3 +312,24 @@ test("a group the shard's engine rejects is re-sent one by one, so only the bad 
   const lost = await post("z");
   assert.equal(lost.status, 500);
 });
+
+test("route options are checked: hooks are functions, bounds are integers in range, coalesce a boolean", async () => {
+  const { resolveOptions } = await import("../src/options.js");
+  const bad = [
+    { authorize: "token" },
+    { allowName: true },
+    { maxNameBytes: 0 },
+    { maxNameBytes: 1.5 },
+    { maxBodyBytes: 1 },
+    { fanOutConcurrency: 65 },
+    { fanOutLimit: 0 },
+    { coalesce: "yes" },
+  ];
+  for (const options of bad) {
+    assert.throws(() => resolveOptions(options), (e) => e.code === "INVALID_OPTIONS" && e.option === Object.keys(options)[0], JSON.stringify(options));
+  }
+  const resolved = resolveOptions({ authorize: () => true, maxNameBytes: 64 });
+  assert.equal(typeof resolved.authorize, "function");
+  assert.equal(resolved.maxNameBytes, 64);
+  assert.deepEqual([resolved.maxBodyBytes, resolved.fanOutConcurrency, resolved.fanOutLimit, resolved.coalesce, resolved.allowName], [65536, 8, 256, true, null]);
+});
