@@ -46,14 +46,19 @@ export async function startGateway({ entry = TEST_WORKER, persist, bindings = {}
     group: (name = "default") => groups.get(groups.idFromName(name)),
     /** The stub of replica `id`. */
     replica: (id) => replicas.get(replicas.idFromString(id)),
-    /** Opens a client and waits for its welcome (or rejects with the HTTP status). */
-    async connect(request, { group = "default", path: p = "/connect" } = {}) {
+    /** Opens a client (or rejects with the HTTP status). */
+    async connectRaw(request, { group = "default", path: p = "/connect" } = {}) {
       const target = new URL(p, url);
       target.protocol = "ws:";
       target.searchParams.set("group", group);
       if (request !== undefined) target.searchParams.set("request", request);
       const client = await Client.open(target.href);
       clients.push(client);
+      return client;
+    },
+    /** Opens a client of the test Worker and waits for its welcome. */
+    async connect(request, options) {
+      const client = await this.connectRaw(request, options);
       client.welcome = await client.next((m) => m.type === "welcome");
       return client;
     },
