@@ -4,7 +4,8 @@
  * An error of the gateway host, with a stable `code` and the offending values as
  * properties (the shape of the engine's errors, so callers handle both alike). Codes:
  * INVALID_OPTIONS, MISSING_BINDING, NOT_FOUND, METHOD_NOT_ALLOWED, UPGRADE_REQUIRED,
- * MISSING_REQUEST_ID, MESSAGE_TOO_LARGE, NOT_CONNECTED, LEDGER_TOO_LARGE.
+ * MISSING_REQUEST_ID, MESSAGE_TOO_LARGE, NOT_CONNECTED, NO_GOSSIP_HANDLER,
+ * WRONG_OBJECT_NAME, INVALID_ARGUMENT, LEDGER_TOO_LARGE, LEDGER_CORRUPT.
  */
 export class GatewayError extends Error {
   /**

@@ -8,7 +8,6 @@ import { GatewayError } from "./errors.js";
 export const CHUNK_BYTES = 120 * 1024;
 /** Most chunks of one ledger (one atomic `put` takes at most 128 keys, one is the head). */
 export const MAX_CHUNKS = 127;
-const KEY = "ledger";
 
 /**
  * Storage and alarm I/O of one group object.
@@ -18,9 +17,13 @@ const KEY = "ledger";
  * `alarmsFired`.
  */
 export class Ledger {
-  /** @param {DurableObjectStorage} storage */
-  constructor(storage) {
+  /**
+   * @param {DurableObjectStorage} storage
+   * @param {string} [key] storage key of the snapshot (chunks are `<key>:<i>`)
+   */
+  constructor(storage, key = "ledger") {
     this.storage = storage;
+    this.key = key;
     this.io = { storageWrites: 0, storageWriteBytes: 0, alarmWrites: 0, alarmsFired: 0 };
     /** Time of the alarm currently set, or null. */
     this.alarmAt = null;
@@ -49,10 +52,10 @@ export class Ledger {
   /** The stored snapshot, or null; reads the alarm currently set too. */
   async load() {
     this.alarmAt = await this.storage.getAlarm();
-    const head = await this.storage.get(KEY);
+    const head = await this.storage.get(this.key);
     if (head === undefined) return null;
     if (head instanceof Uint8Array) return head;
-    const keys = Array.from({ length: head.chunks }, (_, i) => `${KEY}:${i}`);
+    const keys = Array.from({ length: head.chunks }, (_, i) => `${this.key}:${i}`);
     const parts = await this.storage.get(keys);
     const bytes = new Uint8Array(head.length);
     let offset = 0;
@@ -67,8 +70,9 @@ export class Ledger {
   }
 
   /**
-   * Writes a snapshot atomically (one `put` of every chunk, then the deletion of chunks an
-   * older, longer snapshot left behind).
+   * Writes a snapshot atomically: the chunks, the head and the deletion of chunks an older,
+   * longer snapshot left behind are issued without an await between them, which the runtime
+   * commits as one write.
    * @param {Uint8Array} bytes
    */
   async save(bytes) {
@@ -79,24 +83,24 @@ export class Ledger {
         limit: MAX_CHUNKS * CHUNK_BYTES,
       });
     }
+    const kept = chunks <= 1 ? 0 : chunks;
     const stale = [];
-    if (chunks <= 1) {
-      await this.storage.put(KEY, bytes);
+    for (let i = kept; i < this.chunks; i++) stale.push(`${this.key}:${i}`);
+    let written;
+    if (kept === 0) {
+      written = this.storage.put(this.key, bytes);
       this.count(1, bytes.length);
-      for (let i = 0; i < this.chunks; i++) stale.push(`${KEY}:${i}`);
-      this.chunks = 0;
     } else {
-      const entries = { [KEY]: { chunks, length: bytes.length } };
-      for (let i = 0; i < chunks; i++) entries[`${KEY}:${i}`] = bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES);
-      await this.storage.put(entries);
+      // Copies, not views: a stored view would carry its whole buffer.
+      const entries = { [this.key]: { chunks, length: bytes.length } };
+      for (let i = 0; i < chunks; i++) entries[`${this.key}:${i}`] = bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES);
+      written = this.storage.put(entries);
       this.count(chunks + 1, bytes.length);
-      for (let i = chunks; i < this.chunks; i++) stale.push(`${KEY}:${i}`);
-      this.chunks = chunks;
     }
-    if (stale.length > 0) {
-      await this.storage.delete(stale);
-      this.count(stale.length, 0);
-    }
+    const deleted = stale.length > 0 ? this.storage.delete(stale) : null;
+    this.count(stale.length, 0);
+    this.chunks = kept;
+    await Promise.all([written, deleted]);
   }
 
   /**

@@ -206,9 +206,15 @@ export class ReplicaObject extends DurableObject {
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
     const att = { g: group, r: req, c: connection };
-    server.serializeAttachment(att);
+    try {
+      this.ctx.acceptWebSocket(server);
+      server.serializeAttachment(att);
+    } catch (error) {
+      // The runtime refused the socket: the group must not keep counting it.
+      await this.#tellClosed(att);
+      throw error;
+    }
     this.counters.opened += 1;
     // Not awaited: the client gets its 101 at once; frames sent meanwhile are queued.
     this.#hook("onopen", new GatewaySocket(this.#host, server, att));
@@ -234,8 +240,8 @@ export class ReplicaObject extends DurableObject {
   /** The client closed: the group frees the slot, `onclose` runs (once per connection). */
   async webSocketClose(ws, code, reason, wasClean) {
     try {
-      // Completes the closing handshake (1005 / 1006 cannot be sent back).
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+      // Completes the closing handshake (with 1000 for codes that cannot be sent, such as 1005 and 1006).
+      ws.close(sendable(code) ? code : 1000, reason);
     } catch {
       // already closed
     }
@@ -405,4 +411,9 @@ export class ReplicaObject extends DurableObject {
     this.counters.framesSent += sent;
     return sent;
   }
+}
+
+/** Whether a close code may be sent in a close frame (RFC 6455 section 7.4). */
+function sendable(code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }

@@ -2,6 +2,7 @@
 // (gatewayWorker), with test hooks on the objects that the tests call by RPC from Node:
 // a group restart, gossip failures, an error-then-close, hook counts.
 import { GroupObject, ReplicaObject, gatewayWorker } from "../../src/gateway/index.js";
+import { Ledger } from "../../src/gateway/ledger.js";
 
 export const options = (env) => ({
   gateway: {
@@ -18,6 +19,31 @@ export class TestGroup extends GroupObject {
   /** Throws this instance away (as an eviction or a crash does); the next call starts a new one from storage. */
   async restart() {
     this.ctx.abort("test restart");
+  }
+
+  /**
+   * Saves `sizes` (in bytes) one after another through a Ledger under its own key in this
+   * object's storage, reading each back; returns what was read and the keys left.
+   */
+  async ledgerRoundTrips(sizes) {
+    const out = [];
+    for (const size of sizes) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 7 + size) & 255;
+      const ledger = new Ledger(this.ctx.storage, "probe");
+      await ledger.load();
+      try {
+        await ledger.save(bytes);
+      } catch (error) {
+        out.push({ size, error: error.code });
+        continue;
+      }
+      const back = await new Ledger(this.ctx.storage, "probe").load();
+      const same = back !== null && back.length === size && back.every((b, i) => b === bytes[i]);
+      const keys = [...(await this.ctx.storage.list({ prefix: "probe" })).keys()];
+      out.push({ size, same, keys, writes: ledger.io.storageWrites });
+    }
+    return out;
   }
 
   /** Runs the alarm handler now, as the runtime does when the alarm fires. */
