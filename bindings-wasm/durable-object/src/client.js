@@ -14,6 +14,8 @@ export const MAX_GROUP_REQUESTS = 1024;
 export const MAX_GROUP_KEYS = 256;
 /** Most increments waiting for one shard in this isolate; beyond, `BUSY` (503). */
 export const MAX_QUEUED = 16_384;
+/** Most `hash` routes remembered per isolate (the engine's answers, by counter name). */
+const ROUTE_CACHE = 4096;
 
 /** Engine errors that reject an input as a whole and change nothing (safe to split). */
 const REJECTS_INPUT = new Set([
@@ -43,6 +45,7 @@ function stateFor(options) {
   if (!state) {
     state = {
       router: new Router({ strategy: base.strategy, shardCount: base.shardCount, seed: randomSeed() }),
+      routes: new Map(),
       lanes: new Map(),
       ids: new WeakMap(),
     };
@@ -288,8 +291,20 @@ export class CounterClient {
     }
     // A counter's shard matters only to `hash` routing: a lane per shard then. Otherwise
     // one lane, and the router picks the shard of each group as it is sent.
-    const n = this.options.strategy === "hash" ? this.router.route(name) : null;
+    const n = this.options.strategy === "hash" ? this.#hashRoute(name) : null;
     return this.#coalesce(n, name, delta);
+  }
+
+  /** The engine's `hash` route of a name, remembered (it depends on the name alone). */
+  #hashRoute(name) {
+    const routes = this.state.routes;
+    let n = routes.get(name);
+    if (n === undefined) {
+      if (routes.size >= ROUTE_CACHE) routes.clear();
+      n = this.router.route(name);
+      routes.set(name, n);
+    }
+    return n;
   }
 
   async #coalesce(n, name, delta) {
