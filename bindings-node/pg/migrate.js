@@ -79,7 +79,17 @@ function migrations(component) {
 async function borrow(db) {
   if (typeof db.connect === 'function' && typeof db.totalCount === 'number') {
     const client = await db.connect()
-    return { client, done: (err) => client.release(err) }
+    // A connection failing between statements is an 'error' event (a crash without a
+    // listener); the statement after it fails as well and reports it.
+    const ignore = () => {}
+    client.on('error', ignore)
+    return {
+      client,
+      done: (err) => {
+        client.off('error', ignore)
+        client.release(err)
+      },
+    }
   }
   return { client: db, done: () => {} }
 }

@@ -283,6 +283,10 @@ class ShardRegistrar extends EventEmitter {
   /** Runs one input on the cluster's row in one locking transaction. */
   async _transact(action) {
     const client = await this._pool.connect()
+    // A connection that fails between two statements reports it as an 'error' event on the
+    // client, which would crash the process without a listener; the next statement fails too.
+    const ignore = () => {}
+    client.on('error', ignore)
     let ok = false
     try {
       await client.query('BEGIN')
@@ -316,6 +320,7 @@ class ShardRegistrar extends EventEmitter {
       ok = true
       return { m, now, outputs }
     } finally {
+      client.off('error', ignore)
       // After a failure the connection is dropped, which also rolls the transaction back.
       client.release(ok ? undefined : true)
     }
