@@ -35,7 +35,7 @@ test('Node and Python registrars share a cluster, through a SIGKILL and a rejoin
   consistent(three, 3)
 
   await py.kill()
-  const two = await Promise.all([node1, node2].map((a) => a.reached('r', 2)))
+  const two = await Promise.all([node1, node2].map((a) => a.reached('r', 2, { since: three[0].epoch })))
   consistent(two, 2)
   assert.ok(two[0].epoch > three[0].epoch)
 
@@ -43,7 +43,7 @@ test('Node and Python registrars share a cluster, through a SIGKILL and a rejoin
   agents.push(py2)
   await py2.create('r', 'mixed', schema, { holder: 'py' })
   py2.start('r')
-  const again = await Promise.all([node1, node2, py2].map((a) => a.reached('r', 3)))
+  const again = await Promise.all([node1, node2, py2].map((a) => a.reached('r', 3, { since: two[0].epoch })))
   consistent(again, 3)
   assert.ok(again[0].epoch > two[0].epoch)
   assert.deepEqual((await assignments(schema, 'mixed')).map((i) => i.shard), [0, 1, 2])

@@ -21,9 +21,10 @@ const AGENT = join(here, 'pg-agent.mjs')
 const PY_AGENT = join(here, '..', '..', 'bindings-python', 'tests', 'test_pg_agent.py')
 const PY_VENV = process.env.SHARDTALLY_PY_VENV ?? join(homedir(), '.cache', 'shardtally', 'python-venv')
 
-/** Short intervals: a holder expires 800 ms after its last heartbeat; reshards are 500 ms apart. */
-export const FAST = { heartbeatIntervalMs: 200, gracePeriodMs: 600, reshardIntervalMs: 500 }
-const FAST_SNAKE = { heartbeat_interval_ms: 200, grace_period_ms: 600, reshard_interval_ms: 500 }
+/** Short intervals: a holder expires 1.2 s after its last heartbeat (a grace period of five heartbeats, so a
+ * loaded machine does not expire live holders); reshards are 500 ms apart. */
+export const FAST = { heartbeatIntervalMs: 200, gracePeriodMs: 1000, reshardIntervalMs: 500 }
+const FAST_SNAKE = { heartbeat_interval_ms: 200, grace_period_ms: 1000, reshard_interval_ms: 500 }
 
 /** A fresh schema name; `drop(name)` removes it. */
 export function schemaName() {
@@ -53,17 +54,21 @@ export async function until(check, timeoutMs = 10_000, what = 'condition') {
   }
 }
 
-/** The cluster's machine as stored, and the database's now. */
+/** The cluster's machine as stored. */
 export async function clusterRow(schema, cluster) {
-  const [row] = await sql(`SELECT state, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now FROM "${schema}".membership_clusters WHERE cluster = $1`, [cluster])
+  const [row] = await sql(`SELECT state FROM "${schema}".membership_clusters WHERE cluster = $1`, [cluster])
   assert.ok(row && row.state, `no row for cluster ${cluster}`)
-  return { m: Membership.restoreClusters([row.state], FAST), now: Number(row.now) }
+  return { m: Membership.restoreClusters([row.state], FAST) }
 }
 
-/** The live assignments of a cluster as its row says, by index. */
+/**
+ * The assignments of a cluster as its row holds them after its last transaction (`now` 0 counts
+ * as the latest time the cluster saw): what the machine committed, whatever the clock says when
+ * the test looks.
+ */
 export async function assignments(schema, cluster) {
-  const { m, now } = await clusterRow(schema, cluster)
-  return m.assignments(cluster, now)
+  const { m } = await clusterRow(schema, cluster)
+  return m.assignments(cluster, 0)
 }
 
 /** A cluster's heartbeat count as stored. */
@@ -159,9 +164,9 @@ export class Agent {
     return [e.shard, e.num_shards, e.epoch]
   }
 
-  /** The first change of `id` (not returned before) to `count` shards. */
-  reached(id, count, timeoutMs = 10_000) {
-    return this.wait((e) => e.id === id && e.event === 'shard_changed' && e.num_shards === count, timeoutMs, `${count} shards for ${id}`)
+  /** The first change of `id` (not returned before) to `count` shards in an epoch after `since`. */
+  reached(id, count, { since = 0, timeoutMs = 10_000 } = {}) {
+    return this.wait((e) => e.id === id && e.event === 'shard_changed' && e.num_shards === count && e.epoch > since, timeoutMs, `${count} shards for ${id} after epoch ${since}`)
   }
 
   async kill() {

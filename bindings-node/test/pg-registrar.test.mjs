@@ -1,7 +1,7 @@
 // `shardtally/pg` ShardRegistrar with real processes against the PostgreSQL of
 // SHARDTALLY_PG_URL: the seed's (postgres-shard-coordinator's) three scenarios, and a holder
 // killed with SIGKILL and one rejoining. Each registrar runs in a process of its own
-// (pg-agent.mjs); heartbeat 200 ms, grace 600 ms, reshard 500 ms. Every wait has a deadline;
+// (pg-agent.mjs); heartbeat 200 ms, grace 1000 ms, reshard 500 ms. Every wait has a deadline;
 // nothing sleeps to show that something did not happen.
 import { test, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -76,12 +76,14 @@ test('single node unregister frees the index at once', needsPg, async () => {
 
 test('two clusters of ten registrars started concurrently', needsPg, async () => {
   const schema = fresh()
-  const procs = []
-  for (const c of ['a', 'b']) for (let i = 0; i < 10; i++) procs.push({ c, a: spawnAgents([`${c}${i}`])[0] })
-  await Promise.all(procs.map(({ c, a }) => a.create('r', c, schema)))
-  for (const { a } of procs) a.start('r')
+  // Four processes of five registrars each, both clusters in every process.
+  const procs = spawnAgents(['p0', 'p1', 'p2', 'p3'])
+  const regs = []
+  for (const c of ['a', 'b']) for (let i = 0; i < 10; i++) regs.push({ c, id: `${c}${i}`, a: procs[(i * 2 + (c === 'b' ? 1 : 0)) % 4] })
+  await Promise.all(regs.map(({ c, id, a }) => a.create(id, c, schema)))
+  for (const { id, a } of regs) a.start(id)
   for (const c of ['a', 'b']) {
-    const final = await Promise.all(procs.filter((p) => p.c === c).map(({ a }) => a.reached('r', 10, 20_000)))
+    const final = await Promise.all(regs.filter((r) => r.c === c).map(({ id, a }) => a.reached(id, 10, { timeoutMs: 20_000 })))
     consistent(final, 10)
   }
   // The clusters are independent: each has its own epochs and indices.
@@ -98,7 +100,8 @@ test('a holder killed with SIGKILL and one rejoining', needsPg, async () => {
 
   await procs[1].kill() // no unregister, no goodbye: the others notice when its deadline passes
   const survivors = [procs[0], procs[2]]
-  const after = await Promise.all(survivors.map((a) => a.reached('r', 2)))
+  // (they may have seen 2 shards already, while joining: wait for a newer epoch)
+  const after = await Promise.all(survivors.map((a) => a.reached('r', 2, { since: latest[0].epoch })))
   consistent(after, 2)
   assert.ok(after[0].epoch > latest[0].epoch)
 
@@ -106,7 +109,7 @@ test('a holder killed with SIGKILL and one rejoining', needsPg, async () => {
   const [reborn] = spawnAgents(['r1-again'])
   await reborn.create('r', 'k', schema, { holder: 'holder-1' })
   reborn.start('r')
-  const final = await Promise.all([...survivors, reborn].map((a) => a.reached('r', 3)))
+  const final = await Promise.all([...survivors, reborn].map((a) => a.reached('r', 3, { since: after[0].epoch })))
   consistent(final, 3)
   assert.ok(final[0].epoch > after[0].epoch)
   // Survivors kept their indices (minimal movement); the newcomer took the free one.

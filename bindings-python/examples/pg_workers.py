@@ -68,7 +68,7 @@ from shardtally.pg import ShardRegistrar
 KEYS = [f"page:/{i:02d}" for i in range(32)]
 
 # Short timers so a run takes seconds; production values are the defaults.
-MEMBERSHIP: dict[str, Any] = {"heartbeat_interval_ms": 200, "grace_period_ms": 600, "reshard_interval_ms": 500}
+MEMBERSHIP: dict[str, Any] = {"heartbeat_interval_ms": 200, "grace_period_ms": 1000, "reshard_interval_ms": 500}
 SHARD_SETTINGS: dict[str, Any] = {
     "flush_after_requests": 25,
     "flush_after_idle_ms": 50,

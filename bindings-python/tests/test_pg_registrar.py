@@ -1,7 +1,7 @@
 """shardtally.pg.ShardRegistrar with real processes against the PostgreSQL of
 SHARDTALLY_PG_URL: the seed's (postgres-shard-coordinator's) three scenarios, and a holder
 killed with SIGKILL and one rejoining. Each registrar runs in a process of its own
-(test_pg_agent.py); heartbeat 200 ms, grace 600 ms, reshard 500 ms. Every wait has a
+(test_pg_agent.py); heartbeat 200 ms, grace 1000 ms, reshard 500 ms. Every wait has a
 deadline; nothing sleeps to show that something did not happen."""
 
 from __future__ import annotations
@@ -61,18 +61,20 @@ def test_single_node_unregister_frees_the_index_at_once(schema: str, agents: lis
 
 
 def test_two_clusters_of_ten_registrars_started_concurrently(schema: str, agents: list[Agent]) -> None:
-    procs = {(c, i): Agent.python(f"{c}{i}") for c in "ab" for i in range(10)}
-    agents += procs.values()
-    for (c, i), a in procs.items():
-        a.send(op="new", id="r", cluster=c, schema=schema, settings=FAST)
-    for a in procs.values():
-        a.wait_event("r", "created")
-    for a in procs.values():
-        a.start("r")
+    # Four processes of five registrars each, both clusters in every process.
+    procs = [Agent.python(f"p{i}") for i in range(4)]
+    agents += procs
+    home = {(c, i): procs[(i * 2 + (c == "b")) % 4] for c in "ab" for i in range(10)}
+    for (c, i), a in home.items():
+        a.send(op="new", id=f"{c}{i}", cluster=c, schema=schema, settings=FAST)
+    for (c, i), a in home.items():
+        a.wait_event(f"{c}{i}", "created")
+    for (c, i), a in home.items():
+        a.start(f"{c}{i}")
     for c in "ab":
         final = []
         for i in range(10):
-            e = procs[c, i].wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 10, 20, "10 shards")
+            e = home[c, i].wait(lambda e: e.get("id") == f"{c}{i}" and e.get("event") == "shard_changed" and e["num_shards"] == 10, 20, "10 shards")
             final.append((e["shard"], e["num_shards"], e["epoch"]))
         consistent(final, 10)
     # The clusters are independent: each has its own epochs and indices.
@@ -88,12 +90,12 @@ def test_a_holder_killed_with_sigkill_and_one_rejoining(schema: str, agents: lis
         a.start("r")
     latest = [a.wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 3, 10, "3 shards") for a in procs]
     consistent([(e["shard"], e["num_shards"], e["epoch"]) for e in latest], 3)
-    epoch3 = latest[0]["epoch"]
+    epoch3 = latest[0]["epoch"]  # (the survivors may have seen 2 shards already, while joining)
 
     victim = procs[1]
     victim.kill()  # no unregister, no goodbye: the others notice when its deadline passes
     survivors = [procs[0], procs[2]]
-    after = [a.wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 2, 10, "2 shards") for a in survivors]
+    after = [a.wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 2 and e["epoch"] > epoch3, 10, "2 shards") for a in survivors]
     consistent([(e["shard"], e["num_shards"], e["epoch"]) for e in after], 2)
     epoch2 = after[0]["epoch"]
     assert epoch2 > epoch3
@@ -103,7 +105,10 @@ def test_a_holder_killed_with_sigkill_and_one_rejoining(schema: str, agents: lis
     agents.append(reborn)
     reborn.new("r", "k", schema, holder="holder-1")
     reborn.start("r")
-    final = [a.wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 3, 10, "3 shards again") for a in (procs[0], procs[2], reborn)]
+    final = [
+        a.wait(lambda e: e.get("event") == "shard_changed" and e["num_shards"] == 3 and e["epoch"] > epoch2, 10, "3 shards again")
+        for a in (procs[0], procs[2], reborn)
+    ]
     consistent([(e["shard"], e["num_shards"], e["epoch"]) for e in final], 3)
     assert final[0]["epoch"] > epoch2
     # Survivors kept their indices (minimal movement); the newcomer took the free one.

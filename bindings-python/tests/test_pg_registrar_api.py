@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ def run(main: Callable[[], Awaitable[None]]) -> None:
 def test_errors_reach_on_error_and_never_stop_the_heartbeats(schema: str) -> None:
     async def main() -> None:
         rec = Recorder()
-        r = ShardRegistrar(PG_URL, "e", schema=schema, holder="h", **rec.kwargs(), **FAST)
+        # A holder id of its own: terminate() finds its connections by application_name.
+        r = ShardRegistrar(PG_URL, "e", schema=schema, holder=f"h-{uuid.uuid4()}", **rec.kwargs(), **FAST)
         await r.start()
         await until(lambda: len(rec.changed) == 1, what="an index")
         assert terminate(r.application_name) == 2  # its transaction and LISTEN connections
@@ -89,7 +91,7 @@ def test_errors_reach_on_error_and_never_stop_the_heartbeats(schema: str) -> Non
 def test_without_on_error_errors_are_logged_and_the_heartbeats_go_on(schema: str, caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         changed: list[ShardInfo] = []
-        r = ShardRegistrar(PG_URL, "e", schema=schema, holder="h", on_shard_changed=changed.append, **FAST)
+        r = ShardRegistrar(PG_URL, "e", schema=schema, holder=f"h-{uuid.uuid4()}", on_shard_changed=changed.append, **FAST)
         await r.start()
         await until(lambda: len(changed) == 1, what="an index")
         terminate(r.application_name)
@@ -130,11 +132,11 @@ def test_a_fast_stop_and_start_never_runs_two_loops(schema: str) -> None:
         assert r.running
         await until(lambda: len(rec.changed) >= 1, what="an index")
         # One loop beats every 200 ms; two would beat twice as often. Count the beats of the
-        # row over one second (at least three, or the loop is dead; at most 7 of one loop's 5).
+        # row over one second (at least two, or the loop is dead; at most 7 of one loop's 5).
         start = heartbeats(schema, "s")
         await asyncio.sleep(1.0)
         beats = heartbeats(schema, "s") - start
-        assert 3 <= beats <= 7, beats
+        assert 2 <= beats <= 7, beats
         await r.stop(unregister=True)
         assert not r.running and rec.errors == []
 
@@ -191,7 +193,7 @@ def test_a_holder_whose_heartbeats_stall_gives_its_index_up_at_its_deadline(sche
         await until(lambda: len(rec.changed) == 1, what="an index")
         first = rec.changed[0]
         # Hold the cluster's row: the registrar's heartbeat waits for the lock. Its deadline
-        # (last heartbeat + 200 + 600 ms) passes on its own clock while it waits.
+        # (last heartbeat + 200 + 1000 ms) passes on its own clock while it waits.
         async with await psycopg.AsyncConnection.connect(PG_URL) as blocker:
             await blocker.execute(f'SELECT 1 FROM "{schema}".membership_clusters WHERE cluster = %s FOR UPDATE', ("x",))
             await until(lambda: len(rec.lost) == 1, what="the local expiry")

@@ -31,8 +31,9 @@ needs_pg = pytest.mark.skipif(
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "test_pg_agent.py"
 
-# Short intervals: a holder expires 800 ms after its last heartbeat; reshards are 500 ms apart.
-FAST: MembershipSettings = {"heartbeat_interval_ms": 200, "grace_period_ms": 600, "reshard_interval_ms": 500}
+# Short intervals: a holder expires 1.2 s after its last heartbeat (a grace period
+# of five heartbeats, so a loaded machine does not expire live holders); reshards are 500 ms apart.
+FAST: MembershipSettings = {"heartbeat_interval_ms": 200, "grace_period_ms": 1000, "reshard_interval_ms": 500}
 
 Event = dict[str, Any]
 
@@ -125,14 +126,21 @@ class Agent:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def close(self) -> None:
+    def exit(self) -> None:
+        """Asks the process to stop its registrars and exit (``close`` waits for it)."""
         if self.proc.poll() is None:
             try:
                 self.send(op="exit")
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.exit()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
         for t in self._threads:
             t.join(5)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -149,19 +157,16 @@ def agents() -> Iterator[list[Agent]]:
     started: list[Agent] = []
     yield started
     for a in started:
+        a.exit()  # all at once: each takes a moment to stop its registrars
+    for a in started:
         a.close()
 
 
-def assignments(schema: str, cluster: str, holders: int | None = None) -> list[ShardInfo]:
-    """The live assignments of a cluster as its row says (evaluated at the database's now)."""
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        row = conn.execute(
-            f'SELECT state, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM "{schema}".membership_clusters WHERE cluster = %s',
-            (cluster,),
-        ).fetchone()
-    assert row is not None and row[0] is not None, f"no row for cluster {cluster!r}"
-    m = Membership.restore_clusters([row[0]], **FAST)
-    return m.assignments(cluster, int(row[1]))
+def assignments(schema: str, cluster: str) -> list[ShardInfo]:
+    """The assignments of a cluster as its row holds them after its last transaction (``now``
+    0 counts as the latest time the cluster saw): what the machine committed, whatever the
+    clock says when the test looks."""
+    return cluster_row(schema, cluster).assignments(cluster, 0)
 
 
 def cluster_row(schema: str, cluster: str) -> Membership:
