@@ -198,6 +198,19 @@ test('a pool the host passes is shared, not ended', needsPg, async () => {
   }
 })
 
+test('a malformed notification is reported and changes nothing', needsPg, async () => {
+  const schema = fresh()
+  const { r, rec } = make({ cluster: 'm', schema, holder: 'h' })
+  await r.start()
+  await until(() => rec.changed.length === 1, 10_000, 'an index')
+  const bad = '{"cluster":"m","holder":"h","type":"shard_changed","shard":"7","num_shards":9,"epoch":99}'
+  await sql('SELECT pg_notify($1, $2)', [`${schema}.membership`, bad])
+  await until(() => rec.errors.length === 1, 10_000, 'the error')
+  assert.match(rec.errors[0].message, /malformed notification/)
+  assert.deepEqual(r.shardInfo(), rec.changed[0])
+  assert.equal(rec.changed.length, 1)
+})
+
 // ----- migrations -----
 
 const here = dirname(fileURLToPath(import.meta.url))

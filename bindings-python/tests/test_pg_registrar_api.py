@@ -239,3 +239,20 @@ def test_the_readme_example_of_the_postgresql_registrar_runs(schema: str, capsys
     assert schema in source
     exec(compile(source, "README.md: PostgreSQL registrar", "exec"), {"__name__": "readme"})
     assert capsys.readouterr().out.splitlines() == ["handling shard 0 of 1 (epoch 1)", "stop handling 0: unregistered"]
+
+
+def test_a_malformed_notification_is_reported_and_changes_nothing(schema: str) -> None:
+    async def main() -> None:
+        rec = Recorder()
+        r = ShardRegistrar(PG_URL, "m", schema=schema, holder="h", **rec.kwargs(), **FAST)
+        await r.start()
+        await until(lambda: len(rec.changed) == 1, what="an index")
+        bad = '{"cluster":"m","holder":"h","type":"shard_changed","shard":"7","num_shards":9,"epoch":99}'
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (f"{schema}.membership", bad))
+        await until(lambda: len(rec.errors) == 1, what="the error")
+        assert "malformed notification" in str(rec.errors[0])
+        assert r.shard_info() == rec.changed[0] and len(rec.changed) == 1
+        await r.stop(unregister=True)
+
+    run(main)

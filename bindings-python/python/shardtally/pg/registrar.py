@@ -404,6 +404,8 @@ class ShardRegistrar:
             p = json.loads(text)
             if p.get("cluster") != self._cluster or p.get("holder") != self._holder:
                 return
+            if not all(type(p.get(k)) is int and p[k] >= 0 for k in ("shard", "num_shards", "epoch")):
+                raise ValueError("shard, num_shards and epoch must be non-negative integers")
             if p["type"] == "shard_changed":
                 self._apply(ShardChanged(p["cluster"], p["holder"], p["shard"], p["num_shards"], p["epoch"]))
             elif p["type"] == "shard_lost":
