@@ -17,6 +17,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="$(cd "$here/.." && pwd)"
+# The PostgreSQL host tests need a server: the one SHARDTALLY_PG_URL names (make test starts
+# one for every package), else a throwaway one on a loopback port for this run.
+if [ -z "${SHARDTALLY_PG_URL:-}" ]; then
+    exec "$root/scripts/postgres.sh" "${BASH_SOURCE[0]}" "$@"
+fi
 start=$(date +%s)
 
 step() { printf '==> [python %3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
