@@ -206,7 +206,7 @@ export function dashboardPage(data, { basePath = "", refresh = 10 } = {}) {
     `</main>`;
   const script =
     refresh > 0
-      ? `<script nonce="${nonce}">setInterval(async()=>{try{const r=await fetch(location.href,{credentials:"same-origin",cache:"no-store"});if(!r.ok)return;const d=new DOMParser().parseFromString(await r.text(),"text/html");const m=d.querySelector("main");if(m)document.querySelector("main").replaceWith(document.adoptNode(m));document.getElementById("at").textContent=new Date().toLocaleTimeString();}catch{}},${refresh * 1000});</script>`
+      ? `<script nonce="${nonce}">setInterval(async()=>{try{const r=await fetch(location.href,{credentials:"same-origin",cache:"no-store"});if(!r.ok)return;const h=await r.text();const i=h.indexOf("<main>"),j=h.indexOf("</main>");if(i<0||j<0)return;const t=document.createElement("template");t.innerHTML=h.slice(i,j+7);document.querySelector("main").replaceWith(t.content.firstElementChild);document.getElementById("at").textContent=new Date().toLocaleTimeString();}catch{}},${refresh * 1000});</script>`
       : "";
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +

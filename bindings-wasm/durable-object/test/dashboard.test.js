@@ -119,3 +119,17 @@ test("the dashboard shows the totals, per-shard writes and pending, and the bill
   assert.equal(await page.locator('[data-metric="ratio"]').textContent(), `${(billed / requests).toFixed(3)}x`);
   assert.equal(await page.locator("svg").count(), 4, "four charts, drawn inline");
 });
+
+test("the dashboard refreshes its figures in place, within its Content-Security-Policy", async (t) => {
+  const context = await browser.newContext({ httpCredentials: { username: "admin", password: TOKEN } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.goto(`${origin}/dashboard?refresh=1`);
+  const before = Number((await page.locator('[data-metric="increments"]').textContent()).replaceAll(",", ""));
+  assert.equal((await fetch(`${origin}/increment/home`, { method: "POST" })).status, 200);
+  await page.waitForFunction((n) => document.querySelector('[data-metric="increments"]').textContent.replaceAll(",", "") === String(n), before + 1, { timeout: 10_000 });
+  assert.deepEqual(problems, [], "no script error or CSP violation");
+});
