@@ -10,6 +10,9 @@
 //! One fixed UTC offset ([`BucketsConfig::utc_offset_minutes`]) defines the day of an event
 //! *and* the days of every range and period, so grouping and ranges always agree.
 //!
+//! Hosts that count HTTP requests key them with [`request_key`] and [`default_route`]
+//! (`"GET /users/:id"`), the one rule of every binding's middleware.
+//!
 //! ```
 //! use shardtally::buckets::{Buckets, BucketsConfig, Day, Period};
 //! use shardtally::Timestamp;
@@ -42,10 +45,12 @@
 mod config;
 mod day;
 mod journal;
+mod route;
 
 pub use config::{BucketsConfig, BucketsConfigBuilder};
 pub use day::{Day, Period, MS_PER_DAY};
 pub use journal::{BucketsChange, BucketsMeta, BucketsRow};
+pub use route::{default_route, request_key, METHODS};
 
 use crate::error::{DecodeError, Error};
 use crate::keys::validate_key;

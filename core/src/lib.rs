@@ -98,7 +98,7 @@
 //! other machines: [`gateway`] routes clients to replicas under a connection limit and plans
 //! messages between them (DOG); [`membership`] gives the live processes of a cluster unique
 //! shard indices with epochs; [`buckets`] counts events per key and day with additive
-//! rollups; [`outbox`] is a bounded, drop-counting queue in front of a remote sink.
+//! rollups (and names the keys of counted HTTP requests); [`outbox`] is a bounded, drop-counting queue in front of a remote sink.
 #![cfg_attr(
     feature = "testing",
     doc = "With the `testing` feature, [`testing`] holds a deterministic simulation of shards, globals and a faulty network."
