@@ -8,7 +8,8 @@
 //   node bindings-wasm/durable-object/bench/load.mjs [increments per round] [concurrency] [rounds]
 //   node bindings-wasm/durable-object/bench/load.mjs --smoke     # a small run; checks totals
 //
-// Environment: SHARD_COUNT (default 4), COALESCE=0 (the shim without Worker-side coalescing).
+// Environment: SHARD_COUNT (default 4), COALESCE=0 (the shim without Worker-side coalescing),
+// COALESCE_WINDOW_MS (the shim's `coalesceWindowMs`, default 1).
 // The requests go to a socket served directly by the Worker (Miniflare's
 // `unsafeDirectSockets`), as in a deployment; Miniflare's own entry Worker, which its
 // `dispatchFetch` goes through, costs ~0.25 ms of workerd CPU per request by itself.
@@ -76,7 +77,7 @@ const mf = new Miniflare({
     BASELINE_GLOBAL: sqlite("BaselineGlobal"),
   },
   kvNamespaces: ["BENCH_KV"],
-  bindings: { SHARD_COUNT: String(SHARD_COUNT), COALESCE: process.env.COALESCE ?? "1" },
+  bindings: { SHARD_COUNT: String(SHARD_COUNT), COALESCE: process.env.COALESCE ?? "1", COALESCE_WINDOW_MS: process.env.COALESCE_WINDOW_MS ?? "" },
   unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
 });
 await mf.ready;

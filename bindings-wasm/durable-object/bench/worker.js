@@ -8,7 +8,7 @@ import { CounterClient, GlobalObject, ShardObject, counterWorker } from "../src/
 
 export { BaselineGlobal, BaselineShard } from "./baseline.js";
 
-/** Settings of the run (variables): shard count, the shim's coalescing. */
+/** Settings of the run (variables): shard count, the shim's coalescing and its window. */
 const setupOptions = (env, durability, prefix) => ({
   shardBinding: `${prefix}_SHARDS`,
   globalBinding: `${prefix}_GLOBAL`,
@@ -19,6 +19,7 @@ const setupOptions = (env, durability, prefix) => ({
   kvPrefix: durability,
   basePath: `/${durability}`,
   coalesce: env.COALESCE !== "0",
+  ...(env.COALESCE_WINDOW_MS ? { coalesceWindowMs: Number(env.COALESCE_WINDOW_MS) } : {}),
   // The load script's own Worker on loopback: its admin routes are open.
   authorize: () => true,
 });

@@ -154,10 +154,11 @@ export async function mapBounded(count, concurrency, task) {
 
 /**
  * The increments waiting for one shard. While a call to the shard is in flight, new
- * increments join the open group; when the call returns, the group's leader (the request
- * that opened it, so the call runs in a request that waits for it) sends the whole group
- * as one `incrementCoalesced` call, and every member reads its outcome from the group's
- * result.
+ * increments join the open group; when the call returns (and `coalesceWindowMs` later),
+ * the group's leader (the request that opened it, so the call runs in a request that waits
+ * for it) sends the whole group as one `incrementCoalesced` call, and every member reads
+ * its outcome from the group's result. An increment that finds the shard idle is sent at
+ * once.
  *
  * Workers cancel a request that waits on a promise only another request can settle (it
  * looks hung), unless the promise was made by that other request: so the group's result
@@ -345,7 +346,13 @@ export class CounterClient {
     });
     lane.tail = done;
     try {
-      if (previous !== null) await previous;
+      if (previous !== null) {
+        // Under load: the shard was busy. Keep the group open a moment longer, so that the
+        // requests answered by the previous call, and others, can join it.
+        await previous;
+        const windowMs = this.options.coalesceWindowMs;
+        if (windowMs > 0) await new Promise((resolve) => setTimeout(resolve, windowMs));
+      }
       if (lane.open === group) lane.open = null;
       lane.queued -= group.members.length;
       group.settle(await this.#send(lane.n ?? this.router.route(group.members[0].name), group));

@@ -47,6 +47,8 @@ export interface CounterOptions {
   fanOutLimit?: number;
   /** Coalesce the increments that wait for a busy shard into one `incrementCoalesced` call. Default `true`. */
   coalesce?: boolean;
+  /** Under load, how long (ms, 0..=100) a group stays open after the shard's previous call returned; an idle shard gets an increment at once. Default 1. */
+  coalesceWindowMs?: number;
   /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
   shard?: Omit<ShardSettings, "seed">;
   /** Engine settings of the global (defaults from the engine; the object sets `seed`). */

@@ -26,6 +26,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   fanOutConcurrency: 8,
   fanOutLimit: 256,
   coalesce: true,
+  coalesceWindowMs: 1,
   shard: Object.freeze({}),
   global: Object.freeze({}),
 });
@@ -121,6 +122,7 @@ export function resolveOptions(user = {}) {
     fanOutConcurrency: integerIn(o, "fanOutConcurrency", 1, 64),
     fanOutLimit: integerIn(o, "fanOutLimit", 1, 10_000),
     coalesce: o.coalesce,
+    coalesceWindowMs: integerIn(o, "coalesceWindowMs", 0, 100),
     shard: Object.freeze(pickSettings("shard", o.shard)),
     global: Object.freeze(pickSettings("global", o.global)),
   };

@@ -324,6 +324,7 @@ test("route options are checked: hooks are functions, bounds are integers in ran
     { fanOutConcurrency: 65 },
     { fanOutLimit: 0 },
     { coalesce: "yes" },
+    { coalesceWindowMs: 101 },
   ];
   for (const options of bad) {
     assert.throws(() => resolveOptions(options), (e) => e.code === "INVALID_OPTIONS" && e.option === Object.keys(options)[0], JSON.stringify(options));
@@ -331,5 +332,26 @@ test("route options are checked: hooks are functions, bounds are integers in ran
   const resolved = resolveOptions({ authorize: () => true, maxNameBytes: 64 });
   assert.equal(typeof resolved.authorize, "function");
   assert.equal(resolved.maxNameBytes, 64);
-  assert.deepEqual([resolved.maxBodyBytes, resolved.fanOutConcurrency, resolved.fanOutLimit, resolved.coalesce, resolved.allowName], [65536, 8, 256, true, null]);
+  assert.deepEqual(
+    [resolved.maxBodyBytes, resolved.fanOutConcurrency, resolved.fanOutLimit, resolved.coalesce, resolved.coalesceWindowMs, resolved.allowName],
+    [65536, 8, 256, true, 1, null],
+  );
+});
+
+test("under load a group stays open coalesceWindowMs after the previous call returns; an idle shard gets its increment at once", async () => {
+  const { env, calls, hold } = fakeEnv();
+  const worker = counterWorker({ shardCount: 1, strategy: "hash", coalesceWindowMs: 100 });
+  const post = (name) => worker.fetch(new Request(`http://x/increment/${name}`, { method: "POST" }), env, {});
+  const gate = hold("incrementCoalesced");
+  const first = post("a");
+  await until(() => calls.length === 1);
+  const second = post("b"); // waits: the shard is busy
+  await drain();
+  hold("incrementCoalesced").resolve(); // later calls answer at once
+  gate.resolve();
+  assert.equal((await first).status, 200);
+  // The first call has returned and the second group is still open: these join it.
+  const late = [post("c"), post("b")];
+  await Promise.all([second, ...late]);
+  assert.deepEqual(calls.map((c) => c.slice(3)), [[[["a", 1]], 1], [[["b", 2], ["c", 1]], 3]]);
 });
