@@ -49,10 +49,20 @@ export interface CounterOptions {
   coalesce?: boolean;
   /** Under load, how long (ms, 0..=100) a group stays open after the shard's previous call returned; an idle shard gets an increment at once. Default 1. */
   coalesceWindowMs?: number;
+  /**
+   * Most children per object of the global class (2..=10000). With more shards, aggregator
+   * objects `<globalName>:<level>:<index>` (the global class) sit between the shards and the
+   * top global, each taking at most `fanIn` children. Default 32.
+   */
+  fanIn?: number;
+  /** Most counters mirrored to KV by a publish (0..=10000000); beyond, KV is not written (counted as `kvSkipped`). Default 100000. */
+  kvMaxKeys?: number;
   /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
   shard?: Omit<ShardSettings, "seed">;
   /** Engine settings of the global (defaults from the engine; the object sets `seed`). */
   global?: Omit<GlobalSettings, "seed">;
+  /** Engine settings of the shard inside each aggregator that forwards to its parent (on top of `shard`). Default `{}`. */
+  aggregator?: Omit<ShardSettings, "seed">;
 }
 
 /** An admin route as `authorize` sees it: its name, method, pattern and decoded parameters. */
@@ -91,7 +101,11 @@ export declare class CounterError extends Error {
   /**
    * INVALID_OPTIONS, WRONG_OBJECT_NAME, MISSING_BINDING, INVALID_BODY, INVALID_NAME,
    * NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, SNAPSHOT_TOO_LARGE, SHARD_OUT_OF_RANGE,
-   * FORBIDDEN, NAME_NOT_ALLOWED, AUTHORIZE_FAILED, BUSY (engine errors keep their own codes: EMPTY_KEY, KEY_TOO_LONG, OVERFLOW, TABLE_FULL, ...).
+   * FORBIDDEN, NAME_NOT_ALLOWED, AUTHORIZE_FAILED, BUSY; of the objects: SQLITE_REQUIRED (a class
+   * not in `new_sqlite_classes`), STORAGE_FAILED (a write failed; the input was not stored,
+   * retry it), SETTINGS_LOWERED (stored state needs larger bound settings; names them),
+   * NOT_TOP, NO_STATE (engine errors keep their own codes: EMPTY_KEY, KEY_TOO_LONG, OVERFLOW,
+   * TABLE_FULL, ...).
    */
   code: string;
   [field: string]: unknown;
@@ -102,12 +116,26 @@ export type Counters = Record<string, number | bigint>;
 
 /** Storage I/O of one object since it started (in memory). */
 export interface StorageIo {
-  /** Keys put or deleted (the billed unit). */
+  /** SQLite rows written (`cursor.rowsWritten`: the billed unit). */
   storageWrites: number;
+  /** Bytes of the keys and values written. */
   storageWriteBytes: number;
+  /** Write transactions (one per group commit). */
+  storageTransactions: number;
   /** `setAlarm` calls (also billed writes). */
   alarmWrites: number;
   alarmsFired: number;
+}
+
+/** Bound settings kept from the stored state after they were lowered in the options. */
+export type KeptSettings = Record<string, { configured: number | null; kept: number | null }> | null;
+
+/** A page of counters in key order. */
+export interface CounterPage {
+  /** Start after this counter name (exclusive); default from the first. */
+  after?: string | null;
+  /** At most this many counters (1..=100000). Default 100000. */
+  limit?: number;
 }
 
 /** What `flush` did. */
@@ -124,12 +152,22 @@ export declare class ShardObject extends DurableObject {
   increment(name: string, delta?: Delta): Promise<{ shard: number }>;
   /** Adds several deltas as one atomic request. */
   increments(entries: Record<string, Delta> | Array<[string, Delta]>): Promise<{ shard: number; count: number }>;
+  /**
+   * Adds a group of increments coalesced by a Worker (`requests` client increments, their
+   * deltas summed per counter) as one engine input, validated and applied as a whole (one bad
+   * entry rejects the group and changes nothing: re-send its increments one by one), and
+   * answers once the shard accepted it — in durable mode, once it is stored. Counts as one
+   * request towards `flushAfterRequests` and as `requests` in `stats()`.
+   */
+  incrementCoalesced(entries: Array<[string, Delta]> | Record<string, Delta>, requests: number): Promise<{ shard: number; count: number }>;
   /** Deltas not yet acknowledged by the global (pending and in flight), per counter. */
   counters(): Promise<Counters>;
   /** Ships pending deltas now and waits for the global's answer. */
   flush(): Promise<FlushResult>;
-  /** Internal: a reset notice from the global (its bytes); whether this shard learned anything. */
-  applyNotice(bytes: Uint8Array): Promise<boolean>;
+  /** Ships everything and waits for the acknowledgements: `idle` when nothing is pending or in flight. */
+  settle(): Promise<{ shard: number; idle: boolean }>;
+  /** Internal: a reset notice from its parent (its bytes); whether this shard learned anything. Stored before it answers. */
+  applyNotice(bytes: Uint8Array, keys?: string[]): Promise<boolean>;
   /** Pending deltas, batch in flight, next deadline, alarm, engine statistics. */
   view(): Promise<Record<string, unknown>>;
   /** Counters of this object since it started. */
@@ -139,6 +177,9 @@ export declare class ShardObject extends DurableObject {
       durability: "durable" | "buffered";
       increments: number;
       requests: number;
+      /** `incrementCoalesced` calls. */
+      coalescedCalls: number;
+      /** Batches sent to the parent (the global or an aggregator), and the failed ones. */
       globalCalls: number;
       globalFailures: number;
       /** Batches the global rejected for good (its error's `rejectsBatch`), dropped by this shard. */
@@ -146,7 +187,15 @@ export declare class ShardObject extends DurableObject {
       /** The last failed or rejected (`rejected: true`) call to the global. */
       lastFailure: { seq: number | bigint; code: string | null; message: string; rejected: boolean } | null;
       staleAcks: number;
+      /** Reset notices received. */
+      notices: number;
+      /** Writes that failed (the object went back to storage), and the last one's error. */
+      rollbacks: number;
+      lastStorageError: { code: string | null; message: string } | null;
       restored: boolean;
+      /** Time to rebuild the engine from storage when the object started (ms). */
+      loadMs: number;
+      keptSettings: KeptSettings;
     }
   >;
   /** Fires due deadlines; safe to deliver twice or early. */
@@ -156,14 +205,28 @@ export declare class ShardObject extends DurableObject {
 /** The global object. Extend it with the same `static options` and bind it. */
 export declare class GlobalObject extends DurableObject {
   static options?: CounterOptionsSource;
-  /** Internal: applies a shard's batch and returns the acknowledgement bytes. */
+  /** Internal: applies a child's batch and returns the acknowledgement bytes once it is stored. */
   applyBatch(bytes: Uint8Array): Promise<Uint8Array>;
-  /** Live totals. */
-  counters(): Promise<Counters>;
+  /** Internal: a child starts a life; answers the reset generation it starts from. */
+  register(name: string, shard: number, incarnation: number): Promise<{ generation: number }>;
+  /** Internal (aggregators): a reset notice from the parent, passed on to the children before it answers. */
+  applyNotice(bytes: Uint8Array, keys?: string[]): Promise<boolean>;
+  /** Internal: per-shard write statistics of the shards below (through aggregators). */
+  leafWrites(): Promise<Array<{ shard: number; writes: number; deltas: Array<{ key: string; delta: number | bigint }> }>>;
+  /** Live totals in key order (a page: at most 100000 by default). */
+  counters(page?: CounterPage): Promise<Counters>;
   /** One live total (0 when not defined). */
   total(name: string): Promise<number | bigint>;
-  /** Resets a counter (deltas accepted before shards learn of it never count); answers once every shard the global knows was told. */
-  reset(name: string): Promise<{ type: "reset"; previous: number | bigint; generation: number | bigint } | { type: "not_defined" }>;
+  /**
+   * Resets a counter at the top global (deltas accepted before shards learn of it never
+   * count); answers once it is stored and every shard (through the aggregators) was told:
+   * `notified` children, and the `undelivered` ones by object name (they learn from their
+   * next acknowledgement).
+   */
+  reset(name: string): Promise<
+    | { type: "reset"; previous: number | bigint; generation: number | bigint; notified: number; undelivered: string[] }
+    | { type: "not_defined" }
+  >;
   /** The reset generation new shards start from. */
   generation(): Promise<number | bigint>;
   /** Recent writes, newest first. */
@@ -174,10 +237,12 @@ export declare class GlobalObject extends DurableObject {
     totalWrite: number | bigint;
     totalShards: number | bigint;
   }>;
-  /** The last stored publish. */
-  published(): Promise<{ version: number | bigint; reason: string | null; at: number | null; counters: Counters }>;
+  /** The last stored publish, its counters read from their rows (a page; `next` is the `after` of the next page, or null). */
+  published(page?: CounterPage): Promise<{ version: number | bigint; reason: string | null; at: number | null; counters: Counters; next: string | null }>;
   /** Publishes now. */
   publish(): Promise<{ type: "sent"; version: number | bigint } | { type: "deferred" } | { type: "nothing_changed" }>;
+  /** Ships everything below up to this object (every shard flushed, every aggregator forwarded) and, at the top, publishes. */
+  settle(): Promise<{ idle: boolean; children: number }>;
   /** Engine statistics, publish state and alarm. */
   view(): Promise<Record<string, unknown>>;
   /** Counters of this object since it started. */
@@ -190,10 +255,22 @@ export declare class GlobalObject extends DurableObject {
       resets: number;
       publishes: number;
       publishFailures: number;
-      /** Reset notices delivered to shards, and deliveries that failed. */
+      /** Publishes not mirrored to KV (more than `kvMaxKeys` counters), and the last KV error. */
+      kvSkipped: number;
+      lastKvError: { code: string | null; message: string } | null;
+      /** Reset notices delivered to children (received, for an aggregator), and deliveries that failed. */
       notices: number;
       noticeFailures: number;
+      /** Child lives registered. */
+      registrations: number;
+      /** An aggregator's batches forwarded to its parent, and the failed ones. */
+      forwards: number;
+      forwardFailures: number;
+      rollbacks: number;
+      lastStorageError: { code: string | null; message: string } | null;
       restored: boolean;
+      loadMs: number;
+      keptSettings: KeptSettings;
     }
   >;
   alarm(): Promise<void>;

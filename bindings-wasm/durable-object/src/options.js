@@ -27,15 +27,24 @@ export const DEFAULT_OPTIONS = Object.freeze({
   fanOutLimit: 256,
   coalesce: true,
   coalesceWindowMs: 1,
+  // Storage, resets and fan-in trees (shard.js, global.js, tree.js).
+  fanIn: 32,
+  kvMaxKeys: 100_000,
   shard: Object.freeze({}),
   global: Object.freeze({}),
+  aggregator: Object.freeze({}),
 });
 
 // Engine settings the objects set themselves: identity, generation and random seeds.
-const OWN_SETTINGS = { shard: ["shard", "incarnation", "generation", "seed"], global: ["seed", "upstream"] };
+const OWN_SETTINGS = {
+  shard: ["shard", "incarnation", "generation", "seed"],
+  global: ["seed", "upstream"],
+  aggregator: ["shard", "incarnation", "generation", "seed"],
+};
 
 /** An engine machine with one setting, to let the engine say whether it knows the name. */
-const probe = { shard: (settings) => new Shard({ shard: 0, incarnation: 1, ...settings }), global: (settings) => new Global(settings) };
+const probeShard = (settings) => new Shard({ shard: 0, incarnation: 1, ...settings });
+const probe = { shard: probeShard, global: (settings) => new Global(settings), aggregator: probeShard };
 
 const STRATEGIES = new Set(["random", "hash", "round_robin"]);
 const DURABILITIES = new Set(["durable", "buffered"]);
@@ -123,8 +132,11 @@ export function resolveOptions(user = {}) {
     fanOutLimit: integerIn(o, "fanOutLimit", 1, 10_000),
     coalesce: o.coalesce,
     coalesceWindowMs: integerIn(o, "coalesceWindowMs", 0, 100),
+    fanIn: integerIn(o, "fanIn", 2, 10_000),
+    kvMaxKeys: integerIn(o, "kvMaxKeys", 0, 10_000_000),
     shard: Object.freeze(pickSettings("shard", o.shard)),
     global: Object.freeze(pickSettings("global", o.global)),
+    aggregator: Object.freeze(pickSettings("aggregator", o.aggregator)),
   };
   if (!Number.isInteger(resolved.shardCount) || resolved.shardCount < 1 || resolved.shardCount > 10_000) {
     throw invalid("options.shardCount must be an integer in 1..=10000", { option: "shardCount", value: o.shardCount });

@@ -1,17 +1,25 @@
 // The shard Durable Object: accepts increments, buffers them in the engine's `Shard`, ships
-// batches to the global object by RPC and persists its state.
+// batches to its parent (the global, or an aggregator of a fan-in tree) by RPC and stores
+// its state as rows in SQLite.
 
 import { DurableObject } from "cloudflare:workers";
-import { Shard } from "./engine.js";
+import { Shard, boundsOf, rebuildWithin, shardFromRows } from "./engine.js";
 import { CounterError } from "./errors.js";
 import { optionsOf } from "./options.js";
-import { Persistence, countersOf } from "./storage.js";
-import { globalStub } from "./stubs.js";
+import { Storage, Writes, countersOf } from "./storage.js";
+import { nodeStub } from "./stubs.js";
+import { shardParent } from "./tree.js";
 import { pendingView, randomIncarnation, randomSeed } from "./views.js";
+
+/** Most settle rounds (flush, wait for the acknowledgement) before `settle` gives up. */
+const SETTLE_ROUNDS = 16;
+/** Most requests one `incrementCoalesced` call may stand for. */
+const MAX_COALESCED_REQUESTS = 1_000_000;
 
 /**
  * A shard of a sharded counter. Extend it, give the subclass a static `options` (the same
- * object the Worker and the global class use) and bind it in `wrangler.jsonc`:
+ * object the Worker and the global class use) and bind it in `wrangler.jsonc` as a SQLite
+ * class (`new_sqlite_classes`):
  *
  * ```js
  * export class CounterShard extends ShardObject { static options = options; }
@@ -20,14 +28,21 @@ import { pendingView, randomIncarnation, randomSeed } from "./views.js";
  * Its role and shard number come from its object name (`shard:<n>`, see
  * `options.shardPrefix`); objects with any other name refuse every call.
  *
- * RPC methods (all async): `increment(name, delta?)`, `increments(entries)`, `counters()`,
- * `flush()`, `view()`, `stats()`, and `applyNotice(bytes)`, the internal method the global
- * calls after a reset. Durability (`options.durability`):
+ * RPC methods (all async): `increment(name, delta?)`, `increments(entries)`,
+ * `incrementCoalesced(entries, requests)`, `counters()`, `flush()`, `settle()`, `view()`,
+ * `stats()`, and `applyNotice(bytes)`, the internal method its parent calls after a reset.
+ * Durability (`options.durability`):
  * - `"durable"` (default): every accepted increment is in storage before its reply;
  *   concurrent increments share one write (group commit).
- * - `"buffered"`: state is written when a batch is handed to the global (every flush);
+ * - `"buffered"`: state is written when a batch is handed to the parent (every flush);
  *   increments accepted since the last flush are lost if the object restarts.
- * In both modes a batch never leaves before the state that contains it is stored.
+ * In both modes a batch never leaves before the state that contains it is stored, and a
+ * write that fails rolls the object back to what is stored (its callers get the error).
+ *
+ * A shard life (an incarnation) starts with the shard's first input when it has no stored
+ * state: it registers with its parent, which answers the current reset generation and from
+ * then on tells it of every reset. That call is made outside the constructor's
+ * `blockConcurrencyWhile`, so a slow parent delays the first input, not the object.
  */
 export class ShardObject extends DurableObject {
   /**
@@ -37,67 +52,122 @@ export class ShardObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     this.options = optionsOf(this.constructor, env);
-    this.persistence = new Persistence(ctx, "shard");
+    this.store = new Storage(ctx);
     this.stats_ = countersOf(ctx, "shard", {
       increments: 0,
       requests: 0,
+      coalescedCalls: 0,
       globalCalls: 0,
       globalFailures: 0,
       globalRejections: 0,
       lastFailure: null,
       staleAcks: 0,
+      notices: 0,
+      rollbacks: 0,
+      lastStorageError: null,
       restored: false,
+      loadMs: 0,
+      keptSettings: null,
     });
     /** Highest batch seq whose state has been written. */
     this.persistedSeq = -1;
-    this.dirty = false;
-    this.sending = null;
+    /** Goes up whenever the object rolls back to storage (inputs of an older epoch were lost). */
+    this.epoch = 0;
+    /** Batch seq → resolvers waiting for the outcome of its next delivery. */
+    this.waiters = new Map();
     this.engine = null;
+    this.starting = null;
     this.index = null;
     this.name = null;
+    this.parent = null;
     ctx.blockConcurrencyWhile(() => this.#load());
   }
 
+  /** The clock of every engine input (ms). Tests override it to jump to a deadline. */
+  now() {
+    return Date.now();
+  }
+
   async #load() {
+    const started = Date.now();
     const valid = (name) => parseShardName(name, this.options) !== null;
-    this.name = await this.persistence.identify(this.ctx.id.name, valid);
+    this.name = await this.store.identify(this.ctx.id.name, valid);
     this.index = parseShardName(this.name, this.options);
     if (this.index === null) return;
-    const config = engineConfig(this.options);
-    const saved = await this.persistence.load();
-    if (saved) {
-      this.engine = Shard.restore(saved, config);
+    await this.store.loadAlarm();
+    const pairs = this.store.engineRows();
+    if (pairs.length > 0) {
+      this.engine = this.#rebuild(pairs);
+      this.parent = this.store.value("parent") ?? this.options.globalName;
+    } else {
+      const legacy = await this.store.legacySnapshot("shard");
+      if (legacy) {
+        // State of an earlier version of the shim (one snapshot through the key-value API):
+        // its rows go to the tables, the old keys away. Its life knew only the global.
+        this.engine = Shard.restore(legacy.bytes, this.options.shard);
+        this.parent = this.options.globalName;
+        this.store.write(new Writes().rows(this.engine.rows()).value("parent", this.parent).value("bounds", boundsOf(this.options.shard)));
+        this.engine.takeChanges();
+        await this.store.dropLegacy(legacy.keys);
+      }
+    }
+    if (this.engine !== null) {
       this.stats_.restored = true;
       const inFlight = this.engine.inFlight();
       if (inFlight) this.persistedSeq = Number(inFlight.seq);
-    } else {
-      // A new life of this shard: a fresh random incarnation (so the global never takes
-      // its batches for an earlier life's), and the global's reset generation (so its
-      // first increments of counters reset long ago are not dropped as stale).
-      const generation = await globalStub(this.env, this.options).generation();
-      this.engine = new Shard({
-        ...config,
-        shard: this.index,
-        incarnation: randomIncarnation(),
-        generation,
-        seed: randomSeed(),
-      });
-      this.engine.takeStateChanged();
+      // A restored batch in flight is offered again by the engine (the parent ignores
+      // duplicates); restored deadlines get an alarm even if the saved one was lost.
+      this.#afterInput();
     }
-    // A restored batch in flight is offered again by the engine (the global ignores
-    // duplicates); restored deadlines get an alarm even if the saved one was lost.
-    await this.#afterInput();
+    this.stats_.loadMs = Date.now() - started;
   }
 
-  #ready() {
-    if (this.engine === null) {
-      throw new CounterError(
-        "WRONG_OBJECT_NAME",
-        `a shard object must be named "${this.options.shardPrefix}<n>" (got ${JSON.stringify(this.name)})`,
-        { objectName: this.name },
-      );
-    }
-    return this.engine;
+  /** The engine from stored rows, with the bound settings the state needs (see engine.js). */
+  #rebuild(pairs) {
+    const { machine, bounds, kept } = rebuildWithin(
+      (settings) => shardFromRows(pairs, settings),
+      this.options.shard,
+      this.store.value("bounds"),
+      "shard",
+      this.name,
+    );
+    this.stats_.keptSettings = kept;
+    if (kept) console.warn(`shardtally: ${this.name} keeps the stored ${Object.keys(kept).join(", ")} (lowered in options.shard)`);
+    if (JSON.stringify(bounds) !== JSON.stringify(this.store.value("bounds") ?? null)) this.store.write(new Writes().value("bounds", bounds));
+    return machine;
+  }
+
+  /** The engine, starting a new shard life when there is none. */
+  #engine() {
+    if (this.engine !== null) return this.engine;
+    if (this.index === null) throw this.#wrongName();
+    this.starting ??= this.#startLife().finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  #wrongName() {
+    return new CounterError("WRONG_OBJECT_NAME", `a shard object must be named "${this.options.shardPrefix}<n>" (got ${JSON.stringify(this.name)})`, {
+      objectName: this.name,
+    });
+  }
+
+  /**
+   * A new life of this shard: a fresh random incarnation (so its parent never takes its
+   * batches for an earlier life's), registered with its parent, which answers the reset
+   * generation to start from (so the first increments of counters reset long ago are not
+   * dropped as stale) and tells this life of every later reset.
+   */
+  async #startLife() {
+    const incarnation = randomIncarnation();
+    const parent = shardParent(this.options, this.index);
+    const { generation } = await nodeStub(this.env, this.options, parent).register(this.name, this.index, incarnation);
+    const engine = new Shard({ ...this.options.shard, shard: this.index, incarnation, generation, seed: randomSeed() });
+    this.store.write(new Writes().rows(engine.takeChanges()).value("parent", parent).value("bounds", boundsOf(this.options.shard)));
+    this.engine = engine;
+    this.parent = parent;
+    return engine;
   }
 
   /**
@@ -108,10 +178,11 @@ export class ShardObject extends DurableObject {
    * @returns {Promise<{shard: number}>}
    */
   async increment(name, delta = 1) {
-    this.#ready().increment(name, delta, Date.now());
+    const engine = this.engine ?? (await this.#engine());
+    engine.increment(name, delta, this.now());
     this.stats_.increments += 1;
     this.stats_.requests += 1;
-    await this.#afterIncrement();
+    await this.#accepted(this.epoch);
     return { shard: this.index };
   }
 
@@ -121,81 +192,151 @@ export class ShardObject extends DurableObject {
    * @returns {Promise<{shard: number, count: number}>}
    */
   async increments(entries) {
-    const engine = this.#ready();
-    engine.increments(entries, Date.now());
+    const engine = this.engine ?? (await this.#engine());
+    engine.increments(entries, this.now());
     const count = Array.isArray(entries) ? entries.length : entries instanceof Map ? entries.size : Object.keys(entries).length;
     this.stats_.increments += count;
     this.stats_.requests += 1;
-    await this.#afterIncrement();
+    await this.#accepted(this.epoch);
     return { shard: this.index, count };
   }
 
   /**
-   * Pending (not yet acknowledged by the global) deltas per counter, summed over
+   * Adds a group of increments a Worker coalesced (several client requests, their deltas
+   * summed per counter) and resolves once the shard accepted them (in durable mode: stored
+   * them), so the caller may then answer every request of the group. The group is one
+   * engine input, validated and applied as a whole: an invalid entry (or an overflow, or a
+   * full pending table) rejects all of it and changes nothing, so callers check names first
+   * and re-send the requests one by one on such an error. It counts as one request towards
+   * `flushAfterRequests`, and as `requests` in `stats()`.
+   * @param {Array<[string, number | bigint]> | Record<string, number | bigint>} entries summed deltas per counter
+   * @param {number} requests how many client increments the group stands for (>= 1)
+   * @returns {Promise<{shard: number, count: number}>}
+   */
+  async incrementCoalesced(entries, requests) {
+    if (!Number.isInteger(requests) || requests < 1 || requests > MAX_COALESCED_REQUESTS) {
+      throw new CounterError("INVALID_ARGUMENT", `requests must be an integer in 1..=${MAX_COALESCED_REQUESTS}`, { requests });
+    }
+    const engine = this.engine ?? (await this.#engine());
+    engine.increments(entries, this.now());
+    this.stats_.increments += requests;
+    this.stats_.requests += requests;
+    this.stats_.coalescedCalls += 1;
+    await this.#accepted(this.epoch);
+    return { shard: this.index, count: requests };
+  }
+
+  /**
+   * Pending (not yet acknowledged by the parent) deltas per counter, summed over
    * generations, including the batch in flight.
    * @returns {Promise<Record<string, number | string>>}
    */
   async counters() {
+    if (this.engine === null && this.index !== null) return {};
     return pendingView(this.#ready()).counters;
+  }
+
+  #ready() {
+    if (this.engine === null) throw this.index === null ? this.#wrongName() : new CounterError("NO_STATE", "this shard has not started a life", {});
+    return this.engine;
   }
 
   /**
    * Ships pending deltas now (the `POST /shard/:n/write` route) and, when a batch was
-   * sent, waits for the global's answer (`acknowledged`). A `deferred` outcome means a
+   * sent, waits for the parent's answer (`acknowledged`). A `deferred` outcome means a
    * batch is already in flight; the pending deltas follow it.
    * @returns {Promise<{type: "sent" | "deferred", seq: number, acknowledged: boolean} | {type: "nothing_pending", acknowledged: false}>}
    */
   async flush() {
-    const outcome = this.#ready().flush(Date.now());
-    await this.#afterInput();
-    const acknowledged = outcome.type === "sent" && this.sending ? await this.sending : false;
+    if (this.engine === null && this.index !== null) return { type: "nothing_pending", acknowledged: false };
+    const engine = this.#ready();
+    const outcome = engine.flush(this.now());
+    const epoch = this.epoch;
+    const waiting = outcome.type === "sent" ? this.#outcomeOf(outcome.seq) : null;
+    await this.#accepted(epoch);
+    const acknowledged = waiting ? await waiting : false;
     return { ...outcome, acknowledged };
   }
 
   /**
-   * Internal: a reset the global object announced (its notice's bytes). Pending deltas of
-   * the reset counters are dropped now instead of at the next acknowledgement. Returns
-   * whether this shard learned anything (a repeated notice changes nothing).
+   * Ships everything and waits until the parent acknowledged it: nothing pending, nothing
+   * in flight (`idle`), or `idle: false` when a delivery kept failing. Used to settle a
+   * whole tree (`GlobalObject.settle`).
+   * @returns {Promise<{shard: number, idle: boolean}>}
+   */
+  async settle() {
+    if (this.engine === null && this.index !== null) return { shard: this.index, idle: true };
+    this.#ready();
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const inFlight = this.engine.inFlight();
+      if (inFlight) {
+        await this.#outcomeOf(inFlight.seq);
+        continue;
+      }
+      if (this.engine.pendingKeys() === 0) return { shard: this.index, idle: true };
+      await this.flush();
+    }
+    return { shard: this.index, idle: this.engine.inFlight() === null && this.engine.pendingKeys() === 0 };
+  }
+
+  /**
+   * Internal: a reset its parent announced (the notice's bytes). Pending deltas of the
+   * reset counters are dropped now instead of at the next acknowledgement, and the
+   * generation is stored before this answers (in both durability modes), so increments
+   * accepted after the parent's `reset` answered always count. Returns whether this shard
+   * learned anything (a repeated notice, or one for another life, changes nothing).
    * @param {Uint8Array} bytes
    * @returns {Promise<boolean>}
    */
   async applyNotice(bytes) {
-    const learned = this.#ready().handleGenerationNotice(bytes, Date.now());
-    await this.#afterIncrement();
+    if (this.engine === null && this.starting) await this.starting.catch(() => {});
+    if (this.engine === null) return false;
+    const learned = this.engine.handleGenerationNotice(bytes, this.now());
+    this.stats_.notices += 1;
+    if (learned) {
+      this.#afterInput();
+      this.#writeNow();
+    }
     return learned;
   }
 
   /** Everything about this shard: pending deltas, batch in flight, next deadline, I/O. */
   async view() {
+    if (this.engine === null && this.index !== null) return { shard: this.index, started: false, pending: [], inFlight: null, nextDeadline: null };
     const engine = this.#ready();
     const view = pendingView(engine);
     return {
       shard: this.index,
+      started: true,
       incarnation: engine.shardRef().incarnation,
+      parent: this.parent,
       durability: this.options.durability,
       pending: view.pending,
       inFlight: view.inFlight,
       pendingRequests: engine.pendingRequests(),
       nextDeadline: engine.nextDeadline(),
       generation: engine.generation(),
-      alarmAt: this.persistence.alarmAt,
+      alarmAt: this.store.alarmAt,
+      keptSettings: this.stats_.keptSettings,
       stats: engine.stats(),
     };
   }
 
   /**
    * Activity counters of this object in this isolate (in memory, not stored):
-   * `increments`, `requests`, `globalCalls`, `globalFailures`, `globalRejections` (batches
-   * the global rejected for good and this shard dropped; and the `lastFailure` of either),
-   * `staleAcks`, `restored`, and the storage I/O of `Persistence.io`.
+   * `increments`, `requests`, `coalescedCalls`, `globalCalls` (batches sent to the
+   * parent), `globalFailures`, `globalRejections` (batches the parent rejected for good and
+   * this shard dropped; and the `lastFailure` of either), `staleAcks`, `notices`,
+   * `rollbacks` (writes that failed, and `lastStorageError`), `restored`, `loadMs`,
+   * `keptSettings`, and the storage I/O of `Storage.io`.
    */
   async stats() {
-    this.#ready();
+    if (this.index === null) throw this.#wrongName();
     return {
       shard: this.index,
       durability: this.options.durability,
       ...this.stats_,
-      ...this.persistence.io,
+      ...this.store.io,
     };
   }
 
@@ -206,88 +347,165 @@ export class ShardObject extends DurableObject {
    * object evicted while waiting resumes from storage when that alarm fires.
    */
   async alarm() {
-    this.persistence.alarmFired();
+    this.store.alarmFired();
     if (this.engine === null) return;
-    this.engine.handleTimeout(Date.now());
-    await this.#afterInput();
+    this.engine.handleTimeout(this.now());
+    await this.#accepted(this.epoch).catch(() => {});
   }
 
-  async #afterIncrement() {
-    const written = this.#afterInput();
-    if (this.dirty && this.options.durability === "durable") await this.#groupCommit();
-    await written;
+  /**
+   * After an input: drains outputs (a new batch is stored, then sent), re-arms the alarm
+   * and, in durable mode, waits until the input is stored. Throws when a write failed and
+   * the input was lost with the rollback (epoch moved).
+   */
+  async #accepted(epoch) {
+    this.#afterInput();
+    if (this.options.durability === "durable") await this.#commit();
+    if (this.epoch !== epoch) {
+      throw new CounterError("STORAGE_FAILED", "a storage write failed and this input was not stored; retry it", {
+        cause: this.stats_.lastStorageError,
+      });
+    }
   }
 
-  /** Drains the engine's outputs, stores what must be stored, sends, re-arms the alarm. */
+  /** Drains the engine's outputs, stores and sends a new batch, re-arms the alarm. */
   #afterInput() {
     const engine = this.engine;
     let batch = null;
     for (let out = engine.pollOutput(); out !== null && out !== undefined; out = engine.pollOutput()) {
       if (out.type === "batch") batch = out;
     }
-    let written = null;
     if (batch !== null && Number(batch.seq) > this.persistedSeq) {
       // A batch never leaves before the state that holds it is stored: restarting from
-      // an older snapshot would re-use its seq for different deltas.
-      engine.takeStateChanged();
-      written = this.persistence.writeSnapshot(engine.snapshot());
+      // an older state would re-use its seq for different deltas.
+      this.#writeNow();
       this.persistedSeq = Number(batch.seq);
-      this.dirty = false;
-    } else if (engine.takeStateChanged()) {
-      this.dirty = true;
     }
-    const armed = this.persistence.armFor(engine.pollTimeout());
-    if (batch !== null) this.sending = this.#send(batch);
-    return Promise.all([written, armed]);
+    this.store.armFor(this.engine.pollTimeout())?.catch(() => {});
+    if (batch !== null && this.engine === engine) this.#send(batch);
+  }
+
+  /** Writes every change now (one transaction); on failure rolls back and throws. */
+  #writeNow() {
+    const ops = this.engine.takeChanges();
+    if (ops.length === 0) return;
+    try {
+      this.store.write(new Writes().rows(ops));
+    } catch (error) {
+      this.#rollback(error);
+      throw error;
+    }
   }
 
   /**
-   * Durable mode: resolves once the state including this increment is durable; increments
-   * that arrive while a write is being made durable share the next one.
+   * Durable mode: resolves once the state including this input is durable; inputs that
+   * arrive while a write is being made durable share the next one.
    */
-  #groupCommit() {
-    return this.persistence.commit(() => {
-      if (!this.dirty) return null;
-      this.dirty = false;
-      this.engine.takeStateChanged();
-      return this.engine.snapshot();
+  #commit() {
+    return this.store.commit(
+      () => {
+        const ops = this.engine.takeChanges();
+        return ops.length === 0 ? null : new Writes().rows(ops);
+      },
+      (error) => this.#rollback(error),
+    );
+  }
+
+  /**
+   * A write failed (nothing of it is stored): the engine goes back to the stored rows, so
+   * memory and storage agree again. Inputs accepted since the last good write are lost
+   * (their callers get STORAGE_FAILED); a batch in flight is stored, so it is re-sent.
+   */
+  #rollback(error) {
+    this.epoch += 1;
+    this.stats_.rollbacks += 1;
+    this.stats_.lastStorageError = { code: error?.code ?? null, message: String(error?.message ?? error) };
+    // Batches cut since the last good write are gone: nobody waits for them any more.
+    for (const list of this.waiters.values()) for (const resolve of list) resolve(false);
+    this.waiters.clear();
+    const pairs = this.store.engineRows();
+    if (pairs.length === 0) {
+      this.engine = null;
+      return;
+    }
+    this.engine = this.#rebuild(pairs);
+    const inFlight = this.engine.inFlight();
+    this.persistedSeq = inFlight ? Number(inFlight.seq) : -1;
+    for (let out = this.engine.pollOutput(); out !== null && out !== undefined; out = this.engine.pollOutput()) {
+      if (out.type === "batch") this.#send(out);
+    }
+  }
+
+  /** Resolves with the outcome of the next delivery of batch `seq` (true: acknowledged). */
+  #outcomeOf(seq) {
+    const key = Number(seq);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(key);
+      if (list) list.push(resolve);
+      else this.waiters.set(key, [resolve]);
     });
   }
 
+  #settled(seq, acknowledged) {
+    const key = Number(seq);
+    const list = this.waiters.get(key);
+    if (!list) return;
+    this.waiters.delete(key);
+    for (const resolve of list) resolve(acknowledged);
+  }
+
+  /**
+   * Sends one batch to the parent and feeds the outcome to the engine. Several sends of the
+   * same batch may overlap (a timeout re-send while the first call is pending): each
+   * settles on its own, and the engine ignores an outcome for a batch no longer in flight.
+   */
   async #send(batch) {
     this.stats_.globalCalls += 1;
+    const engine = this.engine;
     let ack;
     try {
-      ack = await globalStub(this.env, this.options).applyBatch(batch.bytes);
+      ack = await nodeStub(this.env, this.options, this.parent).applyBatch(batch.bytes);
     } catch (error) {
-      this.sending = null;
-      // The global's engine decides (`rejectsBatch`, kept on the error across RPC): a batch
+      // The parent's engine decides (`rejectsBatch`, kept on the error across RPC): a batch
       // it can never apply is dropped as a counted drop, so it does not hold up this
       // shard's later batches; anything else is retried after a backoff.
       const rejected = error?.rejectsBatch === true;
       this.stats_.lastFailure = { seq: batch.seq, code: error?.code ?? null, message: String(error?.message ?? error), rejected };
-      if (rejected) {
-        this.stats_.globalRejections += 1;
-        this.engine.handleRejection(batch.seq, Date.now());
-      } else {
-        this.stats_.globalFailures += 1;
-        this.engine.handleFailure(batch.seq, Date.now());
+      if (this.engine === engine) {
+        if (rejected) {
+          this.stats_.globalRejections += 1;
+          this.engine.handleRejection(batch.seq, this.now());
+        } else {
+          this.stats_.globalFailures += 1;
+          this.engine.handleFailure(batch.seq, this.now());
+        }
       }
-      await this.#afterInput();
-      return false;
+      this.#settled(batch.seq, false);
+      await this.#afterOutcome();
+      return;
     }
-    this.sending = null;
     let matched = false;
-    try {
-      matched = this.engine.handleAck(ack, Date.now());
-    } catch {
-      // WRONG_SHARD: an acknowledgement for another shard life; nothing to learn from it.
+    if (this.engine === engine) {
+      try {
+        matched = this.engine.handleAck(ack, this.now());
+      } catch {
+        // WRONG_SHARD: an acknowledgement for another shard life; nothing to learn from it.
+      }
     }
     // A late acknowledgement (the batch was already acknowledged after a re-send) is
     // harmless; it is counted.
     if (!matched) this.stats_.staleAcks += 1;
-    await this.#afterInput();
-    return true;
+    this.#settled(batch.seq, matched);
+    await this.#afterOutcome();
+  }
+
+  /** After a delivery outcome: the next batch, the alarm, and (durable mode) a write. */
+  async #afterOutcome() {
+    try {
+      await this.#accepted(this.epoch);
+    } catch {
+      // A failed write rolled the object back; the batch in flight is re-sent from storage.
+    }
   }
 }
 
@@ -301,9 +519,4 @@ export function parseShardName(name, options) {
   const digits = name.slice(options.shardPrefix.length);
   if (!/^(0|[1-9][0-9]{0,8})$/.test(digits)) return null;
   return Number(digits);
-}
-
-/** Engine settings of a shard from the shim options. */
-function engineConfig(options) {
-  return { ...options.shard };
 }

@@ -1,12 +1,67 @@
-// Durable Object storage for one engine machine: the snapshot (split into chunks when it is
-// larger than one storage value), the single alarm, and counters of every billed write.
+// Durable Object storage of one engine machine, in the object's SQLite database
+// (`ctx.storage.sql`): the engine's rows, written op by op from its change journal
+// (`takeChanges()`), so a write costs what changed and not the whole state; the shim's own
+// values; a global's published totals and the children it knows. Plus the single alarm and
+// counters of every billed write.
 
 import { CounterError } from "./errors.js";
 
-/** Largest chunk of a snapshot: below the 128 KiB value limit of key-value backed storage. */
-export const CHUNK_BYTES = 120 * 1024;
-/** Most chunks of one snapshot (one atomic `put` takes at most 128 keys). */
-export const MAX_CHUNKS = 127;
+/**
+ * Tables. Every table is `WITHOUT ROWID` (one b-tree: an insert, replace or delete of a row
+ * is one row written, measured with `cursor.rowsWritten`).
+ * - `shardtally_rows`: the engine's rows, `(tbl, k) → v` as the journal's `RowOp`s name them
+ *   (`meta`, `pending`, `totals`, `upstream.meta`, ...; `k` the row's primary key bytes, `v`
+ *   the encoded row).
+ * - `shardtally_meta`: the shim's values as JSON (`name`, `parent`, `bounds`, `published`, ...).
+ * - `shardtally_published`: a global's last published totals, one row per counter (`total`
+ *   an INTEGER, or TEXT beyond 2^53 - 1).
+ * - `shardtally_children`: the shard lives (and aggregator lives) a global was told of, by
+ *   engine shard index, with the object name to reach them.
+ * - `shardtally_chunks`: values above `CHUNK_BYTES` (a batch in flight, a publish), in
+ *   pieces: a Durable Object's SQLite refuses values over 2 MB (`SQLITE_TOOBIG`). Their row
+ *   in `shardtally_rows` has an empty value.
+ */
+const SCHEMA = [
+  "CREATE TABLE IF NOT EXISTS shardtally_rows (tbl TEXT NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_meta (k TEXT NOT NULL PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_published (k TEXT NOT NULL PRIMARY KEY, total) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_children (shard INTEGER NOT NULL PRIMARY KEY, incarnation INTEGER NOT NULL, name TEXT NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_chunks (tbl TEXT NOT NULL, k BLOB NOT NULL, i INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k, i)) WITHOUT ROWID",
+];
+
+/** Largest value stored in one row; larger ones go in pieces of this size. */
+export const CHUNK_BYTES = 1 << 20;
+/**
+ * The engine tables whose single row can grow with the data (a batch's entries, a
+ * publish's totals): only their values are ever split.
+ */
+const GROWING = new Set(["in_flight", "publish", "upstream.in_flight"]);
+const CHUNK_PUT = "INSERT INTO shardtally_chunks (tbl, k, i, v) VALUES (?, ?, ?, ?)";
+const CHUNK_DELETE = "DELETE FROM shardtally_chunks WHERE tbl = ? AND k = ?";
+const EMPTY = new Uint8Array(0);
+
+const OPS = {
+  put: "INSERT OR REPLACE INTO shardtally_rows (tbl, k, v) VALUES (?, ?, ?)",
+  delete: "DELETE FROM shardtally_rows WHERE tbl = ? AND k = ?",
+  clear: "DELETE FROM shardtally_rows WHERE tbl = ?",
+  delete_below: "DELETE FROM shardtally_rows WHERE tbl = ? AND k < ?",
+};
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Rows per group when reading every row back (a group's hex stays far below 2 MB). */
+const READ_GROUP = 2_000;
+
+/** Bytes from an upper-case hex string (SQLite's `hex()`). */
+function fromHex(hex) {
+  const out = new Uint8Array(hex.length >>> 1);
+  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+    const hi = hex.charCodeAt(j);
+    const lo = hex.charCodeAt(j + 1);
+    out[i] = ((hi > 64 ? hi - 55 : hi - 48) << 4) | (lo > 64 ? lo - 55 : lo - 48);
+  }
+  return out;
+}
 
 const counters = new Map();
 
@@ -15,7 +70,7 @@ const counters = new Map();
  * the runtime replaces keeps counting; they restart from zero with the isolate).
  * @param {DurableObjectState} ctx the object's state
  * @param {string} group a name for this set of counters
- * @param {Record<string, number | boolean>} initial the counters and their initial values
+ * @param {Record<string, unknown>} initial the counters and their initial values
  */
 export function countersOf(ctx, group, initial) {
   const key = `${group}:${ctx.id.toString()}`;
@@ -28,46 +83,273 @@ export function countersOf(ctx, group, initial) {
 }
 
 /**
- * Storage and alarm I/O of one Durable Object, counted.
- *
- * `io` counts what the object did in this isolate: `storageWrites` (keys put or deleted,
- * the billed unit), `storageWriteBytes`, `alarmWrites` (`setAlarm` calls, also billed),
- * `alarmsFired`.
+ * The statements of one write, applied in one transaction: engine row ops, shim values,
+ * published totals and children.
  */
-export class Persistence {
-  /**
-   * @param {DurableObjectState} ctx the object's state
-   * @param {string} key storage key of the snapshot
-   */
-  constructor(ctx, key) {
-    this.storage = ctx.storage;
-    this.key = key;
-    this.io = countersOf(ctx, "io", { storageWrites: 0, storageWriteBytes: 0, alarmWrites: 0, alarmsFired: 0 });
-    /** Time of the alarm currently set, or null. */
-    this.alarmAt = null;
-    this.chunks = 0;
-    this.committing = null;
-    this.queued = null;
+export class Writes {
+  constructor() {
+    /** @type {Array<[string, unknown[], number]>} statement, arguments, bytes written */
+    this.statements = [];
+  }
+
+  /** Whether there is nothing to write. */
+  get empty() {
+    return this.statements.length === 0;
   }
 
   /**
-   * Group commit: resolves once a snapshot taken after this call is durable. While one
+   * The engine's row operations (`takeChanges()`), in order.
+   * @param {Array<{op: string, table: string, key: Uint8Array, value: Uint8Array | null}>} ops
+   */
+  rows(ops) {
+    for (const { op, table, key, value } of ops) {
+      const growing = GROWING.has(table);
+      if (growing && op !== "delete_below") this.statements.push([CHUNK_DELETE, [table, key], 0]);
+      if (op === "put" && growing && value.length > CHUNK_BYTES) {
+        this.statements.push([OPS.put, [table, key, EMPTY], table.length + key.length]);
+        for (let i = 0, at = 0; at < value.length; i++, at += CHUNK_BYTES) {
+          const piece = value.slice(at, at + CHUNK_BYTES);
+          this.statements.push([CHUNK_PUT, [table, key, i, piece], piece.length + 8]);
+        }
+      } else if (op === "put") this.statements.push([OPS.put, [table, key, value], table.length + key.length + value.length]);
+      else if (op === "clear") this.statements.push([OPS.clear, [table], 0]);
+      else this.statements.push([OPS[op], [table, key], 0]);
+    }
+    return this;
+  }
+
+  /** A shim value (JSON). */
+  value(name, value) {
+    const json = JSON.stringify(value);
+    this.statements.push(["INSERT OR REPLACE INTO shardtally_meta (k, v) VALUES (?, ?)", [name, json], name.length + json.length]);
+    return this;
+  }
+
+  /**
+   * Published totals, upserted (a `changes` publish carries only what changed; a `full` one
+   * every counter).
+   * @param {Array<{key: string, total: number | bigint}>} entries
+   */
+  published(entries) {
+    for (const { key, total } of entries) {
+      const v = typeof total === "bigint" ? (total >= -MAX_SAFE && total <= MAX_SAFE ? Number(total) : total.toString()) : total;
+      this.statements.push(["INSERT OR REPLACE INTO shardtally_published (k, total) VALUES (?, ?)", [key, v], key.length + 8]);
+    }
+    return this;
+  }
+
+  /** A child life (shard index, incarnation, object name). */
+  child(shard, incarnation, name) {
+    this.statements.push(["INSERT OR REPLACE INTO shardtally_children (shard, incarnation, name) VALUES (?, ?, ?)", [shard, incarnation, name], 16 + name.length]);
+    return this;
+  }
+}
+
+/**
+ * The SQLite storage of one Durable Object, its alarm, and counts of what it writes.
+ *
+ * `io` counts what the object did in this isolate: `storageWrites` (rows written, the billed
+ * unit of SQLite-backed objects, from `cursor.rowsWritten`), `storageWriteBytes` (keys and
+ * values written), `storageTransactions`, `alarmWrites` (`setAlarm` calls, also billed),
+ * `alarmsFired`.
+ */
+export class Storage {
+  /**
+   * @param {DurableObjectState} ctx the object's state
+   */
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.storage = ctx.storage;
+    this.sql = ctx.storage.sql;
+    try {
+      // One transaction: one commit for a new object's five tables.
+      ctx.storage.transactionSync(() => {
+        for (const statement of SCHEMA) this.sql.exec(statement);
+      });
+    } catch (error) {
+      throw new CounterError(
+        "SQLITE_REQUIRED",
+        `the counter objects keep their state in SQLite: declare the class in "new_sqlite_classes" (${String(error?.message ?? error)})`,
+        {},
+      );
+    }
+    this.io = countersOf(ctx, "io", { storageWrites: 0, storageWriteBytes: 0, storageTransactions: 0, alarmWrites: 0, alarmsFired: 0 });
+    /** Time of the alarm currently set, or null. */
+    this.alarmAt = null;
+    this.committing = null;
+    this.queued = null;
+    /** Test hook: the write transaction after this many more fails (null: none fails). */
+    this.failAfter = null;
+    /** The object's name, to store with the next write (see `identify`). */
+    this.unstoredName = null;
+  }
+
+  /**
+   * A shim value, or undefined.
+   * @param {string} name
+   */
+  value(name) {
+    const row = this.sql.exec("SELECT v FROM shardtally_meta WHERE k = ?", name).toArray()[0];
+    return row === undefined ? undefined : JSON.parse(row.v);
+  }
+
+  /**
+   * The object's name. The runtime gives it (`ctx.id.name`) to an object reached through a
+   * named stub, but not to one woken by its alarm; so it is stored with the object's first
+   * write (one row in the object's whole life: an object that never writes has nothing an
+   * alarm could wake) and a nameless start reads it back.
+   * @param {string | undefined | null} given `ctx.id.name`
+   * @param {(name: string) => boolean} valid whether a name is worth storing
+   * @returns {Promise<string | null>}
+   */
+  async identify(given, valid) {
+    let stored = this.value("name");
+    if (stored === undefined) {
+      // Written by an earlier version of the shim, through the key-value API: moved here.
+      const legacy = await this.storage.get("name");
+      if (typeof legacy === "string" && valid(legacy)) {
+        this.write(new Writes().value("name", legacy));
+        await this.storage.delete("name");
+        stored = legacy;
+      }
+    }
+    if (typeof given === "string" && given.length > 0) {
+      if (stored !== given && valid(given)) this.unstoredName = given;
+      return given;
+    }
+    return typeof stored === "string" ? stored : null;
+  }
+
+  /**
+   * Every stored engine row as `[table, value]` (what `fromRows` takes), split values joined.
+   * Rows are read a few thousand at a time as one hex string (each value a view into one
+   * buffer per group): a million rows read one by one would each cost a result object and
+   * a buffer of their own, several times the rows' size in memory.
+   */
+  engineRows() {
+    const pairs = [];
+    const groups = this.sql.exec(
+      `SELECT tbl, group_concat(hex(v), '') AS hex, group_concat(length(v)) AS lens
+       FROM (SELECT tbl, v, (row_number() OVER (ORDER BY tbl, k)) / ${READ_GROUP} AS g FROM shardtally_rows WHERE length(v) > 0)
+       GROUP BY g, tbl`,
+    );
+    for (const { tbl, hex, lens } of groups) {
+      const bytes = fromHex(hex);
+      let at = 0;
+      for (const len of lens.split(",")) {
+        const end = at + Number(len);
+        pairs.push([tbl, bytes.subarray(at, end)]);
+        at = end;
+      }
+    }
+    for (const { tbl, k } of this.sql.exec("SELECT tbl, k FROM shardtally_rows WHERE length(v) = 0")) {
+      const pieces = this.sql.exec("SELECT v FROM shardtally_chunks WHERE tbl = ? AND k = ? ORDER BY i", tbl, k).toArray().map((r) => new Uint8Array(r.v));
+      const value = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of pieces) {
+        value.set(p, at);
+        at += p.length;
+      }
+      pairs.push([tbl, value]);
+    }
+    return pairs;
+  }
+
+  /**
+   * The children a global was told of: engine shard index → `{incarnation, name}`.
+   * @returns {Map<number, {incarnation: number, name: string}>}
+   */
+  children() {
+    const out = new Map();
+    for (const { shard, incarnation, name } of this.sql.exec("SELECT shard, incarnation, name FROM shardtally_children")) {
+      out.set(shard, { incarnation, name });
+    }
+    return out;
+  }
+
+  /**
+   * Published totals in key order, after `after` (exclusive), at most `limit`.
+   * @returns {{counters: Record<string, number | bigint>, next: string | null}}
+   */
+  publishedPage(after, limit) {
+    const counters = {};
+    let last = null;
+    let n = 0;
+    const cursor =
+      after === null
+        ? this.sql.exec("SELECT k, total FROM shardtally_published ORDER BY k LIMIT ?", limit + 1)
+        : this.sql.exec("SELECT k, total FROM shardtally_published WHERE k > ? ORDER BY k LIMIT ?", after, limit + 1);
+    for (const { k, total } of cursor) {
+      if (n === limit) return { counters, next: last };
+      counters[k] = typeof total === "string" ? BigInt(total) : total;
+      last = k;
+      n += 1;
+    }
+    return { counters, next: null };
+  }
+
+  /** Number of published counters. */
+  publishedCount() {
+    return this.sql.exec("SELECT count(*) AS n FROM shardtally_published").one().n;
+  }
+
+  /**
+   * Applies one write in one transaction (all of it or nothing), counting rows and bytes.
+   * Synchronous: the runtime's output gate holds every reply and outgoing call until the
+   * write is durable. Throws when the write failed (nothing of it is stored).
+   * @param {Writes} writes
+   */
+  write(writes) {
+    if (writes.empty) return;
+    if (this.unstoredName !== null) writes.value("name", this.unstoredName);
+    let rows = 0;
+    let bytes = 0;
+    this.storage.transactionSync(() => {
+      let left = this.failAfter === null ? -1 : this.failAfter--;
+      for (const [statement, args, size] of writes.statements) {
+        rows += this.sql.exec(statement, ...args).rowsWritten;
+        bytes += size;
+        if (left === 0) {
+          // After a first statement, so the transaction has something to roll back.
+          this.failAfter = null;
+          throw new CounterError("STORAGE_FAILED", "injected storage failure", {});
+        }
+        left = -1;
+      }
+    });
+    this.io.storageWrites += rows;
+    this.io.storageWriteBytes += bytes;
+    this.io.storageTransactions += 1;
+    this.unstoredName = null;
+  }
+
+  /**
+   * Group commit: resolves once a write collected after this call is durable. While one
    * commit is being synced, every caller joins the next one, so concurrent inputs share a
-   * write and the group size follows the storage latency (no timers: a busy object's
-   * timers can be starved by its stream of requests).
-   * @param {() => Uint8Array | null} take the snapshot to write, or null when nothing changed
+   * write (no timers: a busy object's timers can be starved by its stream of requests).
+   * @param {() => Writes | null} collect what to write now (null or empty: nothing)
+   * @param {(error: unknown) => void} failed called once when the write failed (before its callers see the error)
+   * @param {() => void} [written] called once the write is applied (before it is durable: the
+   *   output gate holds what it sends until it is)
    * @returns {Promise<void>}
    */
-  commit(take) {
+  commit(collect, failed, written) {
     if (this.queued) return this.queued;
     const previous = this.committing;
     const run = (async () => {
       // Always yields first, so `queued` is set before it is cleared.
       await previous?.catch(() => {});
       this.queued = null;
-      const bytes = take();
-      if (bytes === null) return;
-      const done = this.writeSnapshot(bytes).then(() => this.storage.sync());
+      const writes = collect();
+      if (!writes || writes.empty) return;
+      try {
+        this.write(writes);
+      } catch (error) {
+        failed(error);
+        throw error;
+      }
+      written?.();
+      const done = this.storage.sync();
       this.committing = done;
       try {
         await done;
@@ -80,89 +362,36 @@ export class Persistence {
   }
 
   /**
-   * The object's name. The runtime gives it (`ctx.id.name`) to an object reached through a
-   * named stub, but not to one woken by its alarm; so the first named start stores it
-   * (one write in the object's whole life) and a nameless start reads it back.
-   * @param {string | undefined | null} given `ctx.id.name`
-   * @param {(name: string) => boolean} valid whether a name is worth storing
-   * @returns {Promise<string | null>}
+   * A snapshot an earlier version of the shim stored through the key-value API (one value,
+   * or a header and chunks), or null.
+   * @param {string} key `shard` or `global`
+   * @returns {Promise<{bytes: Uint8Array, keys: string[]} | null>}
    */
-  async identify(given, valid) {
-    const stored = await this.storage.get("name");
-    if (typeof given === "string" && given.length > 0) {
-      if (stored === undefined && valid(given)) await this.put("name", given);
-      return given;
-    }
-    return typeof stored === "string" ? stored : null;
-  }
-
-  /** Reads the saved snapshot (or null) and the alarm currently set. */
-  async load() {
-    this.alarmAt = await this.storage.getAlarm();
-    const head = await this.storage.get(this.key);
+  async legacySnapshot(key) {
+    const head = await this.storage.get(key);
     if (head === undefined) return null;
-    if (head instanceof Uint8Array) {
-      this.chunks = 0;
-      return head;
-    }
-    const keys = Array.from({ length: head.chunks }, (_, i) => `${this.key}:${i}`);
+    if (head instanceof Uint8Array) return { bytes: head, keys: [key] };
+    const keys = Array.from({ length: head.chunks }, (_, i) => `${key}:${i}`);
     const parts = await this.storage.get(keys);
     const bytes = new Uint8Array(head.length);
     let offset = 0;
     for (const k of keys) {
       const part = parts.get(k);
-      if (!(part instanceof Uint8Array)) {
-        throw new CounterError("DECODE_CORRUPT", `snapshot chunk ${k} is missing`, { key: k });
-      }
+      if (!(part instanceof Uint8Array)) throw new CounterError("DECODE_CORRUPT", `snapshot chunk ${k} is missing`, { key: k });
       bytes.set(part, offset);
       offset += part.length;
     }
-    this.chunks = head.chunks;
-    return bytes;
+    return { bytes, keys: [key, ...keys] };
   }
 
-  /**
-   * Writes a snapshot (one key when it fits in a value, else a header and chunks, in one
-   * atomic put). The returned promise settles when the write reached the storage layer;
-   * the runtime's output gate holds every reply and outgoing call until it is durable.
-   * @param {Uint8Array} bytes
-   */
-  writeSnapshot(bytes) {
-    const entries = {};
-    let chunks = 0;
-    if (bytes.length <= CHUNK_BYTES) {
-      entries[this.key] = bytes;
-    } else {
-      chunks = Math.ceil(bytes.length / CHUNK_BYTES);
-      if (chunks > MAX_CHUNKS) {
-        throw new CounterError("SNAPSHOT_TOO_LARGE", `snapshot of ${bytes.length} bytes exceeds ${MAX_CHUNKS} chunks`, {
-          bytes: bytes.length,
-        });
-      }
-      entries[this.key] = { chunks, length: bytes.length };
-      for (let i = 0; i < chunks; i++) {
-        entries[`${this.key}:${i}`] = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.length, (i + 1) * CHUNK_BYTES));
-      }
-    }
-    const stale = [];
-    for (let i = chunks; i < this.chunks; i++) stale.push(`${this.key}:${i}`);
-    this.chunks = chunks;
-    const written = Object.keys(entries).length;
-    this.io.storageWrites += written + stale.length;
-    this.io.storageWriteBytes += bytes.length;
-    const done = [this.storage.put(entries)];
-    if (stale.length > 0) done.push(this.storage.delete(stale));
-    return Promise.all(done);
+  /** Removes key-value entries of an earlier version once their content is in the tables. */
+  async dropLegacy(keys) {
+    await this.storage.delete(keys);
   }
 
-  /**
-   * Puts one plain value (counted).
-   * @param {string} key
-   * @param {unknown} value
-   */
-  put(key, value) {
-    this.io.storageWrites += 1;
-    return this.storage.put(key, value);
+  /** Reads the alarm currently set. */
+  async loadAlarm() {
+    this.alarmAt = await this.storage.getAlarm();
   }
 
   /**

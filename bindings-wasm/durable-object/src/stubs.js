@@ -1,4 +1,4 @@
-// Stubs of the shard and global objects, by name.
+// Stubs of the shard, aggregator and global objects, by name.
 
 import { CounterError } from "./errors.js";
 
@@ -27,4 +27,16 @@ export function globalStub(env, options) {
 export function shardStub(env, options, n) {
   const ns = namespace(env, options.shardBinding);
   return ns.get(ns.idFromName(`${options.shardPrefix}${n}`));
+}
+
+/**
+ * The stub of the object named `name`: a shard (`<shardPrefix><n>`) through the shard
+ * binding, the global or an aggregator through the global binding.
+ * @param {object} env the Worker environment
+ * @param {{shardBinding: string, globalBinding: string, shardPrefix: string}} options resolved options
+ * @param {string} name
+ */
+export function nodeStub(env, options, name) {
+  const ns = namespace(env, name.startsWith(options.shardPrefix) ? options.shardBinding : options.globalBinding);
+  return ns.get(ns.idFromName(name));
 }

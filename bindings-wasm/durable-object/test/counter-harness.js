@@ -3,12 +3,15 @@
 import { fileURLToPath } from "node:url";
 import { startWorker, waitFor } from "./harness.js";
 
-/** Durable Object bindings of the counter test Worker. */
-export const COUNTER_OBJECTS = { COUNTER_SHARDS: "TestShard", COUNTER_GLOBAL: "TestGlobal" };
+/** Durable Object bindings of the counter test Worker: SQLite-backed, as deployed. */
+export const COUNTER_OBJECTS = {
+  COUNTER_SHARDS: { className: "TestShard", useSQLite: true },
+  COUNTER_GLOBAL: { className: "TestGlobal", useSQLite: true },
+};
 
 /**
  * Starts the counter test Worker.
- * @param {Record<string, string>} [bindings] variables (DURABILITY, STRATEGY, GLOBAL_DELAY_MS, ...)
+ * @param {Record<string, string>} [bindings] variables (DURABILITY, STRATEGY, SHARD_COUNT, FAN_IN, ...)
  * @param {string} [persist] directory to persist Durable Objects and KV in
  */
 export function startCounter(bindings = {}, persist) {
@@ -21,16 +24,22 @@ export function startCounter(bindings = {}, persist) {
   });
 }
 
+/** Calls a test route and returns its JSON, failing on an error status. */
+export async function call(worker, method, path, body) {
+  const r = await worker.request(method, path, body);
+  if (r.status !== 200) throw new Error(`${method} ${path} answered ${r.status}: ${r.text}`);
+  return r.json;
+}
+
 /** Reads every object's I/O counters and views. */
 export async function stats(worker) {
-  const { json } = await worker.request("GET", "/__test/stats");
-  return json;
+  return call(worker, "GET", "/__test/stats");
 }
 
 /**
  * Waits until every shard has nothing pending and nothing in flight (so the global applied
- * everything the shards accepted) and the global has published its last change; returns
- * the final stats.
+ * everything the shards accepted) and the global has published its last change, driven by
+ * the objects' own alarms; returns the final stats.
  */
 export async function settle(worker, ms = 20_000) {
   return waitFor(
@@ -43,4 +52,14 @@ export async function settle(worker, ms = 20_000) {
     ms,
     "every shard idle and the last change published",
   );
+}
+
+/**
+ * Ships everything to the top global now, through every level of the tree, and publishes
+ * (`GlobalObject.settle`): no waiting for alarms.
+ */
+export async function flushTree(worker) {
+  const result = await call(worker, "POST", "/__test/settle");
+  if (!result.idle) throw new Error(`the tree did not settle: ${JSON.stringify(result)}`);
+  return result;
 }

@@ -3,13 +3,12 @@
 // increments of existing counters keep flushing and count exactly.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { settle, startCounter, stats } from "./counter-harness.js";
-import { sleep } from "./harness.js";
+import { call, settle, startCounter, stats } from "./counter-harness.js";
 
 let worker;
 before(async () => {
   // One shard, flushed only when the test asks; a global with room for two counters.
-  worker = await startCounter({ SHARD_COUNT: "1", GLOBAL_MAX_KEYS: "2", FLUSH_AFTER_REQUESTS: "0", FLUSH_AFTER_IDLE_MS: "60000" });
+  worker = await startCounter({ SHARD_COUNT: "1", GLOBAL_MAX_KEYS: "2", FLUSH_AFTER_REQUESTS: "0", FLUSH_AFTER_IDLE_MS: "60000", FLUSH_MAX_AGE_MS: "0" });
 });
 after(() => worker?.dispose());
 
@@ -36,8 +35,10 @@ test("a batch rejected for good is dropped and counted; later batches flow and c
   );
   assert.equal(s.global.rejectedBatches, 1);
 
-  // Well past the retry backoff (20..200 ms): the dropped batch is never sent again.
-  await sleep(300);
+  // The dropped batch is never sent again: no timer is left that could re-send it, and an
+  // alarm delivered an hour later (past any retry backoff) sends nothing.
+  assert.equal(view.nextDeadline, null);
+  await call(worker, "POST", "/__test/shard/0/alarm", { atMs: Date.now() + 3_600_000 });
   s = await stats(worker);
   assert.equal(s.shards[0].globalCalls, 2, "one call per batch, no re-send");
   assert.equal(s.views[0].nextDeadline, null);

@@ -42,3 +42,15 @@ export async function use(env: unknown): Promise<number> {
   const totals = await counter.liveCounters();
   return Object.keys(writes.shardWrites).length + Object.keys(totals).length + resolveOptions(options).shardCount;
 }
+
+/** A fan-in tree past 32 shards, and what the objects answer. */
+export const tree: CounterOptions = { ...options, shardCount: 1000, fanIn: 32, kvMaxKeys: 50_000, aggregator: { flushAfterIdleMs: 1_000 } };
+export async function objects(shard: Shards, top: Totals): Promise<number> {
+  const { count } = await shard.incrementCoalesced([["page:/home", 3]], 3);
+  const settled = await top.settle();
+  const page = await top.published({ limit: 1000 });
+  const reset = await top.reset("page:/home");
+  const undelivered = reset.type === "reset" ? reset.undelivered.length : 0;
+  const io = await shard.stats();
+  return count + settled.children + Object.keys(page.counters).length + undelivered + io.storageTransactions + (page.next === null ? 0 : 1);
+}
