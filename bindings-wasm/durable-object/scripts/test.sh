@@ -27,5 +27,13 @@ node bench/load.mjs --smoke || {
     printf '[shardtally-do]   -> rerun: node bindings-wasm/durable-object/bench/load.mjs --smoke\n' >&2
     exit 1
 }
+# The scale bench at a smoke size (1000 and 20000 counters; the figures need the full run:
+# see README): a batch must cost the same whatever the number of counters, totals exact.
+printf '[shardtally-do] scale bench, smoke size (node bench/scale.mjs --smoke)\n'
+node bench/scale.mjs --smoke || {
+    printf '[shardtally-do] FAILED: the scale bench (smoke size)\n' >&2
+    printf '[shardtally-do]   -> rerun: node bindings-wasm/durable-object/bench/scale.mjs --smoke\n' >&2
+    exit 1
+}
 printf '[shardtally-do] running the Durable Object tests in workerd (node --test)\n'
 exec node --test --test-concurrency=2 test/*.test.js
