@@ -133,7 +133,7 @@ async function measure(counters) {
       publishRows: publish.rows,
       publishEntries: expected.size,
       firstPublishSeconds: firstPublish.ms / 1000,
-      storedRows: stored.global.storageWrites,
+      databaseMb: stored.global.databaseBytes / 1e6,
       loadMs: restored.global.loadMs,
       firstCallMs,
       restoredMb,
@@ -171,6 +171,7 @@ const rowRatio = large.globalRows / small.globalRows;
 const byteRatio = large.globalBytes / small.globalBytes;
 say();
 say(`per applied batch (median of ${STREAM}, ~${small.entries} counters each), ${large.counters} vs ${small.counters} counters: rows ${rowRatio.toFixed(2)}x, bytes ${byteRatio.toFixed(2)}x (limit 2x)`);
+say(`global database: ${results.map((r) => `${r.counters}: ${r.databaseMb.toFixed(1)} MB`).join("; ")}`);
 say(`filling (seconds): ${results.map((r) => `${r.counters}: ${r.fillSeconds.toFixed(1)} + first publish ${r.firstPublishSeconds.toFixed(1)}`).join("; ")}`);
 const failures = [];
 if (rowRatio > 2 || byteRatio > 2) failures.push("a batch costs more than 2x at the largest size");

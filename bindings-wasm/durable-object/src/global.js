@@ -510,12 +510,12 @@ export class GlobalObject extends DurableObject {
    * (publishes not mirrored to KV beyond `kvMaxKeys`, and `lastKvError`), `notices`
    * (delivered to children), `noticeFailures`, `registrations`, `forwards` and
    * `forwardFailures` (an aggregator's calls to its parent), `rollbacks` (writes that
-   * failed, and `lastStorageError`), `restored`, `loadMs`, `keptSettings`, and the storage
-   * I/O of `Storage.io`.
+   * failed, and `lastStorageError`), `restored`, `loadMs`, `keptSettings`, the storage I/O
+   * of `Storage.io` and the SQLite `databaseBytes`.
    */
   async stats() {
     this.#view();
-    return { ...this.stats_, ...this.store.io };
+    return { ...this.stats_, ...this.store.io, databaseBytes: this.ctx.storage.sql.databaseSize };
   }
 
   /** Alarm handler: publish deadlines and retries, an aggregator's forwarding. Safe to deliver twice or early. */

@@ -100,7 +100,7 @@ export declare class CounterError extends Error {
   constructor(code: string, message: string, fields?: Record<string, unknown>);
   /**
    * INVALID_OPTIONS, WRONG_OBJECT_NAME, MISSING_BINDING, INVALID_BODY, INVALID_NAME,
-   * NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, SNAPSHOT_TOO_LARGE, SHARD_OUT_OF_RANGE,
+   * NOT_FOUND, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, SHARD_OUT_OF_RANGE,
    * FORBIDDEN, NAME_NOT_ALLOWED, AUTHORIZE_FAILED, BUSY; of the objects: SQLITE_REQUIRED (a class
    * not in `new_sqlite_classes`), STORAGE_FAILED (a write failed; the input was not stored,
    * retry it), SETTINGS_LOWERED (stored state needs larger bound settings; names them),
@@ -125,6 +125,8 @@ export interface StorageIo {
   /** `setAlarm` calls (also billed writes). */
   alarmWrites: number;
   alarmsFired: number;
+  /** Size of the object's SQLite database (`ctx.storage.sql.databaseSize`). */
+  databaseBytes: number;
 }
 
 /** Bound settings kept from the stored state after they were lowered in the options. */

@@ -328,7 +328,7 @@ export class ShardObject extends DurableObject {
    * parent), `globalFailures`, `globalRejections` (batches the parent rejected for good and
    * this shard dropped; and the `lastFailure` of either), `staleAcks`, `notices`,
    * `rollbacks` (writes that failed, and `lastStorageError`), `restored`, `loadMs`,
-   * `keptSettings`, and the storage I/O of `Storage.io`.
+   * `keptSettings`, the storage I/O of `Storage.io` and the SQLite `databaseBytes`.
    */
   async stats() {
     if (this.index === null) throw this.#wrongName();
@@ -337,6 +337,7 @@ export class ShardObject extends DurableObject {
       durability: this.options.durability,
       ...this.stats_,
       ...this.store.io,
+      databaseBytes: this.ctx.storage.sql.databaseSize,
     };
   }
 
