@@ -19,3 +19,5 @@ exports.knuthHash = api.knuthHash
 exports.ownerMod = api.ownerMod
 exports.ownerRange = api.ownerRange
 exports.shardRange = api.shardRange
+exports.defaultRoute = api.defaultRoute
+exports.requestKey = api.requestKey

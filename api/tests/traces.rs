@@ -72,6 +72,7 @@ traces! {
     buckets => "buckets.json",
     outbox => "outbox.json",
     journal => "journal.json",
+    routes => "routes.json",
 }
 
 fn traces_dir() -> PathBuf {
@@ -292,6 +293,11 @@ impl<'a> Args<'a> {
         let v = self.value("deltas")?;
         let items = typed(&v, &["i64", "f64"])?;
         items.iter().map(|x| i64::try_from(int_of(x)?).map_err(|_| format!("delta {x} is not an i64"))).collect()
+    }
+
+    /// Whether an optional argument was given.
+    fn has_more(&self) -> bool {
+        self.next < self.items.len()
     }
 
     fn done(&self) -> Bad<()> {
@@ -630,6 +636,18 @@ fn call_function(name: &str, a: &mut Args<'_>) -> Bad<CallResult> {
             let (shard, shards) = (a.u32("shard")?, a.u32("num_shards")?);
             a.done()?;
             ok(views::hash_range(partition::shard_range(shard, shards)))
+        }
+        "default_route" => {
+            let path = a.string("path")?;
+            a.done()?;
+            ok(shardtally::buckets::default_route(&path).as_str())
+        }
+        "request_key" => {
+            let (method, route) = (a.string("method")?, a.string("route")?);
+            // `max_key_bytes` is optional in every binding: 256, Buckets' default bound.
+            let max_key_bytes = if a.has_more() { a.u32("max_key_bytes")? } else { 256 };
+            a.done()?;
+            ok(shardtally::buckets::request_key(&method, &route, max_key_bytes as usize).as_str())
         }
         _ => return Err(format!("no module-level function {name:?}")),
     };
@@ -1074,7 +1092,7 @@ const SURFACE: &[(&str, &[&str])] = &[
             "stats",
         ],
     ),
-    ("module", &["key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range"]),
+    ("module", &["key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range", "default_route", "request_key"]),
 ];
 
 #[test]

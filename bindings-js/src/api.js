@@ -914,5 +914,34 @@ function makeApi(native) {
     return native.shardRange(u32(shard, 'shard'), u32(numShards, 'numShards'))
   }
 
-  return { Shard, Global, Router, Gateway, Membership, Buckets, Outbox, ShardtallyError, keyHash, jumpHash, knuthHash, ownerMod, ownerRange, shardRange }
+  // ----- request keys: the rule of the HTTP middlewares, core's (shardtally::buckets) -----
+
+  /** The route of a request path: numeric segments become `:id`, UUID segments `:uuid`; `''` is `/`. */
+  function defaultRoute(path) {
+    return native.defaultRoute(str(path, 'path'))
+  }
+
+  /** The bucket key `"METHOD route"`: an unknown method is `OTHER`; at most `maxKeyBytes` UTF-8 bytes, whole characters. */
+  function requestKey(method, route, maxKeyBytes = 256) {
+    return native.requestKey(str(method, 'method'), str(route, 'route'), u32(maxKeyBytes, 'maxKeyBytes'))
+  }
+
+  return {
+    Shard,
+    Global,
+    Router,
+    Gateway,
+    Membership,
+    Buckets,
+    Outbox,
+    ShardtallyError,
+    keyHash,
+    jumpHash,
+    knuthHash,
+    ownerMod,
+    ownerRange,
+    shardRange,
+    defaultRoute,
+    requestKey,
+  }
 }

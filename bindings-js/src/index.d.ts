@@ -858,3 +858,20 @@ export declare function ownerMod(hash: number | bigint, numShards: number): numb
 export declare function ownerRange(hash: number | bigint, numShards: number): number
 /** The hashes shard `shard` of `numShards` owns under `ownerRange`, or `null` when `shard >= numShards`. */
 export declare function shardRange(shard: number, numShards: number): HashRange | null
+
+// ----- Request keys: the rule of the HTTP middlewares, the same in every runtime -----
+
+/**
+ * The route of a request path (as the client sent it, without the query): every segment that
+ * is all ASCII digits becomes `:id`, every UUID segment (8-4-4-4-12 hex digits) `:uuid`, the
+ * rest stays (`/users/42/orders/3f2c…` → `/users/:id/orders/:uuid`); `''` is `/`. A path with
+ * a lone surrogate is an `INVALID_ARGUMENT` error.
+ */
+export declare function defaultRoute(path: string): string
+/**
+ * The bucket key of a request, `"METHOD route"`: a method other than the nine of HTTP (`GET`,
+ * `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`; case-sensitive) is
+ * `OTHER`, and the key is cut to at most `maxKeyBytes` (default 256, the buckets' default
+ * `maxKeyBytes`) UTF-8 bytes, whole characters only.
+ */
+export declare function requestKey(method: string, route: string, maxKeyBytes?: number): string

@@ -1,5 +1,6 @@
 // Bad inputs of the gateway, membership, buckets and outbox machines, of the change journal
-// and notices, and of the partition helpers, run against both packages
+// and notices, of the partition helpers and of the request-key functions, run against both
+// packages
 // (bindings-node/test/machines.test.mjs, bindings-wasm/test/machines.test.mjs): every
 // rejection is a ShardtallyError with its code and offending values and leaves the machine's
 // snapshot bytes as they were, and so does an exception the caller's own code throws while
@@ -290,4 +291,21 @@ export function machineTests(api) {
     fails(null, () => api.shardRange(0.5, 2), 'INVALID_ARGUMENT', { argument: 'shard' })
     fails(null, () => api.shardRange(0, 'two'), 'INVALID_ARGUMENT', { argument: 'numShards' })
   })
+
+  test('request keys: strings and a byte bound; a lone surrogate or another type is INVALID_ARGUMENT', () => {
+    // The values are traces/routes.json's; here, the arguments.
+    assert.equal(api.defaultRoute('/users/42'), '/users/:id')
+    assert.equal(api.requestKey('GET', '/x'), 'GET /x')
+    assert.equal(api.requestKey('GET', `/${'x'.repeat(300)}`), `GET /${'x'.repeat(251)}`, '256 bytes by default')
+    assert.equal(api.requestKey('GET', '/x', undefined), 'GET /x')
+    const wellFormed = 'a well-formed string (no lone surrogates)'
+    fails(null, () => api.defaultRoute('/a\ud800'), 'INVALID_ARGUMENT', { argument: 'path', expected: wellFormed })
+    fails(null, () => api.requestKey('GET', '/\udc00'), 'INVALID_ARGUMENT', { argument: 'route', expected: wellFormed })
+    fails(null, () => api.requestKey('G\ud800', '/'), 'INVALID_ARGUMENT', { argument: 'method', expected: wellFormed })
+    for (const bad of [null, undefined, 42, ['/']]) fails(null, () => api.defaultRoute(bad), 'INVALID_ARGUMENT', { argument: 'path', expected: 'a string' })
+    fails(null, () => api.requestKey(undefined, '/'), 'INVALID_ARGUMENT', { argument: 'method' })
+    fails(null, () => api.requestKey('GET', 7), 'INVALID_ARGUMENT', { argument: 'route' })
+    for (const bad of [-1, 2 ** 32, 1.5, '1', 1n, null]) fails(null, () => api.requestKey('GET', '/', bad), 'INVALID_ARGUMENT', { argument: 'maxKeyBytes' })
+  })
+
 }

@@ -27,7 +27,7 @@ export function readmeTests(name, resolved) {
   test('the machines section has an example per machine', () => {
     assert.deepEqual(
       examples.map((m) => m[1]),
-      ['Gateway', 'Membership', 'Buckets', 'Outbox', 'Change journal and reset notices', 'Partition helpers'],
+      ['Gateway', 'Membership', 'Buckets', 'Outbox', 'Change journal and reset notices', 'Partition helpers', 'Request keys'],
     )
   })
   for (const [, title, code] of examples) {

@@ -22,7 +22,7 @@ export interface RequestLike {
 }
 
 export interface RequestCounterOptions<Req = RequestLike> {
-  /** The route of a request path (percent-encoded, without the query); `null` leaves the request out. Default `defaultRoute`. */
+  /** The route of a request path (percent-encoded, without the query), a string; `null` leaves the request out. Default `defaultRoute`. */
   route?: (path: string, req: Req) => string | null | undefined
   /** How long the first recorded event of a batch may wait for others. Default 1000 ms. */
   flushIntervalMs?: number
@@ -42,7 +42,7 @@ export interface CounterStats {
   requests: number
   /** Requests the route hook left out (it returned `null`). */
   skipped: number
-  /** Requests not counted because the route hook threw. */
+  /** Requests not counted because the route hook threw, or returned something other than a string or `null`. */
   routeErrors: number
   /** Events offered to the outbox. */
   offered: number
@@ -97,13 +97,9 @@ export declare function requestCounter<Req = RequestLike>(
   sink: Sink,
   options?: RequestCounterOptions<Req>,
 ): Middleware<Req> & { counter: RequestCounter<Req>; stats(): CounterStats; flush(): Promise<void>; close(): Promise<void> }
-/** Numeric path segments become `:id`, UUID segments `:uuid`; an empty path is `/`. */
-export declare function defaultRoute(path: string): string
 /** The request's path as sent (percent-encoded), without the query. */
 export declare function requestPath(req: RequestLike): string
-/** `"METHOD route"`: an unknown method is `OTHER`; at most `maxKeyBytes` (default 256) UTF-8 bytes. */
-export declare function requestKey(method: string, route: string, maxKeyBytes?: number): string
 /** Records events into `buckets` (runs of equal times as one `recordMany`); returns how many the engine refused. */
 export declare function recordEvents(buckets: Buckets, events: Event[], nowMs: number): number
-/** Methods counted under their own name. */
-export declare const METHODS: ReadonlySet<string>
+/** The engine's request-key rule (`shardtally`'s), re-exported: numeric segments `:id`, UUID segments `:uuid`; `"METHOD route"` with `OTHER` for unknown methods, cut to `maxKeyBytes`. */
+export { defaultRoute, requestKey } from '../index'

@@ -4,7 +4,9 @@
 //
 // Every request is recorded synchronously into an in-process Outbox (bounded; when full it
 // drops and counts, it never blocks) as one small message: its key ("GET /users/:id") and
-// its time. A background sender, driven by timers (the outbox's pollTimeout and the flush
+// its time. Keys are the engine's rule, the same in every binding: requestKey of the method
+// and defaultRoute of the path (shardtally's, re-exported here), unless a route hook says
+// otherwise. A background sender, driven by timers (the outbox's pollTimeout and the flush
 // interval), delivers what the outbox hands out, in batches, to a sink: an in-process
 // Buckets, a PostgreSQL BucketsStore (shardtally/pg), or any async function of the events.
 // A failing sink drives the outbox's own path (reconnect after a jittered delay, re-send
@@ -15,22 +17,7 @@
 //
 // Conservation, exposed by stats(): requests == skipped + routeErrors + offered, and
 // offered == delivered + dropped + held (after close() nothing is held).
-const { Outbox, Buckets, ShardtallyError } = require('../index.js')
-
-/** Methods counted under their own name; any other is `OTHER` (clients choose methods). */
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'])
-
-// A path segment of digits, or a UUID (8-4-4-4-12 hex digits), between slashes. The same
-// expression is in bindings-python/python/shardtally/asgi.py; the cases both languages check
-// are in bindings-python/tests/test_asgi_routes.json.
-const SEGMENT = /(?<=\/)(?:([0-9]+)|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})(?=\/|$)/g
-const collapse = (_, digits) => (digits === undefined ? ':uuid' : ':id')
-
-/** The default route of a path: numeric segments become `:id`, UUID segments `:uuid`. */
-function defaultRoute(path) {
-  if (!path) return '/'
-  return path.replace(SEGMENT, collapse)
-}
+const { Outbox, Buckets, ShardtallyError, defaultRoute, requestKey } = require('../index.js')
 
 /** The request's path as the client sent it (percent-encoded), without the query. */
 function requestPath(req) {
@@ -43,17 +30,6 @@ function requestPath(req) {
     path = slash >= 0 ? path.slice(slash) : '/'
   }
   return path
-}
-
-/** The bucket key `"METHOD route"`: an unknown method is `OTHER`; at most `maxKeyBytes` UTF-8 bytes (whole characters). */
-function requestKey(method, route, maxKeyBytes = 256) {
-  const key = `${METHODS.has(method) ? method : 'OTHER'} ${route}`
-  if (key.length * 3 <= maxKeyBytes) return key
-  const bytes = Buffer.from(key, 'utf8')
-  if (bytes.length <= maxKeyBytes) return key
-  let end = maxKeyBytes
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end-- // back to the start of a character
-  return bytes.subarray(0, end).toString('utf8')
 }
 
 /**
@@ -119,7 +95,7 @@ class RequestCounter {
   constructor(sink, options = {}) {
     const { route = defaultRoute, flushIntervalMs = 1000, maxKeyBytes = 256, clock = Date.now, outbox = {}, onGaveUp } = options
     if (!Number.isSafeInteger(flushIntervalMs) || flushIntervalMs < 0) throw new RangeError(`flushIntervalMs must be a non-negative integer, got ${flushIntervalMs}`)
-    if (!Number.isSafeInteger(maxKeyBytes) || maxKeyBytes < 1) throw new RangeError(`maxKeyBytes must be a positive integer, got ${maxKeyBytes}`)
+    if (!Number.isSafeInteger(maxKeyBytes) || maxKeyBytes < 1 || maxKeyBytes > 4294967295) throw new RangeError(`maxKeyBytes must be an integer in 1..=4294967295, got ${maxKeyBytes}`)
     if (typeof route !== 'function') throw new TypeError('route must be a function')
     this._outbox = new Outbox({ capacity: 8192, maxInFlight: 1024, seed: Math.floor(Math.random() * 2 ** 53), ...outbox })
     this._window = outbox.maxInFlight ?? 1024
@@ -151,21 +127,26 @@ class RequestCounter {
     }
   }
 
-  /** Counts a request under `requestKey(method, route(path, req))`; whether it was queued. */
+  /**
+   * Counts a request under `requestKey(method, route(path, req))`; whether it was queued. A
+   * hook that throws, or returns something other than a string (or `null`), is counted in
+   * `routeErrors`.
+   */
   countRequest(method, path, req) {
     this._requests++
-    let route
+    let key
     try {
-      route = this._route(path, req)
+      const route = this._route(path, req)
+      if (route === null || route === undefined) {
+        this._skipped++
+        return false
+      }
+      key = requestKey(method, route, this._maxKeyBytes)
     } catch {
       this._routeErrors++
       return false
     }
-    if (route === null || route === undefined) {
-      this._skipped++
-      return false
-    }
-    return this.record(requestKey(method, String(route), this._maxKeyBytes))
+    return this.record(key)
   }
 
   /** Offers one event of `key` at the clock's time; whether it was queued (else dropped, counted). */
@@ -380,4 +361,3 @@ exports.defaultRoute = defaultRoute
 exports.requestPath = requestPath
 exports.requestKey = requestKey
 exports.recordEvents = recordEvents
-exports.METHODS = METHODS

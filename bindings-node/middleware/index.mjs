@@ -1,5 +1,5 @@
 // The ES module entry of `shardtally/middleware`: the same objects as the CommonJS entry.
 import cjs from './index.js'
 
-export const { RequestCounter, requestCounter, defaultRoute, requestPath, requestKey, recordEvents, METHODS } = cjs
+export const { RequestCounter, requestCounter, defaultRoute, requestPath, requestKey, recordEvents } = cjs
 export default cjs

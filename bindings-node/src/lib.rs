@@ -126,3 +126,18 @@ pub fn shard_range<'e>(env: &'e Env, shard: f64, num_shards: f64) -> Result<Unkn
     let range = partition::shard_range(js::u32(env, "shard", shard)?, js::u32(env, "numShards", num_shards)?);
     js::to_js(env, &shardtally_api::views::hash_range(range))
 }
+
+/// The route of a request path: numeric segments become `:id`, UUID segments `:uuid`; the
+/// empty path is `/` (the shared JS checks the path is a well-formed string).
+#[napi]
+pub fn default_route(path: String) -> String {
+    shardtally::buckets::default_route(&path)
+}
+
+/// The bucket key of a request, `"METHOD route"`: an unknown method is `OTHER`; cut to at
+/// most `maxKeyBytes` UTF-8 bytes (whole characters).
+#[napi]
+pub fn request_key(env: &Env, method: String, route: String, max_key_bytes: f64) -> Result<String> {
+    let max_key_bytes = js::u32(env, "maxKeyBytes", max_key_bytes)?;
+    Ok(shardtally::buckets::request_key(&method, &route, max_key_bytes as usize))
+}

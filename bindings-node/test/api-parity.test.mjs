@@ -213,6 +213,13 @@ function scenario(M) {
     return [r.strategy(), r.shardCount(), r.pinnedShard(), r.route('x'), new M.Router({ pinnedShard: 1, shardCount: 2 }).strategy()]
   })
   call('partition', () => [M.keyHash('a'), M.jumpHash(M.keyHash('a'), 10), M.jumpHash(12345, 0)])
+  call('request keys', () => [
+    M.defaultRoute(''),
+    M.defaultRoute('/users/42/x/3f2c1b9e-0a5d-4c1e-9a7b-1234567890ab'),
+    M.requestKey('PATCH', '/é', 7),
+    M.requestKey('get', '/'),
+    M.requestKey('GET', '/x'.repeat(200)),
+  ])
   call('partition helpers', () => [M.knuthHash(7), M.ownerMod(2n ** 64n - 1n, 3), M.ownerRange(M.keyHash('a'), 5), M.shardRange(1, 2), M.shardRange(2, 2), M.shardRange(0, 0)])
   call('journal and notices', () => {
     const j = new M.Global({ persistAfterWrites: 0 })
@@ -416,6 +423,12 @@ function badInputs(M) {
     'ownerMod hash not a number': () => M.ownerMod('1', 2),
     'ownerRange shards too large': () => M.ownerRange(1, 2 ** 32),
     'shardRange shard fractional': () => M.shardRange(0.5, 2),
+    'defaultRoute lone surrogate': () => M.defaultRoute('/\ud800'),
+    'defaultRoute not a string': () => M.defaultRoute(1),
+    'requestKey route lone surrogate': () => M.requestKey('GET', '\udc00'),
+    'requestKey method not a string': () => M.requestKey(null, '/'),
+    'requestKey bound negative': () => M.requestKey('GET', '/', -1),
+    'requestKey bound fractional': () => M.requestKey('GET', '/', 2.5),
   }
   const out = {}
   for (const [label, f] of Object.entries(cases)) {
@@ -449,7 +462,7 @@ function exported(M, own = []) {
 }
 
 const MACHINES = ['Shard', 'Global', 'Router', 'Gateway', 'Membership', 'Buckets', 'Outbox']
-const FUNCTIONS = ['jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'shardRange']
+const FUNCTIONS = ['defaultRoute', 'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'requestKey', 'shardRange']
 
 test('both packages export the same names, classes and methods', opts, () => {
   assert.deepEqual(exported(node), [...MACHINES, 'ShardtallyError', ...FUNCTIONS].sort())

@@ -94,6 +94,8 @@ import {
   ownerMod,
   ownerRange,
   shardRange,
+  defaultRoute,
+  requestKey,
   type BucketsChange,
   type Delivery,
   type GatewayOutput,
@@ -175,5 +177,7 @@ export function journal(shard: Shard, nowMs: number): HashRange | null {
   Global.fromRows(global.rows().map((o): [string, Uint8Array] => [o.table, o.value!]))
   void global.generationNotice('a', 0, 1).keys
   void knuthHash(7), ownerMod(keyHash('a'), 4), ownerRange(1n, 4)
+  const key: string = requestKey('GET', defaultRoute('/users/1'), 64)
+  void key, requestKey('GET', '/')
   return shardRange(0, 4)
 }

@@ -122,6 +122,17 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Id {
     }
 }
 
+/// `max_key_bytes` of `request_key` (256 when not given: the default of `Buckets`).
+pub(crate) struct MaxKeyBytes(pub(crate) u32);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MaxKeyBytes {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        int::<u32>(&obj, "max_key_bytes").map(MaxKeyBytes)
+    }
+}
+
 /// A key: a `str`, borrowed as UTF-8. Emptiness and length are the engine's checks.
 pub(crate) struct Key<'a>(pub(crate) &'a str);
 

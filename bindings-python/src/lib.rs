@@ -64,6 +64,22 @@ fn shard_range<'py>(shard: &Bound<'py, PyAny>, num_shards: &Bound<'py, PyAny>) -
     value::to_py(shard.py(), &views::hash_range(range))
 }
 
+/// The route of a request path: numeric segments become `:id`, UUID segments `:uuid`; the
+/// empty path is `/`.
+#[pyfunction]
+fn default_route(path: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(shardtally::buckets::default_route(convert::text(path, "path")?))
+}
+
+/// The bucket key of a request, `"METHOD route"`: an unknown method is `OTHER`; cut to at
+/// most `max_key_bytes` UTF-8 bytes (whole characters).
+#[pyfunction]
+#[pyo3(signature = (method, route, max_key_bytes = convert::MaxKeyBytes(256)), text_signature = "(method, route, max_key_bytes=256)")]
+fn request_key(method: &Bound<'_, PyAny>, route: &Bound<'_, PyAny>, max_key_bytes: convert::MaxKeyBytes) -> PyResult<String> {
+    let (method, route) = (convert::text(method, "method")?, convert::text(route, "route")?);
+    Ok(shardtally::buckets::request_key(method, route, max_key_bytes.0 as usize))
+}
+
 /// The native module `shardtally._native`.
 #[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -84,6 +100,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(owner_mod, m)?,
         wrap_pyfunction!(owner_range, m)?,
         wrap_pyfunction!(shard_range, m)?,
+        wrap_pyfunction!(default_route, m)?,
+        wrap_pyfunction!(request_key, m)?,
     ] {
         m.add_function(f)?;
     }

@@ -23,11 +23,13 @@ from shardtally import (
     Shard,
     ShardtallyError,
     UnknownSettingError,
+    default_route,
     jump_hash,
     key_hash,
     knuth_hash,
     owner_mod,
     owner_range,
+    request_key,
     shard_range,
 )
 
@@ -123,6 +125,31 @@ def test_partition_helpers_raise_shardtally_errors(bad: Any) -> None:
         knuth_hash(2**32)
     with pytest.raises(InvalidArgumentError):
         shard_range(0, 2**32)
+
+
+def test_request_key_functions_take_strings_and_a_byte_bound() -> None:
+    # The values are traces/routes.json's; here, the arguments.
+    assert default_route("/users/42") == "/users/:id"
+    assert request_key("GET", "/x") == "GET /x" == request_key("GET", "/x", Index(6))
+    assert request_key("GET", "/" + "x" * 300) == "GET /" + "x" * 251  # 256 bytes by default
+    rejected: list[tuple[type[ShardtallyError], str, Callable[[], object]]] = [
+        (InvalidArgumentError, "path", lambda: default_route(None)),  # type: ignore[arg-type]
+        (InvalidArgumentError, "path", lambda: default_route(b"/users/1")),  # type: ignore[arg-type]
+        (InvalidKeyError, "path", lambda: default_route(LONE_SURROGATE)),
+        (InvalidArgumentError, "method", lambda: request_key(1, "/")),  # type: ignore[arg-type]
+        (InvalidArgumentError, "route", lambda: request_key("GET", None)),  # type: ignore[arg-type]
+        (InvalidKeyError, "route", lambda: request_key("GET", LONE_SURROGATE)),
+        (InvalidKeyError, "method", lambda: request_key(LONE_SURROGATE, "/")),
+    ]
+
+    def bounded(bad: Any) -> Callable[[], object]:
+        return lambda: request_key("GET", "/", bad)
+
+    rejected += [(InvalidArgumentError, "max_key_bytes", bounded(bad)) for bad in [None, 1.5, -1, "1", True, 2**32]]
+    for error, argument, call in rejected:
+        with pytest.raises(error) as info:
+            call()
+        assert info.value.argument == argument  # type: ignore[attr-defined]
 
 
 def test_integer_arguments_take_index_objects_but_not_bools() -> None:

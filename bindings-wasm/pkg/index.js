@@ -23,4 +23,6 @@ export const {
   ownerMod,
   ownerRange,
   shardRange,
+  defaultRoute,
+  requestKey,
 } = makeApi(native);

@@ -20,4 +20,6 @@ export const {
   ownerMod,
   ownerRange,
   shardRange,
+  defaultRoute,
+  requestKey,
 } = makeApi(native);

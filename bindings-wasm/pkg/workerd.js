@@ -24,4 +24,6 @@ export const {
   ownerMod,
   ownerRange,
   shardRange,
+  defaultRoute,
+  requestKey,
 } = makeApi(native);

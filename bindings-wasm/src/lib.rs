@@ -121,3 +121,18 @@ pub fn shard_range(shard: f64, num_shards: f64) -> JsResult<JsValue> {
     let range = partition::shard_range(js::u32("shard", shard)?, js::u32("numShards", num_shards)?);
     Ok(js::to_js(&shardtally_api::views::hash_range(range)))
 }
+
+/// The route of a request path: numeric segments become `:id`, UUID segments `:uuid`; the
+/// empty path is `/` (the shared JS checks the path is a well-formed string).
+#[wasm_bindgen(js_name = defaultRoute)]
+pub fn default_route(path: &str) -> String {
+    shardtally::buckets::default_route(path)
+}
+
+/// The bucket key of a request, `"METHOD route"`: an unknown method is `OTHER`; cut to at
+/// most `maxKeyBytes` UTF-8 bytes (whole characters).
+#[wasm_bindgen(js_name = requestKey)]
+pub fn request_key(method: &str, route: &str, max_key_bytes: f64) -> JsResult<String> {
+    let max_key_bytes = js::u32("maxKeyBytes", max_key_bytes)?;
+    Ok(shardtally::buckets::request_key(method, route, max_key_bytes as usize))
+}

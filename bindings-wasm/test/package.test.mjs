@@ -60,7 +60,7 @@ test('the public typing declares exactly the exports', async () => {
   assert.deepEqual(Object.keys(mod).sort(), declared);
   assert.deepEqual(declared, [
     'Buckets', 'Gateway', 'Global', 'Membership', 'Outbox', 'Router', 'Shard', 'ShardtallyError',
-    'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'shardRange',
+    'defaultRoute', 'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'requestKey', 'shardRange',
   ]);
 });
 

@@ -131,6 +131,8 @@ import {
   ownerMod,
   ownerRange,
   shardRange,
+  defaultRoute,
+  requestKey,
   type BucketsRow,
   type GatewayOutput,
   type HashRange,
@@ -180,3 +182,5 @@ shard.handleGenerationNotice(gnotice, now);
 global.handleGenerationNotice(gnotice.bytes, now);
 const range: HashRange | null = shardRange(0, 2);
 void range, knuthHash(1), ownerMod(1n, 2), ownerRange(h, 2);
+const bucketKey: string = requestKey('GET', defaultRoute('/users/1'), 64);
+void bucketKey, requestKey('GET', '/');

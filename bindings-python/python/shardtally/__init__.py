@@ -35,11 +35,13 @@ from shardtally._native import (
     Outbox,
     Router,
     Shard,
+    default_route,
     jump_hash,
     key_hash,
     knuth_hash,
     owner_mod,
     owner_range,
+    request_key,
     shard_range,
 )
 from shardtally._values import *  # noqa: F403 (the value classes)
@@ -47,10 +49,11 @@ from shardtally._values import *  # noqa: F403 (the value classes)
 __version__ = "0.1.0"
 
 __all__ = [  # fmt: skip (a test checks it lists every name of _native, _values and _errors)
-    # machines, messages, partition functions, format (_native)
+    # machines, messages, partition and request-key functions, format (_native)
     "Shard", "Global", "Router", "Gateway", "Membership", "Buckets", "Outbox",
     "Batch", "Ack", "Notice",
     "key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range",
+    "default_route", "request_key",
     "FORMAT_VERSION",
     # outputs, outcomes and views (_values.__all__)
     "RowOp", "HashRange", "ShardRef", "BatchEntry", "KeyTotal", "KeyDelta", "StaleKey",

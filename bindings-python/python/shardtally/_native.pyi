@@ -88,6 +88,8 @@ __all__ = [
     "owner_mod",
     "owner_range",
     "shard_range",
+    "default_route",
+    "request_key",
     "_unpickle",
     "FORMAT_VERSION",
 ]
@@ -130,6 +132,18 @@ def owner_range(hash: _Int, num_shards: _Int) -> int:
 def shard_range(shard: _Int, num_shards: _Int) -> HashRange | None:
     """The hashes ``shard`` owns under ``owner_range`` (inclusive), or ``None`` when
     ``shard >= num_shards``: a holder told ``(shard, num_shards)`` can test keys itself."""
+
+def default_route(path: str) -> str:
+    """The route of a request path (as the client sent it, without the query): every
+    segment that is all ASCII digits becomes ``:id``, every UUID segment (8-4-4-4-12 hex
+    digits) ``:uuid``, the rest stays (``/users/42/orders/3f2c...`` → ``/users/:id/orders/:uuid``);
+    the empty path is ``/``."""
+
+def request_key(method: str, route: str, max_key_bytes: _Int = 256) -> str:
+    """The bucket key of a request, ``"METHOD route"``: a method other than the nine of HTTP
+    (``GET``, ``HEAD``, ``POST``, ``PUT``, ``DELETE``, ``CONNECT``, ``OPTIONS``, ``TRACE``,
+    ``PATCH``; case-sensitive) is ``OTHER``, and the key is cut to at most ``max_key_bytes``
+    UTF-8 bytes, whole characters only (use the ``max_key_bytes`` of the ``Buckets`` it goes to)."""
 
 def _unpickle(cls: type, snapshot: bytes, settings: Mapping[str, object]) -> object: ...
 

@@ -2,7 +2,9 @@
 
 Every request is recorded synchronously into an in-process :class:`~shardtally.Outbox`
 (bounded; when full it drops and counts, it never blocks) as one small message, its key
-``"GET /users/:id"`` and its time. A background task delivers what the outbox hands out, in
+``"GET /users/:id"`` and its time. Keys are the engine's rule, the same in every binding:
+:func:`~shardtally.request_key` of the method and :func:`~shardtally.default_route` of the
+path (both re-exported here), unless a route hook says otherwise. A background task delivers what the outbox hands out, in
 batches, to a *sink*: an in-process :class:`~shardtally.Buckets`, a PostgreSQL
 :class:`shardtally.pg.BucketsStore`, or any async function of the events. A failing sink
 drives the outbox's own path (reconnect after a jittered delay, re-send once, then drop,
@@ -36,13 +38,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, Union, runtime_checkable
 
-from shardtally import Buckets, Drained, GaveUp, InputError, Outbox, Reconnect
+from shardtally import Buckets, Drained, GaveUp, InputError, Outbox, Reconnect, default_route, request_key
 from shardtally import Send as _Send
 from shardtally._settings import OutboxSettings
 
@@ -57,7 +58,6 @@ __all__ = [
     "request_key",
     "request_path",
     "record_events",
-    "METHODS",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -84,30 +84,6 @@ Sink = Union[Buckets, BucketsApplier, Callable[[list[Event]], object]]
 """Where batches of events go: a ``Buckets`` (in process), a store with ``apply`` (durable),
 or an async function of the events (raising means the delivery failed)."""
 
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
-"""Methods counted under their own name; any other is counted as ``OTHER`` (a client
-chooses the method: it must not create keys at will)."""
-
-# A path segment of digits, or a UUID (8-4-4-4-12 hex digits), between slashes. The same
-# expression is in bindings-node/middleware/index.js; tests/test_asgi_routes.json holds the
-# cases both languages check.
-_SEGMENT = re.compile(
-    r"(?<=/)(?:([0-9]+)|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})(?=/|\Z)"
-)
-
-
-def _collapse(m: re.Match[str]) -> str:
-    return ":uuid" if m.group(1) is None else ":id"
-
-
-def default_route(path: str, scope: Scope | None = None) -> str:
-    """The default route of a request path: numeric segments become ``:id`` and UUID
-    segments ``:uuid`` (``/users/42/orders/3f2c...`` → ``/users/:id/orders/:uuid``); an empty
-    path is ``/``. ``scope`` is ignored (route hooks get it)."""
-    if not path:
-        return "/"
-    return _SEGMENT.sub(_collapse, path)
-
 
 def request_path(scope: Scope) -> str:
     """The request's path as the client sent it (percent-encoded, without the query): the
@@ -124,18 +100,6 @@ def request_path(scope: Scope) -> str:
         slash = path.find("/", path.index("://") + 3)
         path = path[slash:] if slash >= 0 else "/"
     return path
-
-
-def request_key(method: str, route: str, max_key_bytes: int = 256) -> str:
-    """The bucket key of a request, ``"METHOD route"``: an unknown method is ``OTHER`` and the
-    key is cut to at most ``max_key_bytes`` UTF-8 bytes (whole characters)."""
-    key = f"{method if method in METHODS else 'OTHER'} {route}"
-    if len(key) * 4 <= max_key_bytes:
-        return key
-    data = key.encode("utf-8", "replace")
-    if len(data) <= max_key_bytes:
-        return data.decode("utf-8")
-    return data[:max_key_bytes].decode("utf-8", "ignore")
 
 
 def record_events(buckets: Buckets, events: Sequence[Event], now_ms: int) -> int:
@@ -174,7 +138,8 @@ class CounterStats:
     skipped: int
     """Requests the route hook left out (it returned ``None``)."""
     route_errors: int
-    """Requests not counted because the route hook raised."""
+    """Requests not counted because the route hook raised, or returned something that is
+    not a ``str`` (no key can be made of it)."""
     offered: int
     """Events offered to the outbox."""
     delivered: int
@@ -226,7 +191,9 @@ class RequestCounter:
     of them was recorded, on :meth:`flush` and on :meth:`aclose`; a delivery that takes
     longer than ``send_timeout_ms`` counts as failed. ``on_gave_up(events)`` sees the events
     dropped after two failed deliveries. ``route(path, scope)`` turns a request path into
-    its route (``None`` leaves the request out); ``max_key_bytes`` bounds each key.
+    its route, a ``str`` (``None`` leaves the request out; by default
+    :func:`shardtally.default_route` of the path); the key is
+    :func:`shardtally.request_key` of the method and route, at most ``max_key_bytes``.
 
     Use it from one event loop (the server's).
     """
@@ -235,7 +202,7 @@ class RequestCounter:
         self,
         sink: Sink,
         *,
-        route: RouteHook = default_route,
+        route: RouteHook | None = None,
         flush_interval_ms: int = 1_000,
         max_key_bytes: int = 256,
         clock: Callable[[], int] = _now_ms,
@@ -244,8 +211,8 @@ class RequestCounter:
     ) -> None:
         if flush_interval_ms < 0:
             raise ValueError(f"flush_interval_ms must not be negative, got {flush_interval_ms}")
-        if max_key_bytes < 1:
-            raise ValueError(f"max_key_bytes must be positive, got {max_key_bytes}")
+        if not 1 <= max_key_bytes <= 4_294_967_295:
+            raise ValueError(f"max_key_bytes must be in 1..=4294967295, got {max_key_bytes}")
         settings: dict[str, Any] = {"capacity": 8_192, "max_in_flight": 1_024, "seed": random.getrandbits(63)}
         settings.update(outbox or {})
         self._outbox = Outbox(**settings)
@@ -254,7 +221,8 @@ class RequestCounter:
         self._send_timeout = int(config["send_timeout_ms"]) / 1000
         self._deliver = _delivery(sink, clock)
         self._reconnect = getattr(sink, "reconnect", None)
-        self._route = route
+        # None: the engine's default_route, called without the scope it does not use.
+        self._route = None if route is None or route is default_route else route
         self._interval = flush_interval_ms
         self._max_key_bytes = max_key_bytes
         self._clock = clock
@@ -278,14 +246,19 @@ class RequestCounter:
         whether it was queued (``False``: skipped, the hook raised, or dropped, counted)."""
         self._requests += 1
         try:
-            route = self._route(path, scope if scope is not None else {})
+            if self._route is None:
+                route = default_route(path)
+            else:
+                hooked = self._route(path, scope if scope is not None else {})
+                if hooked is None:
+                    self._skipped += 1
+                    return False
+                route = hooked
+            key = request_key(method, route, self._max_key_bytes)
         except Exception:
             self._route_errors += 1
             return False
-        if route is None:
-            self._skipped += 1
-            return False
-        return self.record(request_key(method, route, self._max_key_bytes))
+        return self.record(key)
 
     def record(self, key: str) -> bool:
         """Offers one event of ``key`` at the clock's time; returns whether it was queued
