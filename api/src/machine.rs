@@ -24,6 +24,9 @@ pub trait RunLoop {
     fn poll_output_record(&mut self) -> Option<Record>;
     /// Activity counters.
     fn stats_record(&self) -> Record;
+    /// The settings in force, what `restore` takes besides the snapshot: a `<Machine>Settings`
+    /// record ([`views::settings`]), a tiered global's with its upstream shard's.
+    fn config_record(&self) -> Record;
 }
 
 impl RunLoop for Shard {
@@ -51,6 +54,9 @@ impl RunLoop for Shard {
     }
     fn stats_record(&self) -> Record {
         views::shard_stats(self.stats())
+    }
+    fn config_record(&self) -> Record {
+        views::settings("ShardSettings", self.config().settings())
     }
 }
 
@@ -82,12 +88,19 @@ impl RunLoop for Global {
     fn stats_record(&self) -> Record {
         views::global_stats(self.stats())
     }
+    fn config_record(&self) -> Record {
+        let config = views::settings("GlobalSettings", self.config().settings());
+        match self.upstream() {
+            Some(shard) => config.with("upstream", shard.config_record()),
+            None => config,
+        }
+    }
 }
 
 /// The run-loop methods that only forward to the machine's own, and its outputs through a
 /// view function.
 macro_rules! run_loop {
-    ($machine:ty, $output:expr, $stats:path) => {
+    ($machine:ty, $settings:literal, $output:expr, $stats:path) => {
         impl RunLoop for $machine {
             fn poll_timeout(&self) -> Option<Timestamp> {
                 <$machine>::poll_timeout(self)
@@ -111,11 +124,19 @@ macro_rules! run_loop {
             fn stats_record(&self) -> Record {
                 $stats(self.stats())
             }
+            fn config_record(&self) -> Record {
+                views::settings($settings, self.config().settings())
+            }
         }
     };
 }
 
-run_loop!(Gateway, |g: &mut Gateway| g.poll_output().map(|o| views::gateway_output(&o)), views::gateway_stats);
-run_loop!(Membership, |m: &mut Membership| m.poll_output().map(|o| views::membership_output(&o)), views::membership_stats);
-run_loop!(Outbox, |o: &mut Outbox| o.poll_output().map(|out| views::outbox_output(&out)), views::outbox_stats);
-run_loop!(Buckets, |_: &mut Buckets| None, views::buckets_stats);
+run_loop!(Gateway, "GatewaySettings", |g: &mut Gateway| g.poll_output().map(|o| views::gateway_output(&o)), views::gateway_stats);
+run_loop!(
+    Membership,
+    "MembershipSettings",
+    |m: &mut Membership| m.poll_output().map(|o| views::membership_output(&o)),
+    views::membership_stats
+);
+run_loop!(Outbox, "OutboxSettings", |o: &mut Outbox| o.poll_output().map(|out| views::outbox_output(&out)), views::outbox_stats);
+run_loop!(Buckets, "BucketsSettings", |_: &mut Buckets| None, views::buckets_stats);

@@ -23,6 +23,7 @@
 //! | `ResetWrite` | `reset` | `at_ms`, `key`, `previous`, `generation` |
 //! | `RowOp` | | `op` (`put` / `delete` / `clear` / `delete_below`), `table`, `key` (bytes), `value` (bytes, `put` only, else null) |
 //! | `HashRange` | | `start`, `end` (inclusive) |
+//! | `ShardSettings`, `GlobalSettings`, `GatewaySettings`, `MembershipSettings`, `BucketsSettings`, `OutboxSettings` | | every setting of the machine's configuration, in its `SETTINGS` order (`config()`, what `restore` takes besides the snapshot); a tiered global's then `upstream` (a `ShardSettings`) |
 //! | **Gateway** | | |
 //! | `Route` | `replica` / `pending` | `replica`, `reason` (`sticky` / `current` / `least_loaded`), `expires_at` (`replica`); `creation` (`pending`) |
 //! | `Placement` | | `creation`, `replica`, `requests` |
@@ -77,6 +78,7 @@
 use crate::value::{Column, Entries, Record, Value};
 use shardtally::buckets::BucketsTimer;
 use shardtally::outbox::OutboxTimer;
+use shardtally::settings::SettingValue;
 use shardtally::{
     Ack, Batch, BatchEntry, Deadline, FlushOutcome, GatewayTimer, GenerationNotice, GlobalStats, GlobalTimer, MembershipTimer, Publish,
     PublishOutcome, ResetOutcome, ShardRef, ShardStats, ShardTimer, ShardWrites, WriteKind, WriteRecord,
@@ -215,6 +217,25 @@ macro_rules! timers {
     )*};
 }
 timers!(ShardTimer, GlobalTimer, GatewayTimer, MembershipTimer, BucketsTimer, OutboxTimer);
+
+/// A configuration's settings (`ShardConfig::settings()`, ...) as a record of class `class`
+/// (`"ShardSettings"`), one field per setting in its order. Integers, strings (choices),
+/// booleans and nulls are what settings hold.
+pub fn settings(class: &'static str, settings: Vec<(&'static str, SettingValue)>) -> Record {
+    let mut record = Record::new(class, None);
+    for (name, value) in settings {
+        let value = match value {
+            SettingValue::Null => Value::Null,
+            SettingValue::Bool(b) => Value::Bool(b),
+            SettingValue::Int(i) => u64::try_from(i).map(Value::U64).or_else(|_| i64::try_from(i).map(Value::I64)).unwrap_or(Value::Null),
+            SettingValue::Str(s) => Value::Str(Arc::from(s)),
+            // Not held by any configuration (they only come in from callers).
+            SettingValue::Float(_) | SettingValue::Other(_) => Value::Null,
+        };
+        record.fields.push((name, value));
+    }
+    record
+}
 
 /// `{at_ms, timer}`.
 pub fn deadline<T: Timer>(d: Deadline<T>) -> Record {

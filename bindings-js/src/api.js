@@ -578,6 +578,9 @@ function makeApi(native) {
     shardRef() {
       return this.#n.shardRef()
     }
+    config() {
+      return this.#n.config()
+    }
     pending() {
       return this.#view().pending()
     }
@@ -693,7 +696,7 @@ function makeApi(native) {
   const Bool = (argument) => (v) => bool(v, argument)
 
   /** The run loop of a machine with outputs (for buckets, all but `pollOutput`). */
-  const RUN_LOOP = { handleTimeout: [time], pollTimeout: [], nextDeadline: [], takeStateChanged: [], snapshot: [], stats: [] }
+  const RUN_LOOP = { handleTimeout: [time], pollTimeout: [], nextDeadline: [], takeStateChanged: [], snapshot: [], stats: [], config: [] }
   const OUTPUTS = { ...RUN_LOOP, pollOutput: [] }
 
   /** The global aggregator: applies batches exactly once, keeps the totals, publishes them. */

@@ -74,6 +74,8 @@ export interface GlobalRestoreOptions extends GlobalSettings {
 }
 /** Options of `new Router(options)`. */
 export type RouterOptions = RouterSettings
+/** What `Global#config()` returns: every setting, and a tiered global's `upstream` (its upstream shard's settings). */
+export type GlobalConfig = Required<GlobalSettings> & { upstream?: Required<ShardSettings> }
 
 /** Why a batch was sent. */
 export type FlushReason = 'requests' | 'idle' | 'max_age' | 'manual' | 'drain' | 'retry'
@@ -321,6 +323,8 @@ export declare class Shard {
   /** The key of an interned id, or `null`. */
   keyOf(id: number): string | null
   stats(): ShardStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): Required<ShardSettings>
   /** The storage operations since the last call, in apply order (a host applies them with the snapshot's cadence: when `takeStateChanged()`). */
   takeChanges(): RowOp[]
   /** Every row of the state as `put` operations. */
@@ -361,6 +365,8 @@ export declare class Global {
   snapshot(): Uint8Array
   nextDeadline(): GlobalDeadline | null
   stats(): GlobalStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): GlobalConfig
   /** The total of one key (0 when absent). */
   total(key: string): Int
   /** Every key's total, sorted by key. */
@@ -554,6 +560,8 @@ export declare class Gateway {
   takeStateChanged(): boolean
   snapshot(): Uint8Array
   stats(): GatewayStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): Required<GatewaySettings>
   group(): string
   /** Every replica, in creation order. */
   replicas(): ReplicaView[]
@@ -645,6 +653,8 @@ export declare class Membership {
   takeStateChanged(): boolean
   snapshot(): Uint8Array
   stats(): MembershipStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): Required<MembershipSettings>
 }
 
 // ----- Buckets -----
@@ -743,6 +753,8 @@ export declare class Buckets {
   takeStateChanged(): boolean
   snapshot(): Uint8Array
   stats(): BucketsStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): Required<BucketsSettings>
   dayOf(atMs: number): Day
   /** The first millisecond of a day, or `null` when it is outside the time range. */
   dayStart(day: Day): Int | null
@@ -829,6 +841,8 @@ export declare class Outbox {
   takeStateChanged(): boolean
   snapshot(): Uint8Array
   stats(): OutboxStats
+  /** The settings in force, every one of them: what `restore` takes besides the snapshot (`X.restore(x.snapshot(), x.config())`). */
+  config(): Required<OutboxSettings>
   /** Messages held (queued, waiting to be re-sent, or in flight). */
   len(): number
   isEmpty(): boolean

@@ -1,6 +1,6 @@
 // Bad inputs of the gateway, membership, buckets and outbox machines, of the change journal
-// and notices, of the partition helpers and of the request-key functions, run against both
-// packages
+// and notices, of the partition helpers and of the request-key functions, and every machine's
+// config() and restores with it, run against both packages
 // (bindings-node/test/machines.test.mjs, bindings-wasm/test/machines.test.mjs): every
 // rejection is a ShardtallyError with its code and offending values and leaves the machine's
 // snapshot bytes as they were, and so does an exception the caller's own code throws while
@@ -308,4 +308,55 @@ export function machineTests(api) {
     for (const bad of [-1, 2 ** 32, 1.5, '1', 1n, null]) fails(null, () => api.requestKey('GET', '/', bad), 'INVALID_ARGUMENT', { argument: 'maxKeyBytes' })
   })
 
+  test('config(): every setting in camelCase, and X.restore(x.snapshot(), x.config()) round-trips', () => {
+    const seed = 2n ** 64n - 1n
+    const shard = new api.Shard({ shard: 1, incarnation: 2, flushAfterRequests: 7, seed })
+    const config = shard.config()
+    assert.deepEqual(Object.keys(config), [
+      'flushAfterRequests',
+      'flushAfterIdleMs',
+      'flushMaxAgeMs',
+      'ackTimeoutMs',
+      'retryInitialMs',
+      'retryMaxMs',
+      'retryJitterPercent',
+      'maxPendingKeys',
+      'maxInternedKeys',
+      'maxKeyBytes',
+      'seed',
+    ])
+    assert.equal(config.flushAfterRequests, 7)
+    assert.equal(config.flushAfterIdleMs, 5000, 'a default')
+    assert.equal(config.seed, seed, 'beyond 2^53: a bigint')
+    const global = new api.Global({ publishMode: 'changes', upstream: { shard: 0, incarnation: 9, maxKeyBytes: 64 } })
+    const tiered = global.config()
+    assert.equal(tiered.publishMode, 'changes')
+    assert.equal(tiered.upstream.maxKeyBytes, 64)
+    assert.equal(new api.Global().config().upstream, undefined, 'no upstream: no upstream key')
+    const membership = new api.Membership({ assignment: 'compact', gracePeriodMs: 5 })
+    assert.deepEqual([membership.config().assignment, membership.config().gracePeriodMs], ['compact', 5])
+    assert.equal(new api.Buckets({ utcOffsetMinutes: -90 }).config().utcOffsetMinutes, -90)
+
+    const day = 86_400_000
+    const machines = [
+      [api.Shard, shard, (m) => m.increment('a', 1, 1)],
+      [api.Global, global, (m) => m.reset('a', 1)],
+      [api.Gateway, new api.Gateway({ group: 'g', limit: 3, maxIdBytes: 40 }), (m) => m.route('u', 1)],
+      [api.Membership, membership, (m) => m.register('c', 'h', 1)],
+      [api.Buckets, new api.Buckets({ utcOffsetMinutes: 60, maxKeys: 5 }), (m) => m.record('GET /', day, day)],
+      [api.Outbox, new api.Outbox({ capacity: 3, seed: 11 }), (m) => m.offer(Uint8Array.of(1), 1)],
+    ]
+    for (const [Kind, m, input] of machines) {
+      input(m)
+      const back = Kind.restore(m.snapshot(), m.config())
+      assert.deepEqual(back.config(), m.config(), `${Kind.name}: the same settings`)
+      assert.equal(hex(back.snapshot()), hex(m.snapshot()), `${Kind.name}: the same state`)
+      // Settings are not in the snapshot: without them a restore takes the defaults.
+      assert.notDeepEqual(Kind.restore(m.snapshot(), Kind === api.Global ? { upstream: {} } : {}).config(), m.config(), `${Kind.name}: settings matter`)
+    }
+    // Where the constructor takes the settings alone, `new X(x.config())` builds the same machine.
+    for (const m of [new api.Global({ persistAfterWrites: 3 }), new api.Membership({ maxHolders: 9 }), new api.Buckets({ maxDays: 10 }), new api.Outbox({ maxInFlight: 4 })]) {
+      assert.deepEqual(new m.constructor(m.config()).config(), m.config())
+    }
+  })
 }

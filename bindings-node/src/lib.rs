@@ -71,6 +71,11 @@ macro_rules! run_loop {
             pub fn stats<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
                 crate::js::to_js(env, &shardtally_api::RunLoop::stats_record(&self.inner).into())
             }
+            /// The settings in force (camelCase), what `restore` takes besides the snapshot.
+            #[napi]
+            pub fn config<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+                crate::js::to_js(env, &shardtally_api::RunLoop::config_record(&self.inner).into())
+            }
         }
     };
 }

@@ -213,6 +213,15 @@ function scenario(M) {
     return [r.strategy(), r.shardCount(), r.pinnedShard(), r.route('x'), new M.Router({ pinnedShard: 1, shardCount: 2 }).strategy()]
   })
   call('partition', () => [M.keyHash('a'), M.jumpHash(M.keyHash('a'), 10), M.jumpHash(12345, 0)])
+  call('config', () => [
+    s.config(),
+    g.config(),
+    new M.Global({ upstream: { shard: 1, incarnation: 2, seed: 2n ** 64n - 1n } }).config(),
+    new M.Gateway({ group: 'g', limit: 4 }).config(),
+    new M.Membership({ assignment: 'compact' }).config(),
+    new M.Buckets({ utcOffsetMinutes: -60 }).config(),
+    new M.Outbox({ seed: 2n ** 64n - 1n }).config(),
+  ])
   call('request keys', () => [
     M.defaultRoute(''),
     M.defaultRoute('/users/42/x/3f2c1b9e-0a5d-4c1e-9a7b-1234567890ab'),

@@ -99,9 +99,11 @@ import {
   type BucketsChange,
   type Delivery,
   type GatewayOutput,
+  type GlobalConfig,
   type HashRange,
   type MembershipOutput,
   type OutboxOutput,
+  type OutboxSettings,
   type RowOp,
   type ShardInfo,
 } from 'shardtally'
@@ -179,5 +181,10 @@ export function journal(shard: Shard, nowMs: number): HashRange | null {
   void knuthHash(7), ownerMod(keyHash('a'), 4), ownerRange(1n, 4)
   const key: string = requestKey('GET', defaultRoute('/users/1'), 64)
   void key, requestKey('GET', '/')
+  const config: GlobalConfig = global.config()
+  Global.restore(global.snapshot(), config)
+  const outbox = new Outbox({ capacity: 4 })
+  const outboxConfig: Required<OutboxSettings> = outbox.config()
+  void new Outbox(outboxConfig), Shard.restore(back.snapshot(), back.config())
   return shardRange(0, 4)
 }

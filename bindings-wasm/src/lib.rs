@@ -66,6 +66,10 @@ macro_rules! run_loop {
             pub fn stats(&self) -> JsValue {
                 crate::js::to_js(&shardtally_api::RunLoop::stats_record(&self.inner).into())
             }
+            /// The settings in force (camelCase), what `restore` takes besides the snapshot.
+            pub fn config(&self) -> JsValue {
+                crate::js::to_js(&shardtally_api::RunLoop::config_record(&self.inner).into())
+            }
         }
     };
 }

@@ -5,7 +5,7 @@ import { Global, Shard } from 'shardtally-wasm';
 import { deliverAll, drainOutputs, entriesOf, totalsOf } from './host.mjs';
 
 const methods = [
-  'flushUpstream', 'generation', 'generationNotice', 'handleBatch', 'handleGenerationNotice', 'handlePublishAck',
+  'config', 'flushUpstream', 'generation', 'generationNotice', 'handleBatch', 'handleGenerationNotice', 'handlePublishAck',
   'handlePublishFailure', 'handleTimeout', 'handleUpstreamAck', 'handleUpstreamFailure', 'hasUpstream', 'inFlightPublish',
   'keyGeneration', 'lastSeq', 'nextDeadline', 'pollOutput', 'pollTimeout', 'publish', 'publishedVersion', 'reset', 'rows',
   'shardWrites', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged', 'total', 'totals', 'writeLog',

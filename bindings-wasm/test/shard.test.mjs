@@ -5,7 +5,7 @@ import { Shard, Global, ShardtallyError } from 'shardtally-wasm';
 import { deliverAll, entriesOf } from './host.mjs';
 
 const methods = [
-  'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleGenerationNotice', 'handleRejection', 'handleTimeout',
+  'config', 'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleGenerationNotice', 'handleRejection', 'handleTimeout',
   'inFlight', 'increment', 'incrementId', 'incrementIds', 'increments', 'intern', 'isDrained', 'isDraining', 'keyOf',
   'nextDeadline', 'pending', 'pendingDelta', 'pendingKeys', 'pendingRequests', 'pollOutput', 'pollTimeout', 'rows',
   'shardRef', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged',

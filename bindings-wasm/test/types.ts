@@ -11,6 +11,7 @@ import {
   type AckOutput,
   type BatchOutput,
   type FlushOutcome,
+  type GlobalConfig,
   type GlobalOutput,
   type PublishOutcome,
   type ResetOutcome,
@@ -184,3 +185,10 @@ const range: HashRange | null = shardRange(0, 2);
 void range, knuthHash(1), ownerMod(1n, 2), ownerRange(h, 2);
 const bucketKey: string = requestKey('GET', defaultRoute('/users/1'), 64);
 void bucketKey, requestKey('GET', '/');
+// config(): every setting, as the restore options take them.
+const shardConfig: Required<ShardSettings> = shard.config();
+Shard.restore(shard.snapshot(), shardConfig);
+const globalConfig: GlobalConfig = global.config();
+Global.restore(global.snapshot(), globalConfig);
+const tieredUpstream: Required<ShardSettings> | undefined = globalConfig.upstream;
+void tieredUpstream;
