@@ -34,11 +34,13 @@
 mod config;
 mod replicas;
 mod reservations;
+mod rows;
 mod state;
 mod sticky;
 mod types;
 
 pub use config::{GatewayConfig, GatewayConfigBuilder};
+pub use rows::{GatewayMeta, GatewayRow, GatewayTable};
 pub use types::{
     Audience, ConnectOutcome, CreationId, Delivery, GatewayOutput, GatewayStats, GatewayTimer, GossipId, GossipPlan, GossipResult,
     Placement, ReplicaView, ReservationView, Route, RouteReason,
@@ -50,6 +52,7 @@ use crate::time::{Clock, Timestamp};
 use ahash::AHashMap;
 use replicas::{Replicas, Slot};
 use reservations::{Reservation, Reservations};
+use rows::{GatewayJournal, Touch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -95,7 +98,8 @@ enum Target {
 ///     feed one input:   route / handle_replica_created / handle_creation_failed /
 ///                       handle_connect / handle_close / handle_report / gossip /
 ///                       handle_gossip_reply / handle_gossip_failure / handle_timeout
-///     if take_state_changed() { persist snapshot() }       // durable hosts, before replying
+///     write take_changes() to the row store                 // durable hosts, before replying
+///       (or: if take_state_changed() { persist snapshot() })
 ///     while let Some(out) = poll_output() { create / introduce / retire / deliver results }
 ///     arm a timer for poll_timeout()
 /// }
@@ -109,7 +113,7 @@ enum Target {
 ///   [`request_ids`](Self::request_ids), [`reservations`](Self::reservations),
 ///   [`pending_creations`](Self::pending_creations), [`gossips`](Self::gossips),
 ///   [`current`](Self::current), [`next_deadline`](Self::next_deadline),
-///   [`stats`](Self::stats), [`snapshot`](Self::snapshot); and the message plans
+///   [`stats`](Self::stats), [`snapshot`](Self::snapshot), [`rows`](Self::rows); and the message plans
 ///   [`emit`](Self::emit), [`broadcast`](Self::broadcast), [`whisper`](Self::whisper).
 /// - **Inputs** (take `now`): [`route`](Self::route),
 ///   [`handle_replica_created`](Self::handle_replica_created),
@@ -120,7 +124,10 @@ enum Target {
 ///   [`handle_gossip_failure`](Self::handle_gossip_failure),
 ///   [`handle_timeout`](Self::handle_timeout).
 /// - **Outputs**: [`poll_output`](Self::poll_output) ([`GatewayOutput`]),
-///   [`poll_timeout`](Self::poll_timeout), [`take_state_changed`](Self::take_state_changed).
+///   [`poll_timeout`](Self::poll_timeout), [`take_state_changed`](Self::take_state_changed),
+///   [`take_changes`](Self::take_changes) (the change journal, see [`GatewayRow`]).
+/// - **Rebuilding**: [`new`](Self::new), [`restore`](Self::restore) (a snapshot),
+///   [`from_rows`](Self::from_rows) (stored journal rows).
 ///
 /// Inputs that come from a replica name the gateway's group and the replica; another
 /// group is [`Error::WrongGroup`], a replica the gateway does not know is
@@ -160,6 +167,7 @@ pub struct Gateway {
     stats: GatewayStats,
     outputs: VecDeque<GatewayOutput>,
     state_changed: bool,
+    journal: GatewayJournal,
 }
 
 impl Gateway {
@@ -188,6 +196,7 @@ impl Gateway {
             stats: GatewayStats::default(),
             outputs: VecDeque::new(),
             state_changed: false,
+            journal: GatewayJournal::default(),
         }
     }
 
@@ -376,6 +385,7 @@ impl Gateway {
                 self.next_creation += 1;
                 let deadline = now.saturating_add(self.config.creation_timeout_ms());
                 self.creations.insert(id, Creation { deadline, waiters: Vec::new() });
+                self.touch(Touch::Creation(id));
                 self.wait(key, id);
                 self.stats.creation_requests += 1;
                 self.outputs.push_back(GatewayOutput::CreateReplica { creation: CreationId(id) });
@@ -411,8 +421,10 @@ impl Gateway {
         let peers: Vec<Arc<str>> = self.replicas.in_order().map(|s| self.replicas.get(s).id.clone()).collect();
         let id: Arc<str> = replica.into();
         let slot = self.replicas.add(id.clone(), None, now);
+        self.touch(Touch::Replica(id.clone()));
         let mut requests = Vec::new();
         if let Some(c) = self.creations.remove(&creation.0) {
+            self.touch(Touch::Creation(creation.0));
             for req in &c.waiters {
                 self.reserve(req.clone(), slot, now);
                 self.unwait(req);
@@ -484,9 +496,11 @@ impl Gateway {
         let key = key.unwrap_or_else(|| self.sticky_key(req));
         self.stats.connects += 1;
         let conn: Box<str> = connection.into();
+        self.touch(Touch::Connection(self.replicas.get(slot).id.clone(), conn.clone()));
         Ok(match reservation {
             Some(id) => {
                 self.reservations.remove(id);
+                self.touch(Touch::Reservation(id));
                 self.hold(&key, slot, Hold::Consume);
                 self.change(slot, now, |r| {
                     r.reserved -= 1;
@@ -522,6 +536,7 @@ impl Gateway {
         let (_, _, removed) = self.change(slot, now, |r| r.conns.remove(connection));
         Ok(match removed {
             Some(req) => {
+                self.touch(Touch::Connection(self.replicas.get(slot).id.clone(), connection.into()));
                 self.hold(&req, slot, Hold::Close);
                 self.stats.closes += 1;
                 true
@@ -578,7 +593,15 @@ impl Gateway {
         }
         let now = self.time(now);
         self.commit(now);
-        let slot = slot.unwrap_or_else(|| self.replicas.add(replica.into(), None, now));
+        let slot = match slot {
+            Some(slot) => slot,
+            None => {
+                let id: Arc<str> = replica.into();
+                self.touch(Touch::Replica(id.clone()));
+                self.replicas.add(id, None, now)
+            }
+        };
+        let replica_id = self.replicas.get(slot).id.clone();
         // Additions first, so a request id that only changed connections keeps its holding
         // (and its place as the sticky replica).
         let added: Vec<(&str, &str)> = {
@@ -595,6 +618,7 @@ impl Gateway {
         };
         for (c, r) in added {
             let key = self.sticky_key(r);
+            self.touch(Touch::Connection(replica_id.clone(), c.into()));
             self.hold(&key, slot, Hold::Connect);
             let (_, _, old) = self.change(slot, now, |x| x.conns.insert(c.into(), key.clone()));
             if let Some(old) = old {
@@ -606,6 +630,7 @@ impl Gateway {
                 continue; // replaced above with its new request id
             }
             let (_, _, old) = self.change(slot, now, |x| x.conns.remove(&c));
+            self.touch(Touch::Connection(replica_id.clone(), c));
             if let Some(old) = old {
                 self.hold(&old, slot, Hold::Close);
             }
@@ -641,6 +666,7 @@ impl Gateway {
         let deadline = now.saturating_add(self.config.gossip_timeout_ms());
         let gossip = Gossip { origin, deadline, peers: peers.iter().map(|p| (p.clone(), Answer::Waiting)).collect() };
         self.gossips.insert(id, gossip);
+        self.touch(Touch::Gossip(id));
         if peers.is_empty() {
             self.finish_gossip(id);
         }
@@ -701,7 +727,8 @@ impl Gateway {
             self.stats.gossip_timeouts += 1;
             self.finish_gossip(id);
         }
-        while let Some(r) = self.reservations.pop_expired(now) {
+        while let Some((id, r)) = self.reservations.pop_expired(now) {
+            self.touch(Touch::Reservation(id));
             self.hold(&r.req, r.replica, Hold::Release);
             // The slot was free from its expiry on, whenever the timer actually ran.
             self.change(r.replica, r.expires_at, |x| x.reserved -= 1);
@@ -717,6 +744,7 @@ impl Gateway {
                     self.current = None;
                 }
                 let replica = self.replicas.remove(slot);
+                self.touch(Touch::Replica(replica.clone()));
                 self.stats.retirements += 1;
                 self.outputs.push_back(GatewayOutput::Retire { replica });
             }
@@ -836,6 +864,7 @@ impl Gateway {
         }
         let key: Arc<str> = req.into();
         self.sticky.insert(key.clone(), Sticky::default());
+        self.touch(Touch::Sticky(key.clone()));
         key
     }
 
@@ -843,7 +872,8 @@ impl Gateway {
     fn reserve(&mut self, req: Arc<str>, slot: Slot, now: Timestamp) -> Timestamp {
         let expires_at = now.saturating_add(self.config.reservation_ttl_ms());
         self.hold(&req, slot, Hold::Reserve);
-        self.reservations.add(None, Reservation { req, replica: slot, expires_at });
+        let id = self.reservations.add(None, Reservation { req, replica: slot, expires_at });
+        self.touch(Touch::Reservation(id));
         self.change(slot, now, |r| r.reserved += 1);
         expires_at
     }
@@ -855,6 +885,7 @@ impl Gateway {
         }
         if let Some(c) = self.creations.get_mut(&creation) {
             c.waiters.push(key);
+            self.touch(Touch::Creation(creation));
         }
         self.waiting += 1;
         self.stats.pending_routes += 1;
@@ -866,6 +897,7 @@ impl Gateway {
             s.waiting -= 1;
             if s.is_empty() {
                 self.sticky.remove(req);
+                self.touch(Touch::Sticky(req.clone()));
             }
         }
     }
@@ -873,6 +905,7 @@ impl Gateway {
     /// Drops a pending creation and releases its waiters.
     fn abandon(&mut self, creation: u64) -> Vec<Arc<str>> {
         let Some(c) = self.creations.remove(&creation) else { return Vec::new() };
+        self.touch(Touch::Creation(creation));
         for req in &c.waiters {
             self.unwait(req);
         }
@@ -884,9 +917,13 @@ impl Gateway {
     /// Changes a replica and re-indexes it; a freed slot ends the current fill (the next new
     /// request id goes to the least-loaded replica, as DOG re-sorted on close).
     fn change<T>(&mut self, slot: Slot, at: Timestamp, f: impl FnOnce(&mut replicas::Replica) -> T) -> (u32, u32, T) {
+        let idle = self.replicas.get(slot).idle_since;
         let (before, after, out) = self.replicas.change(slot, at, f);
         if after < before {
             self.current = None;
+        }
+        if self.replicas.get(slot).idle_since != idle {
+            self.touch(Touch::Replica(self.replicas.get(slot).id.clone()));
         }
         self.state_changed = true;
         (before, after, out)
@@ -895,19 +932,22 @@ impl Gateway {
     /// Applies `change` to `req`'s holding on `slot`; drops the sticky entry when nothing
     /// is left.
     fn hold(&mut self, req: &Arc<str>, slot: Slot, change: Hold) {
-        if self.sticky.get_mut(req).is_some_and(|s| s.apply(slot, change)) {
+        let Some(applied) = self.sticky.get_mut(req).map(|s| s.apply(slot, change)) else { return };
+        if applied.empty {
             self.sticky.remove(req);
         }
+        self.touch_sticky(req, applied);
     }
 
     fn answer(&mut self, gossip: GossipId, peer: &str, answer: Answer, now: Timestamp) -> bool {
         let Some(g) = self.gossips.get_mut(&gossip.0) else { return false };
-        let Some(slot) = g.peers.iter_mut().find(|(p, a)| **p == *peer && *a == Answer::Waiting) else { return false };
+        let Some(index) = g.peers.iter().position(|(p, a)| **p == *peer && *a == Answer::Waiting) else { return false };
         if answer == Answer::Failed {
             self.stats.gossip_failures += 1;
         }
-        slot.1 = answer;
+        g.peers[index].1 = answer;
         let done = g.peers.iter().all(|(_, a)| *a != Answer::Waiting);
+        self.touch(Touch::Answer(gossip.0, index as u32));
         let now = self.time(now);
         self.commit(now);
         self.state_changed = true;
@@ -920,6 +960,12 @@ impl Gateway {
     /// Removes a gossip and emits its result.
     fn finish_gossip(&mut self, id: u64) {
         let Some(g) = self.gossips.remove(&id) else { return };
+        self.touch(Touch::Gossip(id));
+        for (i, (_, answer)) in g.peers.iter().enumerate() {
+            if *answer != Answer::Waiting {
+                self.touch(Touch::Answer(id, i as u32));
+            }
+        }
         let mut result =
             GossipResult { gossip: GossipId(id), origin: g.origin, replies: Vec::new(), failed: Vec::new(), missing: Vec::new() };
         for (peer, answer) in g.peers {

@@ -2,7 +2,9 @@
 //! take, so a host that persists after every input writes O(change), not O(state).
 //!
 //! [`Shard::take_changes`](crate::Shard::take_changes) and
-//! [`Global::take_changes`](crate::Global::take_changes) return the rows changed since the
+//! [`Global::take_changes`](crate::Global::take_changes) (and the other stateful machines'
+//! `take_changes`: [`Gateway`](crate::Gateway::take_changes),
+//! [`Outbox`](crate::outbox::Outbox::take_changes)) return the rows changed since the
 //! previous take, in a deterministic order (meta first, then table by table, each sorted by
 //! its primary key); a row changed several times appears once, with its latest value, and the
 //! list is empty exactly when the [`snapshot`](crate::Shard::snapshot) did not change.
@@ -14,7 +16,8 @@
 //!
 //! # Tables
 //!
-//! Each row names its table ([`ShardRow::table`], [`GlobalRow::table`]). The typed columns map
+//! Each row names its table ([`ShardRow::table`], [`GlobalRow::table`]; the gateway's and the
+//! outbox's tables are listed with [`GatewayRow`] and [`OutboxRow`]). The typed columns map
 //! onto SQL directly; `meta`, the in-flight batch and the in-flight publish are opaque — store
 //! [`encode`](ShardRow::encode)d bytes (a CRC-32C checksummed envelope) in a blob column.
 //! A host without a typed schema stores every row as `encode()`d bytes under its table and
@@ -69,6 +72,9 @@ use crate::GlobalStats;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+pub use crate::gateway::{GatewayMeta, GatewayRow, GatewayTable};
+pub use crate::outbox::{OutboxMeta, OutboxRow, OutboxTable};
 
 /// A shard's scalar state (the `meta` row): identity, clock, generation, sequence numbers,
 /// request count, timers, the in-flight batch's retry state, flags, generator and statistics.
@@ -310,12 +316,16 @@ pub struct RowOp {
 }
 
 impl RowOp {
-    fn put(table: &'static str, key: Vec<u8>, value: Vec<u8>) -> RowOp {
+    pub(crate) fn put(table: &'static str, key: Vec<u8>, value: Vec<u8>) -> RowOp {
         RowOp { kind: RowOpKind::Put, table, key, value: Some(value) }
     }
 
-    fn delete(table: &'static str, key: Vec<u8>) -> RowOp {
+    pub(crate) fn delete(table: &'static str, key: Vec<u8>) -> RowOp {
         RowOp { kind: RowOpKind::Delete, table, key, value: None }
+    }
+
+    pub(crate) fn clear(table: &'static str) -> RowOp {
+        RowOp { kind: RowOpKind::Clear, table, key: Vec::new(), value: None }
     }
 }
 
@@ -329,7 +339,8 @@ fn upstream_table(table: &str) -> &'static str {
     }
 }
 
-fn key_bytes(key: &str, suffix: &[u8]) -> Vec<u8> {
+/// A string primary key: its length (4 bytes, big-endian), its UTF-8 bytes, then `suffix`.
+pub(crate) fn key_bytes(key: &str, suffix: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + key.len() + suffix.len());
     out.extend_from_slice(&(key.len() as u32).to_be_bytes());
     out.extend_from_slice(key.as_bytes());
@@ -511,6 +522,20 @@ impl RowStore {
         }
     }
 
+    /// Applies a gateway's changes, in order.
+    pub fn apply_gateway(&mut self, rows: &[GatewayRow]) {
+        for row in rows {
+            self.apply(&row.op());
+        }
+    }
+
+    /// Applies an outbox's changes, in order.
+    pub fn apply_outbox(&mut self, rows: &[OutboxRow]) {
+        for row in rows {
+            self.apply(&row.op());
+        }
+    }
+
     /// Applies one storage operation.
     pub fn apply(&mut self, op: &RowOp) {
         match op.kind {
@@ -549,6 +574,16 @@ impl RowStore {
     /// Every stored row of a global (and its upstream shard), decoded.
     pub fn global_rows(&self) -> Result<Vec<GlobalRow>, DecodeError> {
         self.pairs().map(|(t, v)| GlobalRow::decode_stored(t, v)).collect()
+    }
+
+    /// Every stored row of a gateway, decoded.
+    pub fn gateway_rows(&self) -> Result<Vec<GatewayRow>, DecodeError> {
+        self.pairs().map(|(t, v)| GatewayRow::decode_stored(t, v)).collect()
+    }
+
+    /// Every stored row of an outbox, decoded.
+    pub fn outbox_rows(&self) -> Result<Vec<OutboxRow>, DecodeError> {
+        self.pairs().map(|(t, v)| OutboxRow::decode_stored(t, v)).collect()
     }
 
     /// Number of stored rows.

@@ -33,14 +33,17 @@
 //! ```
 
 mod config;
+mod rows;
 
 pub use config::{OutboxConfig, OutboxConfigBuilder};
+pub use rows::{OutboxMeta, OutboxRow, OutboxTable};
 
 use crate::error::DecodeError;
 use crate::rng::Rng;
 use crate::shard::Deadline;
 use crate::snapshot::{self, Kind};
 use crate::time::Timestamp;
+use rows::{OutboxJournal, Touch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -197,7 +200,8 @@ struct Flight {
 /// ```text
 /// loop {
 ///     feed one input:  offer / sent / failed / close / handle_timeout
-///     if take_state_changed() { persist snapshot() }           // durable hosts
+///     write take_changes() to the row store                     // durable hosts
+///       (or: if take_state_changed() { persist snapshot() })
 ///     while let Some(out) = poll_output() { send / reconnect / dead-letter / finish }
 ///     arm a timer for poll_timeout()
 /// }
@@ -210,12 +214,15 @@ struct Flight {
 ///   [`in_flight_ids`](Self::in_flight_ids), [`is_reconnecting`](Self::is_reconnecting),
 ///   [`is_closed`](Self::is_closed), [`is_drained`](Self::is_drained),
 ///   [`stats`](Self::stats), [`next_deadline`](Self::next_deadline),
-///   [`snapshot`](Self::snapshot).
+///   [`snapshot`](Self::snapshot), [`rows`](Self::rows).
 /// - **Inputs** (take `now`): [`offer`](Self::offer), [`sent`](Self::sent),
 ///   [`failed`](Self::failed), [`close`](Self::close),
 ///   [`handle_timeout`](Self::handle_timeout).
 /// - **Outputs**: [`poll_output`](Self::poll_output), [`poll_timeout`](Self::poll_timeout),
-///   [`take_state_changed`](Self::take_state_changed).
+///   [`take_state_changed`](Self::take_state_changed), [`take_changes`](Self::take_changes)
+///   (the change journal, see [`OutboxRow`]).
+/// - **Rebuilding**: [`new`](Self::new), [`restore`](Self::restore) (a snapshot),
+///   [`from_rows`](Self::from_rows) (stored journal rows).
 ///
 /// # Time
 ///
@@ -250,6 +257,7 @@ pub struct Outbox {
     stats: OutboxStats,
     outputs: VecDeque<OutboxOutput>,
     state_changed: bool,
+    journal: OutboxJournal,
 }
 
 impl Outbox {
@@ -269,6 +277,7 @@ impl Outbox {
             stats: OutboxStats::default(),
             outputs: VecDeque::new(),
             state_changed: false,
+            journal: OutboxJournal::default(),
         }
     }
 
@@ -346,6 +355,7 @@ impl Outbox {
             let id = self.next_id;
             self.next_id += 1;
             self.queue.push_back(Message { id, attempts: 0, bytes: message });
+            self.touch(Touch::Message(id));
             self.stats.queued += 1;
             OfferOutcome::Queued { id }
         };
@@ -361,6 +371,8 @@ impl Outbox {
         }
         let now = self.observe(now);
         self.in_flight.remove(&id);
+        self.touch(Touch::Message(id));
+        self.touch(Touch::Send(id));
         self.stats.delivered += 1;
         self.pump(now);
         true
@@ -459,7 +471,11 @@ impl Outbox {
     /// flight are offered again by [`poll_output`](Self::poll_output) (same id and attempt):
     /// the host may have crashed before sending them.
     pub fn restore(bytes: &[u8], config: OutboxConfig) -> Result<Outbox, DecodeError> {
-        let s: OutboxState = snapshot::decode(Kind::OutboxSnapshot, bytes)?;
+        Outbox::from_state(snapshot::decode(Kind::OutboxSnapshot, bytes)?, config)
+    }
+
+    /// An outbox from its state (a decoded snapshot, or rebuilt journal rows), validated.
+    fn from_state(s: OutboxState, config: OutboxConfig) -> Result<Outbox, DecodeError> {
         fn corrupt(reason: impl Into<String>) -> DecodeError {
             DecodeError::corrupt(reason)
         }
@@ -513,6 +529,8 @@ impl Outbox {
         for f in o.in_flight.values() {
             o.outputs.push_back(OutboxOutput::Send { id: f.message.id, attempt: f.message.attempts, message: f.message.bytes.clone() });
         }
+        // The store holds the state so far; what the window fills below is journaled.
+        o.journal.last_meta = Some(o.meta());
         // A larger window than the snapshot's fills now.
         let now = o.now;
         o.pump(now);
@@ -540,7 +558,9 @@ impl Outbox {
             let delay = self.config.reconnect_min_ms() + self.rng.below(span);
             self.reconnect_at = Some(now.saturating_add(delay));
         }
+        self.touch(Touch::Send(message.id));
         if message.attempts >= MAX_ATTEMPTS {
+            self.touch(Touch::Message(message.id));
             self.stats.gave_up += 1;
             self.outputs.push_back(OutboxOutput::GaveUp { id: message.id, message: message.bytes });
         } else {
@@ -558,6 +578,7 @@ impl Outbox {
             }
             self.outputs.push_back(OutboxOutput::Send { id: message.id, attempt: message.attempts, message: message.bytes.clone() });
             let deadline = now.saturating_add(self.config.send_timeout_ms());
+            self.touch(Touch::Send(message.id));
             self.in_flight.insert(message.id, Flight { message, deadline });
             self.state_changed = true;
         }

@@ -52,6 +52,8 @@ pub(crate) enum Kind {
     BucketsSnapshot = 10,
     OutboxSnapshot = 11,
     BucketsMeta = 12,
+    GatewayRow = 13,
+    OutboxRow = 14,
     MembershipSnapshot = 16,
     MembershipCluster = 17,
 }
@@ -71,6 +73,8 @@ impl Kind {
             Kind::BucketsSnapshot => "buckets snapshot",
             Kind::OutboxSnapshot => "outbox snapshot",
             Kind::BucketsMeta => "buckets meta row",
+            Kind::GatewayRow => "gateway journal row",
+            Kind::OutboxRow => "outbox journal row",
             Kind::MembershipSnapshot => "membership snapshot",
             Kind::MembershipCluster => "membership cluster",
         }

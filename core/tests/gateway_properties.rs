@@ -10,6 +10,10 @@
 //! - a whisper plan names at most one replica, one that holds a connection of the target;
 //! - a gossip result lists exactly the peers asked, each once, in peer order;
 //! - `take_state_changed()` is true exactly when the snapshot changed;
+//! - the change journal: applying every take's `RowOp`s to a `(table, key) → value` store
+//!   and rebuilding from the stored pairs gives the live snapshot after every step; a take
+//!   is empty exactly when the snapshot did not change and names each row at most once;
+//!   a restart rebuilds from the store (`from_rows`) as `restore` does from the snapshot;
 //! - snapshots round-trip, and the same trace twice gives identical outputs and bytes.
 
 #![allow(clippy::unwrap_used)]
@@ -17,6 +21,7 @@
 use proptest::prelude::*;
 use proptest::strategy::Strategy;
 use proptest::test_runner::TestCaseError;
+use shardtally::journal::{GatewayRow, RowStore};
 use shardtally::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -100,6 +105,8 @@ struct Host {
     /// Gossips in flight: id → the peers asked.
     gossips: BTreeMap<u64, Vec<Arc<str>>>,
     log: Vec<String>,
+    /// The host's row store: every take of the gateway's journal applied in order.
+    store: RowStore,
 }
 
 impl Host {
@@ -193,16 +200,22 @@ impl Host {
                 }
             }
             Op::Restart => {
+                // From the snapshot, and from the rows stored so far: the same gateway.
                 let bytes = self.gw.snapshot();
                 let restored = Gateway::restore(&bytes, config()).unwrap();
-                prop_assert_eq!(restored.snapshot(), bytes);
-                self.gw = restored;
+                prop_assert_eq!(restored.snapshot(), bytes.clone());
+                let rebuilt = Gateway::from_rows(self.store.gateway_rows().unwrap(), config()).unwrap();
+                prop_assert_eq!(rebuilt.snapshot(), bytes);
+                prop_assert_eq!(rebuilt.next_deadline(), restored.next_deadline());
+                self.gw = if self.now % 2 == 0 { restored } else { rebuilt };
                 self.drain()?; // re-offered creation requests
             }
             Op::Rebuild => {
-                // The gateway restarts empty; every replica reports what it really holds.
+                // The gateway restarts empty (and so does its store); every replica reports
+                // what it really holds.
                 let replicas = self.replica_ids();
                 self.gw = Gateway::new(config(), G).unwrap();
+                self.store = RowStore::new();
                 self.gossips.clear();
                 self.asked.clear();
                 for r in replicas {
@@ -356,6 +369,30 @@ impl Host {
     }
 }
 
+/// Takes the journal into the host's store and checks it against the live gateway.
+fn journal(h: &mut Host, op: &Op, changed: bool) -> Result<(), TestCaseError> {
+    let rows = h.gw.take_changes();
+    match op {
+        // A restored or rebuilt gateway starts with an empty journal: the store holds it.
+        Op::Restart => prop_assert!(rows.is_empty(), "journal after a restart: {:?}", rows),
+        Op::Rebuild => {
+            prop_assert!(matches!(rows.first(), Some(GatewayRow::Meta(_))), "a new gateway's first take starts with its meta row")
+        }
+        _ => prop_assert_eq!(rows.is_empty(), !changed, "journal after {:?}: {:?}", op, rows),
+    }
+    let ops: Vec<_> = rows.iter().map(GatewayRow::op).collect();
+    let named: BTreeSet<(&str, &[u8])> = ops.iter().map(|o| (o.table, o.key.as_slice())).collect();
+    prop_assert_eq!(named.len(), ops.len(), "a row named twice in one take: {:?}", rows);
+    h.store.apply_gateway(&rows);
+    let rebuilt = Gateway::from_rows(h.store.gateway_rows().unwrap(), config()).unwrap();
+    prop_assert_eq!(rebuilt.snapshot(), h.gw.snapshot(), "rebuilt from the store after {:?}", op);
+    prop_assert!(h.gw.take_changes().is_empty(), "a second take is empty");
+    let mut all = RowStore::new();
+    all.apply_gateway(&h.gw.rows());
+    prop_assert_eq!(all.pairs().collect::<Vec<_>>(), h.store.pairs().collect::<Vec<_>>(), "rows() is what the store holds");
+    Ok(())
+}
+
 /// Runs a trace, checking the invariants at every step; returns the log and final bytes.
 fn run(ops: &[Op]) -> Result<(Vec<String>, Vec<u8>), TestCaseError> {
     let mut h = Host {
@@ -367,16 +404,20 @@ fn run(ops: &[Op]) -> Result<(Vec<String>, Vec<u8>), TestCaseError> {
         asked: BTreeSet::new(),
         gossips: BTreeMap::new(),
         log: Vec::new(),
+        store: RowStore::new(),
     };
+    h.store.apply_gateway(&h.gw.take_changes());
     for op in ops {
         let before = h.gw.snapshot();
         let _ = h.gw.take_state_changed();
         let replaces = matches!(op, Op::Restart | Op::Rebuild);
         h.step(op)?;
         let after = h.gw.snapshot();
+        let changed = h.gw.take_state_changed();
         if !replaces {
-            prop_assert_eq!(h.gw.take_state_changed(), before != after, "take_state_changed after {:?}", op);
+            prop_assert_eq!(changed, before != after, "take_state_changed after {:?}", op);
         }
+        journal(&mut h, op, before != after)?;
         h.check()?;
     }
     let bytes = h.gw.snapshot();

@@ -34,13 +34,19 @@ impl Reservations {
         self.by_id.iter().map(|(id, r)| (*id, r))
     }
 
-    /// Adds a reservation with the next id (or `id`, when restoring).
-    pub(super) fn add(&mut self, id: Option<u64>, r: Reservation) {
+    /// Adds a reservation with the next id (or `id`, when restoring); returns its id.
+    pub(super) fn add(&mut self, id: Option<u64>, r: Reservation) -> u64 {
         let id = id.unwrap_or(self.next_id);
         self.next_id = self.next_id.max(id.saturating_add(1));
         self.expiry.insert((r.expires_at, id));
         self.by_replica.insert((r.replica, id));
         self.by_id.insert(id, r);
+        id
+    }
+
+    /// The reservation `id`, if live.
+    pub(super) fn get(&self, id: u64) -> Option<&Reservation> {
+        self.by_id.get(&id)
     }
 
     /// The oldest reservation of `req` on `replica`.
@@ -63,13 +69,14 @@ impl Reservations {
         self.expiry.first().map(|(at, _)| *at)
     }
 
-    /// Removes and returns the earliest reservation if it expires at or before `now`.
-    pub(super) fn pop_expired(&mut self, now: Timestamp) -> Option<Reservation> {
+    /// Removes and returns the earliest reservation (with its id) if it expires at or
+    /// before `now`.
+    pub(super) fn pop_expired(&mut self, now: Timestamp) -> Option<(u64, Reservation)> {
         let &(at, id) = self.expiry.first()?;
         if at > now {
             return None;
         }
-        self.remove(id)
+        self.remove(id).map(|r| (id, r))
     }
 }
 
@@ -82,15 +89,15 @@ mod tests {
         let mut r = Reservations::default();
         let a: Arc<str> = "a".into();
         let res = |replica, ms| Reservation { req: a.clone(), replica, expires_at: Timestamp::from_millis(ms) };
-        r.add(None, res(1, 50));
-        r.add(None, res(1, 20));
-        r.add(None, res(2, 10));
+        assert_eq!(r.add(None, res(1, 50)), 0);
+        assert_eq!(r.add(None, res(1, 20)), 1);
+        assert_eq!(r.add(None, res(2, 10)), 2);
         assert_eq!(r.oldest_of(&a, 1), Some(0));
         assert_eq!(r.oldest_of(&a, 3), None);
         assert_eq!(r.next_expiry(), Some(Timestamp::from_millis(10)));
         assert_eq!(r.pop_expired(Timestamp::from_millis(9)), None);
-        assert_eq!(r.pop_expired(Timestamp::from_millis(20)).map(|x| x.replica), Some(2));
-        assert_eq!(r.pop_expired(Timestamp::from_millis(20)).map(|x| x.expires_at), Some(Timestamp::from_millis(20)));
+        assert_eq!(r.pop_expired(Timestamp::from_millis(20)).map(|(id, x)| (id, x.replica)), Some((2, 2)));
+        assert_eq!(r.pop_expired(Timestamp::from_millis(20)).map(|(id, x)| (id, x.expires_at)), Some((1, Timestamp::from_millis(20))));
         assert_eq!(r.len(), 1);
         assert!(r.remove(0).is_some());
         assert_eq!((r.len(), r.next_expiry(), r.next_id), (0, None, 3));

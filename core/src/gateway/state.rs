@@ -1,7 +1,8 @@
 //! A gateway's snapshot: everything, in a canonical order (replicas by creation order,
 //! connections by id, request ids sorted), so equal states give equal bytes. Restoring
 //! re-derives every count from the connections, reservations and pending creations and
-//! rejects bytes whose parts disagree.
+//! rejects bytes whose parts disagree. Journal rows ([`rows`](super::rows)) are rebuilt
+//! into the same form and go through the same checks.
 
 use super::reservations::Reservation;
 use super::sticky::{Holding, Sticky};
@@ -14,38 +15,42 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Serialize, Deserialize)]
-struct GatewayState {
-    group: Arc<str>,
-    clock: Clock,
-    next_order: u64,
-    next_reservation: u64,
-    next_creation: u64,
-    next_gossip: u64,
-    replicas: Vec<ReplicaState>,
-    current: Option<Arc<str>>,
+pub(super) struct GatewayState {
+    pub(super) group: Arc<str>,
+    pub(super) clock: Clock,
+    pub(super) next_order: u64,
+    pub(super) next_reservation: u64,
+    pub(super) next_creation: u64,
+    pub(super) next_gossip: u64,
+    /// In creation order.
+    pub(super) replicas: Vec<ReplicaState>,
+    pub(super) current: Option<Arc<str>>,
     /// `(request id, replicas holding it with the sticky one last)`, sorted by request id.
-    sticky: Vec<(Arc<str>, Vec<Arc<str>>)>,
-    reservations: Vec<ReservationState>,
-    creations: Vec<(u64, Creation)>,
-    gossips: Vec<(u64, Gossip)>,
-    stats: GatewayStats,
+    pub(super) sticky: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    /// Sorted by id.
+    pub(super) reservations: Vec<ReservationState>,
+    /// Sorted by id.
+    pub(super) creations: Vec<(u64, Creation)>,
+    /// Sorted by id.
+    pub(super) gossips: Vec<(u64, Gossip)>,
+    pub(super) stats: GatewayStats,
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReplicaState {
-    id: Arc<str>,
-    order: u64,
-    idle_since: Option<Timestamp>,
+pub(super) struct ReplicaState {
+    pub(super) id: Arc<str>,
+    pub(super) order: u64,
+    pub(super) idle_since: Option<Timestamp>,
     /// `(connection id, request id)`, sorted by connection id.
-    connections: Vec<(Box<str>, Arc<str>)>,
+    pub(super) connections: Vec<(Box<str>, Arc<str>)>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct ReservationState {
-    id: u64,
-    request: Arc<str>,
-    replica: Arc<str>,
-    expires_at: Timestamp,
+pub(super) struct ReservationState {
+    pub(super) id: u64,
+    pub(super) request: Arc<str>,
+    pub(super) replica: Arc<str>,
+    pub(super) expires_at: Timestamp,
 }
 
 fn corrupt(reason: &str) -> DecodeError {
@@ -104,6 +109,11 @@ impl Gateway {
     /// tables keep what they hold and refuse new entries until they are below the bounds.
     pub fn restore(bytes: &[u8], config: GatewayConfig) -> Result<Gateway, DecodeError> {
         let s: GatewayState = snapshot::decode(Kind::GatewaySnapshot, bytes)?;
+        Gateway::from_state(config, s)
+    }
+
+    /// A gateway from its state (a decoded snapshot, or rebuilt journal rows), validated.
+    pub(super) fn from_state(config: GatewayConfig, s: GatewayState) -> Result<Gateway, DecodeError> {
         if s.group.is_empty() {
             return Err(corrupt("empty group"));
         }
@@ -203,6 +213,7 @@ impl Gateway {
             None => None,
         };
         g.stats = s.stats;
+        g.journal.last_meta = Some(g.meta());
         Ok(g)
     }
 }

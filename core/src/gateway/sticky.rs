@@ -92,21 +92,20 @@ impl Sticky {
 
     /// Applies `change` to the holding on `slot` (adding it for a reservation or a
     /// connection, moving it last for a reservation) and drops it when it holds nothing.
-    /// Returns whether the whole entry is now empty.
-    pub(super) fn apply(&mut self, slot: Slot, change: Hold) -> bool {
+    pub(super) fn apply(&mut self, slot: Slot, change: Hold) -> Applied {
         let pos = self.holdings().iter().position(|h| h.replica == slot);
-        let i = match (pos, change) {
+        let (i, mut listed) = match (pos, change) {
             (Some(i), Hold::Reserve) if i + 1 < self.holdings().len() => {
                 let h = self.remove(i);
                 self.push(h);
-                self.holdings().len() - 1
+                (self.holdings().len() - 1, true)
             }
-            (Some(i), _) => i,
+            (Some(i), _) => (i, false),
             (None, Hold::Reserve | Hold::Connect) => {
                 self.push(Holding { replica: slot, conns: 0, reserved: 0 });
-                self.holdings().len() - 1
+                (self.holdings().len() - 1, true)
             }
-            (None, _) => return self.is_empty(),
+            (None, _) => return Applied { empty: self.is_empty(), listed: false },
         };
         let h = &mut self.holdings_mut()[i];
         match change {
@@ -121,9 +120,19 @@ impl Sticky {
         }
         if h.conns == 0 && h.reserved == 0 {
             self.remove(i);
+            listed = true;
         }
-        self.is_empty()
+        Applied { empty: self.is_empty(), listed }
     }
+}
+
+/// What [`Sticky::apply`] changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Applied {
+    /// Nothing is held and nothing waited for any more: the entry can go.
+    pub(super) empty: bool,
+    /// The replicas listed as holding the request id, or their order, changed.
+    pub(super) listed: bool,
 }
 
 #[cfg(test)]
@@ -137,18 +146,22 @@ mod tests {
     #[test]
     fn a_reservation_makes_its_replica_the_sticky_one() {
         let mut s = Sticky::default();
-        assert!(!s.apply(1, Hold::Reserve));
-        assert!(!s.apply(2, Hold::Connect));
+        let kept = Applied { empty: false, listed: false };
+        let moved = Applied { empty: false, listed: true };
+        assert_eq!(s.apply(1, Hold::Reserve), moved);
+        assert_eq!(s.apply(2, Hold::Connect), moved);
         assert_eq!(replicas(&s), vec![1, 2]);
-        assert!(!s.apply(1, Hold::Reserve));
+        assert_eq!(s.apply(1, Hold::Reserve), moved);
         assert_eq!(replicas(&s), vec![2, 1]);
-        assert!(!s.apply(1, Hold::Consume));
+        assert_eq!(s.apply(1, Hold::Reserve), kept, "already the sticky one");
+        assert_eq!(s.apply(1, Hold::Release), kept);
+        assert_eq!(s.apply(1, Hold::Consume), kept);
         assert_eq!(s.holdings()[1], Holding { replica: 1, conns: 1, reserved: 1 });
-        assert!(!s.apply(2, Hold::Close));
+        assert_eq!(s.apply(2, Hold::Close), moved);
         assert_eq!(replicas(&s), vec![1]);
-        assert!(!s.apply(1, Hold::Release));
-        assert!(!s.apply(3, Hold::Close), "no holding on 3: nothing changes");
-        assert!(s.apply(1, Hold::Close), "nothing left");
+        assert_eq!(s.apply(1, Hold::Release), kept);
+        assert_eq!(s.apply(3, Hold::Close), kept, "no holding on 3: nothing changes");
+        assert_eq!(s.apply(1, Hold::Close), Applied { empty: true, listed: true }, "nothing left");
         s.waiting = 1;
         assert!(!s.is_empty());
     }

@@ -2,8 +2,9 @@
 //! crashers (`core/tests/fuzz_regressions.rs`).
 
 use super::{Op, Sim, SimConfig};
-use crate::journal::{GlobalRow, ShardRow};
-use crate::{Ack, Batch, GenerationNotice, Global, GlobalConfig, Router, Shard, ShardConfig};
+use crate::journal::{GatewayRow, GlobalRow, OutboxRow, ShardRow};
+use crate::outbox::{Outbox, OutboxConfig};
+use crate::{Ack, Batch, Gateway, GatewayConfig, GenerationNotice, Global, GlobalConfig, Router, Shard, ShardConfig};
 
 /// Decodes arbitrary bytes with every decoder, as they are and with a valid checksum
 /// appended (so the body decoders are reached). None may panic; whatever decodes must
@@ -44,6 +45,14 @@ fn decode_all(data: &[u8]) {
     if let Ok(r) = GlobalRow::decode(data) {
         assert_eq!(GlobalRow::decode(&r.encode()).as_ref(), Ok(&r));
         let _ = Global::from_rows([r], GlobalConfig::default());
+    }
+    if let Ok(r) = GatewayRow::decode(data) {
+        assert_eq!(GatewayRow::decode(&r.encode()).as_ref(), Ok(&r));
+        let _ = Gateway::from_rows([r.clone(), r], GatewayConfig::default());
+    }
+    if let Ok(r) = OutboxRow::decode(data) {
+        assert_eq!(OutboxRow::decode(&r.encode()).as_ref(), Ok(&r));
+        let _ = Outbox::from_rows([r], OutboxConfig::default());
     }
 }
 
