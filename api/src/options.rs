@@ -6,7 +6,7 @@
 use crate::errors::AnyError;
 use crate::naming::{closest, Naming};
 use shardtally::buckets::{Buckets, BucketsMeta, BucketsRow, Day};
-use shardtally::journal::{GlobalRow, ShardRow};
+use shardtally::journal::{GatewayRow, GlobalRow, OutboxRow, ShardRow};
 use shardtally::outbox::Outbox;
 use shardtally::settings::{ConfigBuilder, SettingType, SettingValue};
 use shardtally::{
@@ -281,6 +281,31 @@ pub fn global_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
     })
 }
 
+/// A gateway rebuilt from the rows a host stored by applying its `RowOp`s, as
+/// [`shard_from_rows`]; its settings as for [`restore_gateway`] (the group is in the `meta`
+/// row).
+pub fn gateway_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
+    naming: Naming,
+    rows: impl IntoIterator<Item = (T, B)>,
+    options: &Options,
+) -> Result<Gateway, AnyError> {
+    let config = settings::<GatewayConfigBuilder>(naming, options)?;
+    let rows = rows.into_iter().map(|(t, v)| GatewayRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    Ok(Gateway::from_rows(rows, config)?)
+}
+
+/// An outbox rebuilt from the rows a host stored by applying its `RowOp`s, as
+/// [`shard_from_rows`], and its settings.
+pub fn outbox_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
+    naming: Naming,
+    rows: impl IntoIterator<Item = (T, B)>,
+    options: &Options,
+) -> Result<Outbox, AnyError> {
+    let config = settings::<OutboxConfigBuilder>(naming, options)?;
+    let rows = rows.into_iter().map(|(t, v)| OutboxRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    Ok(Outbox::from_rows(rows, config)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +426,34 @@ mod tests {
             shard_from_rows(Naming::Snake, store.pairs(), &opts(&[("shard", SettingValue::Int(1))])),
             Err(AnyError::Config(ConfigError::UnknownSetting { .. }))
         ));
+    }
+
+    #[test]
+    fn a_gateway_and_an_outbox_from_stored_row_pairs() {
+        use shardtally::journal::RowStore;
+        use shardtally::Timestamp;
+        let t = Timestamp::from_millis(3);
+        let o = opts(&[("group", SettingValue::Str("lobby".into())), ("limit", SettingValue::Int(2))]);
+        let mut gw = new_gateway(Naming::Snake, &o).unwrap();
+        gw.route("alice", t).unwrap();
+        let mut store = RowStore::new();
+        store.apply_gateway(&gw.take_changes());
+        let limit = opts(&[("limit", SettingValue::Int(2))]);
+        let back = gateway_from_rows(Naming::Snake, store.pairs(), &limit).unwrap();
+        assert_eq!((back.group(), back.snapshot()), ("lobby", gw.snapshot()));
+        assert!(matches!(gateway_from_rows(Naming::Snake, store.pairs(), &o), Err(AnyError::Config(ConfigError::UnknownSetting { .. }))));
+        assert!(
+            matches!(outbox_from_rows(Naming::Snake, store.pairs(), &[]), Err(AnyError::Decode(_))),
+            "gateway rows are not an outbox's"
+        );
+
+        let o = opts(&[("capacity", SettingValue::Int(2))]);
+        let mut ob = new_outbox(Naming::Snake, &o).unwrap();
+        ob.offer(b"x".to_vec(), t);
+        let mut store = RowStore::new();
+        store.apply_outbox(&ob.take_changes());
+        assert_eq!(outbox_from_rows(Naming::Snake, store.pairs(), &o).unwrap().snapshot(), ob.snapshot());
+        assert!(matches!(gateway_from_rows(Naming::Snake, store.pairs(), &[]), Err(AnyError::Decode(_))));
     }
 
     #[test]

@@ -756,6 +756,10 @@ impl Session {
                     (Machine::Gateway(g), None) => {
                         options::restore_gateway(Naming::Snake, &g.snapshot(), &options).map(|g| Machine::Gateway(Box::new(g)))
                     }
+                    (Machine::Gateway(g), Some("rows")) => {
+                        options::gateway_from_rows(Naming::Snake, stored(&views::gateway_row_ops(&g.rows()))?, &options)
+                            .map(|g| Machine::Gateway(Box::new(g)))
+                    }
                     (Machine::Membership(m), None) => {
                         options::restore_membership(Naming::Snake, &m.snapshot(), &options).map(|m| Machine::Membership(Box::new(m)))
                     }
@@ -768,6 +772,10 @@ impl Session {
                     }
                     (Machine::Outbox(o), None) => {
                         options::restore_outbox(Naming::Snake, &o.snapshot(), &options).map(|o| Machine::Outbox(Box::new(o)))
+                    }
+                    (Machine::Outbox(o), Some("rows")) => {
+                        options::outbox_from_rows(Naming::Snake, stored(&views::outbox_row_ops(&o.rows()))?, &options)
+                            .map(|o| Machine::Outbox(Box::new(o)))
                     }
                     (_, Some(v)) => return Err(format!("{target:?} cannot be restored via {v:?}")),
                 };
@@ -1012,6 +1020,9 @@ const SURFACE: &[(&str, &[&str])] = &[
             "gossips",
             "current",
             "stats",
+            "take_changes",
+            "rows",
+            "from_rows",
         ],
     ),
     (
@@ -1090,6 +1101,9 @@ const SURFACE: &[(&str, &[&str])] = &[
             "is_closed",
             "is_drained",
             "stats",
+            "take_changes",
+            "rows",
+            "from_rows",
         ],
     ),
     ("module", &["key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range", "default_route", "request_key"]),

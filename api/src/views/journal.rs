@@ -1,7 +1,7 @@
 //! Journal rows as storage operations, for hosts without a typed schema.
 
 use crate::value::{Record, Value};
-use shardtally::journal::{GlobalRow, RowOp, ShardRow};
+use shardtally::journal::{GatewayRow, GlobalRow, OutboxRow, RowOp, ShardRow};
 
 /// One storage operation (`RowOp`: `op` is `put`, `delete`, `clear` or `delete_below`;
 /// `table`; `key` bytes; `value` bytes for `put`, else null). See `shardtally::journal::RowOp`.
@@ -21,5 +21,15 @@ pub fn shard_row_ops(rows: &[ShardRow]) -> Value {
 /// A global's rows (`take_changes()` or `rows()`) as storage operations, in order; a tiered
 /// global's upstream rows go to `upstream.*` tables.
 pub fn global_row_ops(rows: &[GlobalRow]) -> Value {
+    Value::List(rows.iter().map(|r| Value::Record(row_op(&r.op()))).collect())
+}
+
+/// A gateway's rows (`take_changes()` or `rows()`) as storage operations, in order.
+pub fn gateway_row_ops(rows: &[GatewayRow]) -> Value {
+    Value::List(rows.iter().map(|r| Value::Record(row_op(&r.op()))).collect())
+}
+
+/// An outbox's rows (`take_changes()` or `rows()`) as storage operations, in order.
+pub fn outbox_row_ops(rows: &[OutboxRow]) -> Value {
     Value::List(rows.iter().map(|r| Value::Record(row_op(&r.op()))).collect())
 }

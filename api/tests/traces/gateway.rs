@@ -102,6 +102,8 @@ pub(super) fn call(g: &mut Gateway, method: &str, a: &mut Args<'_>) -> Bad<CallR
                 "gossips" => ok(Value::List(g.gossips().into_iter().map(|id| Value::from(id.raw())).collect())),
                 "current" => ok(g.current()),
                 "stats" => ok(views::gateway_stats(g.stats())),
+                "take_changes" => ok(views::gateway_row_ops(&g.take_changes())),
+                "rows" => ok(views::gateway_row_ops(&g.rows())),
                 _ => return Err(format!("Gateway has no method {other:?}")),
             }
         }

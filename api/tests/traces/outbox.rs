@@ -43,6 +43,8 @@ pub(super) fn call(o: &mut Outbox, method: &str, a: &mut Args<'_>) -> Bad<CallRe
                 "is_closed" => ok(o.is_closed()),
                 "is_drained" => ok(o.is_drained()),
                 "stats" => ok(views::outbox_stats(o.stats())),
+                "take_changes" => ok(views::outbox_row_ops(&o.take_changes())),
+                "rows" => ok(views::outbox_row_ops(&o.rows())),
                 _ => return Err(format!("Outbox has no method {other:?}")),
             }
         }
