@@ -42,6 +42,28 @@ impl PyGateway {
         Ok(PyGateway { inner: Locked::new(gateway) })
     }
 
+    /// Rebuilds a gateway from the `(table, value)` pairs a host stored by applying its
+    /// `RowOp`s, in any order, and its settings (the group is in the `meta` row).
+    #[staticmethod]
+    #[pyo3(signature = (rows, **settings))]
+    fn from_rows(py: Python<'_>, rows: &Obj<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let (rows, options) = (convert::stored_rows(rows)?, options(settings)?);
+        let gateway = py.detach(|| api::gateway_from_rows(Naming::Snake, rows, &options)).map_err(|e| raise(py, e))?;
+        Ok(PyGateway { inner: Locked::new(gateway) })
+    }
+
+    /// The row changes since the last call, as storage operations (`RowOp`s) in apply order.
+    fn take_changes<'py>(&self, py: Python<'py>) -> PyResult<Obj<'py>> {
+        let rows = self.inner.write(py).take_changes();
+        to_py(py, &views::gateway_row_ops(&rows))
+    }
+
+    /// Every row of the state, as `put` operations (`RowOp`s).
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Obj<'py>> {
+        let rows = self.inner.read(py).rows();
+        to_py(py, &views::gateway_row_ops(&rows))
+    }
+
     /// Where request id `request` goes: a replica (slot reserved) or a pending creation.
     fn route<'py>(&self, py: Python<'py>, request: &Obj<'_>, now_ms: Millis) -> PyResult<Obj<'py>> {
         let request = text(request, "request")?;

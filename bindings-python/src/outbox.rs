@@ -5,7 +5,7 @@
 use crate::convert::{self, int, options, Millis};
 use crate::lock::Locked;
 use crate::machine::{self, outputs, run_loop, settings_config};
-use crate::value::{raise, record};
+use crate::value::{raise, record, to_py};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use shardtally::outbox::Outbox;
@@ -37,6 +37,28 @@ impl PyOutbox {
     fn restore(snapshot: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let outbox = machine::restore(snapshot, settings, |b, o| api::restore_outbox(Naming::Snake, b, o))?;
         Ok(PyOutbox { inner: Locked::new(outbox) })
+    }
+
+    /// Rebuilds an outbox from the `(table, value)` pairs a host stored by applying its
+    /// `RowOp`s, in any order, and its settings.
+    #[staticmethod]
+    #[pyo3(signature = (rows, **settings))]
+    fn from_rows(py: Python<'_>, rows: &Bound<'_, PyAny>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let (rows, options) = (convert::stored_rows(rows)?, options(settings)?);
+        let outbox = py.detach(|| api::outbox_from_rows(Naming::Snake, rows, &options)).map_err(|e| raise(py, e))?;
+        Ok(PyOutbox { inner: Locked::new(outbox) })
+    }
+
+    /// The row changes since the last call, as storage operations (`RowOp`s) in apply order.
+    fn take_changes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.write(py).take_changes();
+        to_py(py, &views::outbox_row_ops(&rows))
+    }
+
+    /// Every row of the state, as `put` operations (`RowOp`s).
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.inner.read(py).rows();
+        to_py(py, &views::outbox_row_ops(&rows))
     }
 
     /// Queues `message` (bytes), or drops it (counted) when full, closed or too large.

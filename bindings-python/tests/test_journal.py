@@ -1,6 +1,6 @@
-"""The counters' change journal and generation notices in Python: ``take_changes()`` row
-operations applied to a ``(table, key) -> value`` store rebuild equal machines with
-``from_rows``; a reset reaches shards at once as a ``Notice``."""
+"""The change journal and generation notices in Python: ``take_changes()`` row operations
+of the counters, a gateway and an outbox applied to a ``(table, key) -> value`` store
+rebuild equal machines with ``from_rows``; a reset reaches shards at once as a ``Notice``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pytest
 from support import pump, rejected
 from shardtally import (
     CorruptError,
+    Gateway,
     Global,
     InvalidArgumentError,
     NoUpstreamError,
     Notice,
+    Outbox,
     Publish,
     RowOp,
     Shard,
@@ -84,6 +86,44 @@ def test_a_tiered_global_keeps_its_upstream_shard_in_upstream_tables() -> None:
     assert back.snapshot() == tiered.snapshot() and back.has_upstream()
     with pytest.raises(CorruptError):
         Global.from_rows(store.pairs())  # the upstream shard's settings are needed
+
+
+def test_a_gateway_and_an_outbox_rebuild_from_their_rows_after_every_input() -> None:
+    gw = Gateway(group="lobby", limit=2, reservation_ttl_ms=1_000)
+    outbox = Outbox(capacity=4)
+    gw_rows, outbox_rows = Store(), Store()
+    steps: list[Callable[[], object]] = [
+        lambda: gw.route("alice", 10),
+        lambda: gw.handle_replica_created(0, "r1", 10),
+        lambda: gw.handle_connect("lobby", "r1", "s1", "alice", 20),
+        lambda: gw.route("bob", 30),
+        lambda: gw.handle_close("lobby", "r1", "s1", 40),
+        lambda: gw.handle_timeout(2_000),
+        lambda: outbox.offer(b"hi", 10),
+        lambda: outbox.offer(b"there", 11),
+        lambda: outbox.sent(1, 12),
+        lambda: outbox.failed(2, 13),
+    ]
+    for step in steps:
+        step()
+        while gw.poll_output() is not None or outbox.poll_output() is not None:
+            pass
+        gw_rows.apply(gw.take_changes())
+        outbox_rows.apply(outbox.take_changes())
+        assert Gateway.from_rows(gw_rows.pairs(), **gw.config).snapshot() == gw.snapshot()
+        assert Outbox.from_rows(outbox_rows.pairs(), **outbox.config).snapshot() == outbox.snapshot()
+    assert gw.take_changes() == [] and outbox.take_changes() == []
+    assert sorted(gw_rows.pairs()) == sorted((op.table, op.value) for op in gw.rows())
+    assert {table for table, _ in outbox_rows.pairs()} == {"meta", "messages", "sends"}
+    # A connect is a few rows, none of them a whole table.
+    gw.route("carol", 3_000)
+    gw.take_changes()
+    gw.handle_connect("lobby", "r1", "s3", "carol", 3_001)
+    assert [(op.op, op.table) for op in gw.take_changes()] == [("put", "meta"), ("put", "connections"), ("delete", "reservations")]
+    with pytest.raises(UnknownSettingError):
+        Gateway.from_rows(gw_rows.pairs(), group="lobby")  # type: ignore[call-arg]  # the group is in the rows
+    with pytest.raises(WrongKindError):
+        Outbox.from_rows(gw_rows.pairs())
 
 
 def test_bad_rows_and_settings() -> None:

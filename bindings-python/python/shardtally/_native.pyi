@@ -667,7 +667,8 @@ class Gateway(_RunLoop):
       ``handle_creation_failed``, ``handle_connect``, ``handle_close``, ``handle_report``,
       ``gossip``, ``handle_gossip_reply``, ``handle_gossip_failure``, ``handle_timeout``;
     - outputs: ``poll_output()`` (``CreateReplica`` / ``Introduce`` / ``CreationExpired``
-      / ``Retire`` / ``GossipDone``), ``poll_timeout()``, ``take_state_changed()``;
+      / ``Retire`` / ``GossipDone``), ``poll_timeout()``, ``take_state_changed()``,
+      ``take_changes()`` (row changes);
     - views: ``group``, ``replicas()``, ``replica()``, ``connections()``, ``sticky()``,
       ``request_ids``, ``reservations()``, ``pending_creations()``, ``gossips()``,
       ``current``, ``stats``, ``next_deadline``, ``config``, ``snapshot()``; and the
@@ -689,6 +690,23 @@ class Gateway(_RunLoop):
     def restore(snapshot: _Bytes, **settings: Unpack[GatewaySettings]) -> Gateway:
         """Restores a gateway from ``snapshot()`` bytes and its settings (``**gateway.config``;
         the group is in the snapshot)."""
+
+    @staticmethod
+    def from_rows(rows: _StoredRows, **settings: Unpack[GatewaySettings]) -> Gateway:
+        """Rebuilds a gateway from its stored rows: the ``(table, value)`` pairs a host kept
+        by applying every ``take_changes()`` operation, in any order, and its settings (the
+        group is in the ``meta`` row). Raises a ``DecodeError`` subclass for a row that is not
+        a gateway row of its table, or rows that disagree."""
+
+    def take_changes(self) -> list[RowOp]:
+        """The row changes since the last call, as storage operations in apply order (empty
+        exactly when ``take_state_changed()`` would be false; tables ``meta``, ``replicas``,
+        ``connections``, ``sticky``, ``reservations``, ``creations``, ``gossips``,
+        ``gossip_answers``): a route, a connect or a close is a few rows whatever the number
+        of request ids. Rebuild with ``from_rows``."""
+
+    def rows(self) -> list[RowOp]:
+        """Every row of the state, as ``"put"`` operations (a full write of the store)."""
 
     def route(self, request: str, now_ms: _Int) -> Route:
         """Where request id ``request`` goes: the replica it is already on, the replica being
@@ -979,7 +997,7 @@ class Outbox(_RunLoop):
     - inputs (take ``now_ms``): ``offer``, ``sent``, ``failed``, ``close``,
       ``handle_timeout``;
     - outputs: ``poll_output()`` (``Send`` / ``Reconnect`` / ``GaveUp`` / ``Drained``),
-      ``poll_timeout()``, ``take_state_changed()``;
+      ``poll_timeout()``, ``take_state_changed()``, ``take_changes()`` (row changes);
     - views: ``len(outbox)``, ``is_empty``, ``queued_ids()``, ``in_flight_ids()``,
       ``is_reconnecting``, ``is_closed``, ``is_drained``, ``stats``, ``next_deadline``,
       ``config``, ``snapshot()``.
@@ -995,6 +1013,20 @@ class Outbox(_RunLoop):
     def restore(snapshot: _Bytes, **settings: Unpack[OutboxSettings]) -> Outbox:
         """Restores an outbox from ``snapshot()`` bytes and its settings; messages that were
         in flight are offered again by ``poll_output()``."""
+
+    @staticmethod
+    def from_rows(rows: _StoredRows, **settings: Unpack[OutboxSettings]) -> Outbox:
+        """Rebuilds an outbox from its stored rows (the ``(table, value)`` pairs of every
+        ``take_changes()`` operation applied, in any order) and its settings; messages that
+        were in flight are offered again. Raises a ``DecodeError`` subclass for bad rows."""
+
+    def take_changes(self) -> list[RowOp]:
+        """The row changes since the last call, as storage operations in apply order (empty
+        exactly when ``take_state_changed()`` would be false; tables ``meta``, ``messages``
+        (a message's bytes, written once), ``sends``). Rebuild with ``from_rows``."""
+
+    def rows(self) -> list[RowOp]:
+        """Every row of the state, as ``"put"`` operations (a full write of the store)."""
 
     def offer(self, message: _Bytes, now_ms: _Int) -> OfferOutcome:
         """Queues ``message``, or drops it (counted) when closed, too large or full."""
