@@ -65,6 +65,9 @@ function recordEvents(buckets, events, nowMs) {
 
 const decoder = new TextDecoder()
 
+/** Request keys remembered by method and route (see `RequestCounter#key`) before starting over. */
+const KEY_MEMO = 4096
+
 /** `[key, atMs]` of an outbox message (`"<atMs> <key>"`). */
 function decodeEvent(message) {
   const text = decoder.decode(message)
@@ -105,6 +108,8 @@ class RequestCounter {
     this._route = route
     this._interval = flushIntervalMs
     this._maxKeyBytes = maxKeyBytes
+    this._keys = new Map() // method → Map(route → key)
+    this._memoized = 0
     this._clock = clock
     this._onGaveUp = onGaveUp ?? null
     this._requests = this._skipped = this._routeErrors = 0
@@ -141,7 +146,7 @@ class RequestCounter {
         this._skipped++
         return false
       }
-      key = requestKey(method, route, this._maxKeyBytes)
+      key = this._key(method, route)
     } catch {
       this._routeErrors++
       return false
@@ -217,6 +222,28 @@ class RequestCounter {
     }
     s.dropped = s.droppedFull + s.droppedClosed + s.droppedTooLarge + s.gaveUp
     return s
+  }
+
+  /**
+   * `requestKey(method, route, maxKeyBytes)`, remembered: the function is pure and a
+   * service has few routes (what route hooks are for), so most requests skip a crossing into
+   * the engine, whose string arguments cost more than the lookup. At most `KEY_MEMO` keys
+   * are held; then it starts over.
+   */
+  _key(method, route) {
+    const byRoute = this._keys.get(method)
+    const known = byRoute?.get(route)
+    if (known !== undefined) return known
+    const key = requestKey(method, route, this._maxKeyBytes) // throws for a non-string
+    if (this._memoized >= KEY_MEMO) {
+      this._keys.clear()
+      this._memoized = 0
+    }
+    const routes = this._keys.get(method) ?? new Map()
+    if (routes.size === 0) this._keys.set(method, routes)
+    routes.set(route, key)
+    this._memoized++
+    return key
   }
 
   // ----- the sender -----

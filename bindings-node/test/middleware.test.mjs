@@ -27,6 +27,22 @@ test("requests are keyed by the engine's rule, re-exported", async () => {
   )
 })
 
+test('keys are remembered by method and route, a bounded number of them', async () => {
+  const events = []
+  const counter = new RequestCounter((batch) => events.push(...batch), { route: (path) => path, maxKeyBytes: 12, outbox: { capacity: 16_384 } })
+  const requests = []
+  for (let i = 0; i < 10_000; i++) requests.push([i % 3 === 0 ? 'POST' : i % 3 === 1 ? 'GET' : 'BREW', `/r${i % 5000}`])
+  for (const [method, path] of requests) counter.countRequest(method, path, {})
+  assert.equal(counter.countRequest('GET', 7, {}), false, 'a route that is not a string is an error, never remembered')
+  assert.ok(counter._memoized <= 4096, `${counter._memoized} keys held`)
+  await counter.close()
+  assert.deepEqual(
+    events.map(([key]) => key),
+    requests.map(([method, path]) => requestKey(method, path, 12)),
+  )
+  assert.equal(counter.stats().routeErrors, 1)
+})
+
 test('the request path is the URL as sent, without the query', () => {
   assert.equal(requestPath({ url: '/caf%C3%A9/1?x=2' }), '/caf%C3%A9/1')
   assert.equal(requestPath({ url: '/inner', originalUrl: '/api/inner?q' }), '/api/inner')
