@@ -766,6 +766,10 @@ function makeApi(native) {
     static restore(snapshot, opts) {
       return restored(Gateway, native.Gateway, snapshot, opts)
     }
+    static fromRows(pairs, opts) {
+      const p = storedPairs(pairs)
+      return new Gateway(WRAP, native.Gateway.fromRows(...p, ...options(opts)))
+    }
     handleReport(group, replica, connections, nowMs) {
       const [g, r, [joined, lens], t] = [str(group, 'group'), str(replica, 'replica'), idPairs(connections), time(nowMs)]
       return nativeOf(this).handleReport(g, r, joined, lens, t)
@@ -794,6 +798,8 @@ function makeApi(native) {
     pendingCreations: [],
     gossips: [],
     current: [],
+    takeChanges: [],
+    rows: [],
   })
 
   /** Holders of named clusters get a unique shard index each, fenced by an epoch. */
@@ -869,6 +875,10 @@ function makeApi(native) {
     static restore(snapshot, opts) {
       return restored(Outbox, native.Outbox, snapshot, opts)
     }
+    static fromRows(pairs, opts) {
+      const p = storedPairs(pairs)
+      return new Outbox(WRAP, native.Outbox.fromRows(...p, ...options(opts)))
+    }
   }
   declare(Outbox, {
     ...OUTPUTS,
@@ -883,6 +893,8 @@ function makeApi(native) {
     isReconnecting: [],
     isClosed: [],
     isDrained: [],
+    takeChanges: [],
+    rows: [],
   })
 
   // ----- partition helpers -----

@@ -533,6 +533,8 @@ export interface GatewayStats {
 export declare class Gateway {
   constructor(options: GatewayOptions)
   static restore(snapshot: Uint8Array, options?: GatewaySettings): Gateway
+  /** A gateway from the `[table, value]` of every stored row (after applying its `takeChanges()` ops), in any order, as `restore` (the group is in the `meta` row). Errors: `DECODE_*` for a row that is not a gateway row of its table, or rows that disagree. */
+  static fromRows(rows: StoredRow[], options?: GatewaySettings): Gateway
   /** Picks the replica for a request and reserves a slot on it. */
   route(request: string, nowMs: number): Route
   /** The host created the replica of `creation` with id `replica`. */
@@ -576,6 +578,15 @@ export declare class Gateway {
   gossips(): Int[]
   /** The replica being filled, or `null`. */
   current(): string | null
+  /**
+   * The row changes since the last call, in apply order (empty exactly when
+   * `takeStateChanged()` would be `false`): tables `meta`, `replicas`, `connections`,
+   * `sticky`, `reservations`, `creations`, `gossips`, `gossip_answers`. A route, a connect or
+   * a close is a few rows whatever the number of request ids.
+   */
+  takeChanges(): RowOp[]
+  /** Every row of the state, as `put` operations. */
+  rows(): RowOp[]
 }
 
 // ----- Membership -----
@@ -827,6 +838,8 @@ export interface OutboxStats {
 export declare class Outbox {
   constructor(options?: OutboxSettings)
   static restore(snapshot: Uint8Array, options?: OutboxSettings): Outbox
+  /** An outbox from the `[table, value]` of every stored row, as `restore` (messages in flight are offered again). */
+  static fromRows(rows: StoredRow[], options?: OutboxSettings): Outbox
   offer(message: Uint8Array, nowMs: number): OfferOutcome
   /** The sink took message `id`; `false` when it was not in flight. */
   sent(id: number | bigint, nowMs: number): boolean
@@ -851,6 +864,10 @@ export declare class Outbox {
   isReconnecting(): boolean
   isClosed(): boolean
   isDrained(): boolean
+  /** The row changes since the last call, in apply order: tables `meta`, `messages` (a message's bytes, written once), `sends`. */
+  takeChanges(): RowOp[]
+  /** Every row of the state, as `put` operations. */
+  rows(): RowOp[]
 }
 
 // ----- Partition helpers: the same in every runtime -----

@@ -31,6 +31,32 @@ impl Gateway {
         js::make(env, names, &values, |o| options::restore_gateway(Naming::Camel, &bytes, o)).map(|inner| Gateway { inner })
     }
 
+    /// A gateway from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+    #[napi(factory)]
+    pub fn from_rows(
+        env: &Env,
+        tables: String,
+        lens: Uint32ArraySlice<'_>,
+        bytes: Uint8ArraySlice<'_>,
+        names: Vec<String>,
+        values: Array<'_>,
+    ) -> Result<Self> {
+        let pairs = js::pairs(&tables, &lens, &bytes)?;
+        js::make(env, names, &values, |o| options::gateway_from_rows(Naming::Camel, pairs, o)).map(|inner| Gateway { inner })
+    }
+
+    /// The row changes since the last call, as `RowOp`s (packed: `js::row_ops`).
+    #[napi]
+    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
+    }
+
+    /// Every row of the state, as `put` `RowOp`s.
+    #[napi]
+    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
+    }
+
     /// Picks the replica for a request; a `Route`.
     #[napi]
     pub fn route<'e>(&mut self, env: &'e Env, request: String, now_ms: f64) -> Result<Unknown<'e>> {

@@ -256,6 +256,7 @@ function scenario(M) {
     const back = M.Gateway.restore(gw.snapshot(), { limit: 1 })
     back.handleReport('g', 'r2', [['c2', 'u2'], ['c3', 'u3']], 9)
     out.push(back.replicas(), back.handleCreationFailed(7, 9), gw.snapshot())
+    out.push(gw.takeChanges(), gw.takeChanges(), back.takeChanges(), gw.rows(), M.Gateway.fromRows(back.rows().map((o) => [o.table, o.value]), { limit: 1 }).snapshot())
     return out
   })
   call('membership', () => {
@@ -293,6 +294,7 @@ function scenario(M) {
     o.handleTimeout(10_000)
     out.push(o.pollOutput(), o.pollOutput(), o.sent(1, 10_001), o.sent(1, 10_001), o.close(10_002), o.isClosed(), o.pollOutput())
     out.push(o.sent(2, 10_003), o.pollOutput(), o.isDrained(), o.stats(), o.takeStateChanged(), M.Outbox.restore(o.snapshot()).stats())
+    out.push(o.takeChanges(), o.takeChanges(), o.rows(), M.Outbox.fromRows(o.rows().map((r) => [r.table, r.value]), { capacity: 2 }).snapshot())
     return out
   })
   return log
@@ -401,6 +403,8 @@ function badInputs(M) {
     'fromRows not pairs': () => M.Shard.fromRows([['meta']]),
     'fromRows corrupt row': () => M.Global.fromRows([['meta', new Uint8Array([1, 2])]]),
     'fromRows table not a string': () => M.Global.fromRows([[1, new Uint8Array(0)]]),
+    'gateway fromRows of an outbox': () => M.Gateway.fromRows(new M.Outbox().rows().map((r) => [r.table, r.value])),
+    'outbox fromRows without meta': () => M.Outbox.fromRows([]),
     'gateway group missing': () => new M.Gateway({ limit: 2 }),
     'gateway misspelt setting': () => new M.Gateway({ group: 'g', limt: 2 }),
     'gateway wrong group': () => new M.Gateway({ group: 'g' }).handleConnect('h', 'r', 'c', 'u', 1),
