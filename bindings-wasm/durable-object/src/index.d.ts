@@ -360,7 +360,7 @@ export declare function resolveGatewayOptions(options?: GatewayOptions): Resolve
  * An error of the gateway host, with a stable `code`: INVALID_OPTIONS, MISSING_BINDING,
  * NOT_FOUND (404), METHOD_NOT_ALLOWED (405), UPGRADE_REQUIRED (426), MISSING_REQUEST_ID
  * (400), MESSAGE_TOO_LARGE, NOT_CONNECTED, NO_GOSSIP_HANDLER, WRONG_OBJECT_NAME,
- * INVALID_ARGUMENT, LEDGER_TOO_LARGE, LEDGER_CORRUPT (engine errors keep their codes: REPLICA_FULL and
+ * INVALID_ARGUMENT, SQLITE_REQUIRED, STORAGE_FAILED, LEDGER_CORRUPT (engine errors keep their codes: REPLICA_FULL and
  * TABLE_FULL answer 503, EMPTY_ID and ID_TOO_LONG 400).
  */
 export declare class GatewayError extends Error {
@@ -415,9 +415,11 @@ export interface CloseInfo {
   error?: unknown;
 }
 
-/** Storage I/O of a group object since it started. */
+/** Storage I/O of a group object since it started (its ledger is the engine's rows, one SQLite table). */
 export interface GatewayIo extends StorageIo {
-  /** Size of the ledger last written. */
+  /** Rows of the ledger now stored. */
+  ledgerRows: number;
+  /** Bytes of the ledger now stored (keys and values). */
   ledgerBytes: number;
 }
 

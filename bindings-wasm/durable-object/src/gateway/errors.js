@@ -5,7 +5,9 @@
  * properties (the shape of the engine's errors, so callers handle both alike). Codes:
  * INVALID_OPTIONS, MISSING_BINDING, NOT_FOUND, METHOD_NOT_ALLOWED, UPGRADE_REQUIRED,
  * MISSING_REQUEST_ID, MESSAGE_TOO_LARGE, NOT_CONNECTED, NO_GOSSIP_HANDLER,
- * WRONG_OBJECT_NAME, INVALID_ARGUMENT, LEDGER_TOO_LARGE, LEDGER_CORRUPT.
+ * WRONG_OBJECT_NAME, INVALID_ARGUMENT, SQLITE_REQUIRED, STORAGE_FAILED (a gossip abandoned
+ * when a ledger write failed; a test's injected failure), LEDGER_CORRUPT (an earlier
+ * version's ledger with a chunk missing).
  */
 export class GatewayError extends Error {
   /**
@@ -40,7 +42,6 @@ export function gatewayStatus(code) {
       return 400;
     case "REPLICA_FULL":
     case "TABLE_FULL":
-    case "LEDGER_TOO_LARGE":
       return 503;
     default:
       return 500;

@@ -1,6 +1,7 @@
-// The group Durable Object: holds the engine's `Gateway` (DOG's Group), persists its ledger,
-// creates replicas when the engine asks, answers the Worker's routes and the replicas'
-// opens, closes, reports, message plans and gossips — all by RPC.
+// The group Durable Object: holds the engine's `Gateway` (DOG's Group), persists its ledger
+// (the engine's rows, from its change journal), creates replicas when the engine asks,
+// answers the Worker's routes and the replicas' opens, closes, reports, message plans and
+// gossips — all by RPC.
 
 import { DurableObject } from "cloudflare:workers";
 import { Gateway } from "./engine.js";
@@ -23,11 +24,14 @@ const decoder = new TextDecoder();
  * The group's name is its object name (`getByName(group)`). Every decision — which replica,
  * when to create one, whether a close frees a slot, who receives a message, when a
  * reservation lapses — is the engine's; this class carries out its outputs:
- * - **Ledger**: after every input that changed the engine's state, its snapshot is written
- *   to storage before the answer leaves (one `put`; chunked above 120 KiB). A restarted
- *   group restores it and asks every replica it knows for its open connections
- *   (`handleReport`), so counts match the sockets that survived and new clients join
- *   existing replicas instead of fragmenting the cluster.
+ * - **Ledger**: after every input that changed the engine's state, the rows that changed
+ *   (`takeChanges()`) are written to the object's SQLite database in one transaction before
+ *   the answer leaves — a route, a connect or a close is a few rows whatever the number of
+ *   request ids. A restarted group rebuilds the engine from its rows (`Gateway.fromRows`)
+ *   and asks every replica it knows for its open connections (`handleReport`), so counts
+ *   match the sockets that survived and new clients join existing replicas instead of
+ *   fragmenting the cluster. A write that fails rolls the engine back to the stored rows
+ *   (the input is refused).
  * - **Replicas**: created with the replica namespace's `newUniqueId()`; introductions need
  *   no message (every plan comes from the group, which knows every replica) and retired
  *   replicas have nothing to release.
@@ -45,12 +49,11 @@ export class GroupObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     this.options = gatewayOptionsFor(this.constructor.options, env);
-    this.ledger = new Ledger(ctx.storage);
+    /** @type {Ledger | null} */
+    this.ledger = null;
     /** @type {import("shardtally-wasm").Gateway | null} */
     this.engine = null;
     this.group = null;
-    /** The snapshot last written (to roll back an input whose ledger could not be stored). */
-    this.saved = null;
     /** Gossips waiting for their result, by id. */
     this.waiting = new Map();
     this.host = {
@@ -64,6 +67,8 @@ export class GroupObject extends DurableObject {
       plans: 0,
       gossips: 0,
       gossipCalls: 0,
+      migrated: false,
+      rollbacks: 0,
     };
     /** Why the engine could not be built (an invalid group name or setting), if it could not. */
     this.loadError = null;
@@ -76,22 +81,36 @@ export class GroupObject extends DurableObject {
   }
 
   async #load() {
+    this.ledger = new Ledger(this.ctx.storage);
     const given = this.ctx.id.name;
     // An invalid group name (or setting) fails here, before anything is stored.
     if (typeof given === "string" && given.length > 0) new Gateway({ ...this.options.gateway, group: given });
-    this.group = await this.ledger.name(given);
-    if (this.group === null) return;
-    const saved = await this.ledger.load();
-    if (saved !== null) {
-      this.engine = Gateway.restore(saved, this.options.gateway);
-      this.saved = saved;
-      this.host.restored = true;
-      await this.#reconcile();
+    await this.ledger.loadAlarm();
+    const pairs = this.ledger.pairs();
+    if (pairs.length > 0) {
+      this.engine = Gateway.fromRows(pairs, this.options.gateway);
     } else {
-      this.engine = new Gateway({ ...this.options.gateway, group: this.group });
-      this.engine.takeStateChanged();
-      this.saved = this.engine.snapshot();
+      const legacy = await this.ledger.legacy();
+      if (legacy !== null) {
+        // An earlier version's ledger (one snapshot through the key-value API): its rows
+        // go to the table, the old keys away.
+        this.engine = Gateway.restore(legacy.bytes, this.options.gateway);
+        this.ledger.write(this.engine.rows());
+        await this.ledger.dropLegacy(legacy.keys);
+        this.host.migrated = true;
+      }
     }
+    if (this.engine === null) {
+      // Nothing stored: a new group (its first rows are written with its first input), or
+      // a nameless start (an alarm) of an object that never stored anything.
+      if (typeof given !== "string" || given.length === 0) return;
+      this.group = given;
+      this.engine = new Gateway({ ...this.options.gateway, group: given });
+      return;
+    }
+    this.group = this.engine.group();
+    this.host.restored = true;
+    await this.#reconcile();
     this.#drain(Date.now());
     await this.#commit();
   }
@@ -163,22 +182,30 @@ export class GroupObject extends DurableObject {
   }
 
   /**
-   * Writes the ledger when the engine's state changed and arms the alarm. A ledger too large
-   * to store rolls the engine back to the last stored one (the input is refused).
+   * Writes the rows that changed (one transaction; nothing when nothing changed) and arms
+   * the alarm. A write that fails stores nothing: the engine goes back to the stored rows
+   * and the error is thrown (the input is refused).
    */
   async #commit() {
-    const engine = this.engine;
-    if (engine.takeStateChanged()) {
-      const bytes = engine.snapshot();
-      try {
-        await this.ledger.save(bytes);
-      } catch (error) {
-        if (error?.code === "LEDGER_TOO_LARGE") this.engine = Gateway.restore(this.saved, this.options.gateway);
-        throw error;
-      }
-      this.saved = bytes;
+    const ops = this.engine.takeChanges();
+    this.engine.takeStateChanged();
+    try {
+      this.ledger.write(ops);
+    } catch (error) {
+      this.#rollback();
+      throw error;
     }
     await this.ledger.armFor(this.engine.pollTimeout());
+  }
+
+  /** The engine as stored: every input since the last good write is undone. */
+  #rollback() {
+    this.host.rollbacks += 1;
+    const pairs = this.ledger.pairs();
+    this.engine = pairs.length > 0 ? Gateway.fromRows(pairs, this.options.gateway) : new Gateway({ ...this.options.gateway, group: this.group });
+    // Gossips in flight were not stored: their callers get the error too.
+    for (const resolve of this.waiting.values()) resolve(null);
+    this.waiting.clear();
   }
 
   /**
@@ -304,6 +331,7 @@ export class GroupObject extends DurableObject {
     });
     const result = await done;
     clearTimeout(timer);
+    if (result === null) throw new GatewayError("STORAGE_FAILED", "the group's ledger could not be written: the gossip was abandoned", {});
     await this.#commit();
     return {
       replies: result.replies.map(({ peer, payload }) => ({ replica: peer, value: JSON.parse(decoder.decode(payload)) })),
@@ -315,6 +343,7 @@ export class GroupObject extends DurableObject {
   /** The group's replicas, counts, reservations, deadlines, engine statistics and storage I/O. */
   async view() {
     const engine = this.#ready();
+    const ledger = this.ledger.size();
     return {
       group: this.group,
       replicas: engine.replicas(),
@@ -325,7 +354,7 @@ export class GroupObject extends DurableObject {
       alarmAt: this.ledger.alarmAt,
       stats: engine.stats(),
       host: { ...this.host },
-      io: { ...this.ledger.io, ledgerBytes: this.saved?.length ?? 0 },
+      io: { ...this.ledger.io, databaseBytes: this.ctx.storage.sql.databaseSize, ledgerRows: ledger.rows, ledgerBytes: ledger.bytes },
     };
   }
 
@@ -334,7 +363,7 @@ export class GroupObject extends DurableObject {
    * retirements). Safe to deliver twice or early.
    */
   async alarm() {
-    this.ledger.fired();
+    this.ledger?.fired();
     if (this.engine === null) return;
     const now = Date.now();
     this.engine.handleTimeout(now);

@@ -1,61 +1,113 @@
-// The group's durable ledger: the gateway machine's snapshot in Durable Object storage
-// (split into chunks when it is larger than one value), the object's name, the single
-// alarm, and counters of every billed write.
+// The group's durable ledger: the gateway engine's rows in the object's SQLite database
+// (`ctx.storage.sql`), written from its change journal (`takeChanges()`) in one transaction
+// per change, so a connect or a close writes a few rows whatever the number of request
+// ids; the single alarm; counters of every billed write. A ledger an earlier version stored
+// as one snapshot through the key-value API is moved into the table once.
 
 import { GatewayError } from "./errors.js";
 
-/** Largest chunk: below the 128 KiB value limit of key-value backed storage. */
-export const CHUNK_BYTES = 120 * 1024;
-/** Most chunks of one ledger (one atomic `put` takes at most 128 keys, one is the head). */
-export const MAX_CHUNKS = 127;
+/**
+ * The one table: `(tbl, k) → v` as the journal's `RowOp`s name them — tables `meta`,
+ * `replicas`, `connections`, `sticky`, `reservations`, `creations`, `gossips`,
+ * `gossip_answers`; `k` the row's primary key bytes, `v` the encoded row. `WITHOUT ROWID`:
+ * an insert, replace or delete is one row written (`cursor.rowsWritten`).
+ */
+const SCHEMA = "CREATE TABLE IF NOT EXISTS gateway_rows (tbl TEXT NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID";
+
+const OPS = {
+  put: "INSERT OR REPLACE INTO gateway_rows (tbl, k, v) VALUES (?, ?, ?)",
+  delete: "DELETE FROM gateway_rows WHERE tbl = ? AND k = ?",
+  clear: "DELETE FROM gateway_rows WHERE tbl = ?",
+  delete_below: "DELETE FROM gateway_rows WHERE tbl = ? AND k < ?",
+};
+
+/** Key of an earlier version's snapshot (chunks were `ledger:<i>`) and of its stored name. */
+const LEGACY_KEY = "ledger";
+const LEGACY_NAME = "name";
 
 /**
  * Storage and alarm I/O of one group object.
  *
- * `io` counts what the object did since it started: `storageWrites` (keys put or deleted,
- * the billed unit), `storageWriteBytes`, `alarmWrites` (`setAlarm` calls, also billed),
- * `alarmsFired`.
+ * `io` counts what the object did since it started: `storageWrites` (rows written, the
+ * billed unit of SQLite-backed objects), `storageWriteBytes` (keys and values written),
+ * `storageTransactions`, `alarmWrites` (`setAlarm` calls, also billed), `alarmsFired`.
  */
 export class Ledger {
   /**
-   * @param {DurableObjectStorage} storage
-   * @param {string} [key] storage key of the snapshot (chunks are `<key>:<i>`)
+   * @param {DurableObjectStorage} storage the object's storage (SQLite-backed)
    */
-  constructor(storage, key = "ledger") {
+  constructor(storage) {
     this.storage = storage;
-    this.key = key;
-    this.io = { storageWrites: 0, storageWriteBytes: 0, alarmWrites: 0, alarmsFired: 0 };
+    this.sql = storage.sql;
+    try {
+      this.sql.exec(SCHEMA);
+    } catch (error) {
+      throw new GatewayError(
+        "SQLITE_REQUIRED",
+        `the group object keeps its ledger in SQLite: declare the class in "new_sqlite_classes" (${String(error?.message ?? error)})`,
+        {},
+      );
+    }
+    this.io = { storageWrites: 0, storageWriteBytes: 0, storageTransactions: 0, alarmWrites: 0, alarmsFired: 0 };
     /** Time of the alarm currently set, or null. */
     this.alarmAt = null;
-    this.chunks = 0;
+    /** Test hook: the next write fails after its first statement (nothing of it is stored). */
+    this.failNextWrite = false;
+  }
+
+  /** Reads the alarm currently set. */
+  async loadAlarm() {
+    this.alarmAt = await this.storage.getAlarm();
+  }
+
+  /** Every stored row as `[table, value]`: what `Gateway.fromRows` takes. */
+  pairs() {
+    const out = [];
+    for (const { tbl, v } of this.sql.exec("SELECT tbl, v FROM gateway_rows")) out.push([tbl, new Uint8Array(v)]);
+    return out;
+  }
+
+  /** Rows stored and their bytes (keys and values). */
+  size() {
+    const { rows, bytes } = this.sql.exec("SELECT count(*) AS rows, coalesce(sum(length(k) + length(v)), 0) AS bytes FROM gateway_rows").one();
+    return { rows, bytes };
   }
 
   /**
-   * The object's name: the runtime gives it (`ctx.id.name`) to an object reached by name,
-   * not to one woken by its alarm, so the first named start stores it (one write in the
-   * object's life) and a nameless start reads it back.
-   * @param {string | undefined} given
-   * @returns {Promise<string | null>}
+   * Applies the engine's row operations (`takeChanges()`, or `rows()` to seed the table) in
+   * one transaction: all of them or, when it throws, none.
+   * @param {Array<{op: string, table: string, key: Uint8Array, value: Uint8Array | null}>} ops
    */
-  async name(given) {
-    const stored = await this.storage.get("name");
-    if (typeof given === "string" && given.length > 0) {
-      if (stored !== given) {
-        await this.storage.put("name", given);
-        this.count(1, given.length);
+  write(ops) {
+    if (ops.length === 0) return;
+    let rows = 0;
+    let bytes = 0;
+    this.storage.transactionSync(() => {
+      for (const { op, table, key, value } of ops) {
+        const args = op === "put" ? [table, key, value] : op === "clear" ? [table] : [table, key];
+        rows += this.sql.exec(OPS[op], ...args).rowsWritten;
+        bytes += op === "put" ? table.length + key.length + value.length : 0;
+        if (this.failNextWrite) {
+          this.failNextWrite = false;
+          throw new GatewayError("STORAGE_FAILED", "injected storage failure", {});
+        }
       }
-      return given;
-    }
-    return typeof stored === "string" ? stored : null;
+    });
+    this.io.storageWrites += rows;
+    this.io.storageWriteBytes += bytes;
+    this.io.storageTransactions += 1;
   }
 
-  /** The stored snapshot, or null; reads the alarm currently set too. */
-  async load() {
-    this.alarmAt = await this.storage.getAlarm();
-    const head = await this.storage.get(this.key);
+  /**
+   * The snapshot an earlier version of this host stored through the key-value API (one
+   * value, or a head and chunks), with the keys it used, or null.
+   * @returns {Promise<{bytes: Uint8Array, keys: string[]} | null>}
+   */
+  async legacy() {
+    const head = await this.storage.get(LEGACY_KEY);
     if (head === undefined) return null;
-    if (head instanceof Uint8Array) return head;
-    const keys = Array.from({ length: head.chunks }, (_, i) => `${this.key}:${i}`);
+    if (head instanceof Uint8Array) return { bytes: head, keys: [LEGACY_KEY, LEGACY_NAME] };
+    const keys = Array.from({ length: head.chunks }, (_, i) => `${LEGACY_KEY}:${i}`);
     const parts = await this.storage.get(keys);
     const bytes = new Uint8Array(head.length);
     let offset = 0;
@@ -65,42 +117,12 @@ export class Ledger {
       bytes.set(part, offset);
       offset += part.length;
     }
-    this.chunks = head.chunks;
-    return bytes;
+    return { bytes, keys: [LEGACY_KEY, LEGACY_NAME, ...keys] };
   }
 
-  /**
-   * Writes a snapshot atomically: the chunks, the head and the deletion of chunks an older,
-   * longer snapshot left behind are issued without an await between them, which the runtime
-   * commits as one write.
-   * @param {Uint8Array} bytes
-   */
-  async save(bytes) {
-    const chunks = Math.ceil(bytes.length / CHUNK_BYTES);
-    if (chunks > MAX_CHUNKS) {
-      throw new GatewayError("LEDGER_TOO_LARGE", `the gateway ledger has ${bytes.length} bytes, more than ${MAX_CHUNKS * CHUNK_BYTES}`, {
-        length: bytes.length,
-        limit: MAX_CHUNKS * CHUNK_BYTES,
-      });
-    }
-    const kept = chunks <= 1 ? 0 : chunks;
-    const stale = [];
-    for (let i = kept; i < this.chunks; i++) stale.push(`${this.key}:${i}`);
-    let written;
-    if (kept === 0) {
-      written = this.storage.put(this.key, bytes);
-      this.count(1, bytes.length);
-    } else {
-      // Copies, not views: a stored view would carry its whole buffer.
-      const entries = { [this.key]: { chunks, length: bytes.length } };
-      for (let i = 0; i < chunks; i++) entries[`${this.key}:${i}`] = bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES);
-      written = this.storage.put(entries);
-      this.count(chunks + 1, bytes.length);
-    }
-    const deleted = stale.length > 0 ? this.storage.delete(stale) : null;
-    this.count(stale.length, 0);
-    this.chunks = kept;
-    await Promise.all([written, deleted]);
+  /** Removes an earlier version's key-value entries once their content is in the table. */
+  async dropLegacy(keys) {
+    await this.storage.delete(keys);
   }
 
   /**
@@ -122,10 +144,5 @@ export class Ledger {
   fired() {
     this.alarmAt = null;
     this.io.alarmsFired += 1;
-  }
-
-  count(keys, bytes) {
-    this.io.storageWrites += keys;
-    this.io.storageWriteBytes += bytes;
   }
 }

@@ -1,8 +1,9 @@
 // The Worker the gateway tests run in workerd: the gateway exactly as a user deploys it
 // (gatewayWorker), with test hooks on the objects that the tests call by RPC from Node:
-// a group restart, gossip failures, an error-then-close, hook counts.
+// a group restart, a failing write, a ledger of an earlier version, gossip failures, an
+// error-then-close, hook counts.
 import { GroupObject, ReplicaObject, gatewayWorker } from "../../src/gateway/index.js";
-import { Ledger } from "../../src/gateway/ledger.js";
+import { Gateway } from "../../src/gateway/engine.js";
 
 export const options = (env) => ({
   gateway: {
@@ -21,29 +22,41 @@ export class TestGroup extends GroupObject {
     this.ctx.abort("test restart");
   }
 
+  /** The next ledger write fails (after its first statement: nothing of it is stored). */
+  async failNextWrite() {
+    this.ledger.failNextWrite = true;
+  }
+
   /**
-   * Saves `sizes` (in bytes) one after another through a Ledger under its own key in this
-   * object's storage, reading each back; returns what was read and the keys left.
+   * Stores this group's state as an earlier version of the host did — the engine's
+   * snapshot through the key-value API under `ledger` (a head and 120 KiB chunks when
+   * larger), its name under `name` — with `requests` request ids routed (ids padded to
+   * `idBytes`), and no rows. Returns the snapshot's size and its chunks.
    */
-  async ledgerRoundTrips(sizes) {
-    const out = [];
-    for (const size of sizes) {
-      const bytes = new Uint8Array(size);
-      for (let i = 0; i < size; i++) bytes[i] = (i * 7 + size) & 255;
-      const ledger = new Ledger(this.ctx.storage, "probe");
-      await ledger.load();
-      try {
-        await ledger.save(bytes);
-      } catch (error) {
-        out.push({ size, error: error.code });
-        continue;
-      }
-      const back = await new Ledger(this.ctx.storage, "probe").load();
-      const same = back !== null && back.length === size && back.every((b, i) => b === bytes[i]);
-      const keys = [...(await this.ctx.storage.list({ prefix: "probe" })).keys()];
-      out.push({ size, same, keys, writes: ledger.io.storageWrites });
+  async storeLegacy(requests, idBytes = 16) {
+    const engine = new Gateway({ ...this.constructor.options(this.env).gateway, group: this.group });
+    const now = Date.now();
+    for (let i = 0; i < requests; i++) {
+      const route = engine.route(`${i}`.padStart(idBytes, "r"), now);
+      if (route.type === "pending") engine.handleReplicaCreated(route.creation, this.env.GATEWAY_REPLICA.newUniqueId().toString(), now);
     }
-    return out;
+    const bytes = engine.snapshot();
+    const CHUNK = 120 * 1024;
+    const chunks = Math.ceil(bytes.length / CHUNK);
+    this.ctx.storage.sql.exec("DELETE FROM gateway_rows");
+    if (chunks <= 1) await this.ctx.storage.put("ledger", bytes);
+    else {
+      const entries = { ledger: { chunks, length: bytes.length } };
+      for (let i = 0; i < chunks; i++) entries[`ledger:${i}`] = bytes.slice(i * CHUNK, (i + 1) * CHUNK);
+      await this.ctx.storage.put(entries);
+    }
+    await this.ctx.storage.put("name", this.group);
+    return { bytes: bytes.length, chunks: chunks <= 1 ? 0 : chunks, requestIds: engine.requestIds() };
+  }
+
+  /** Keys of the key-value API in this object's storage. */
+  async keyValueKeys() {
+    return [...(await this.ctx.storage.list()).keys()];
   }
 
   /** Runs the alarm handler now, as the runtime does when the alarm fires. */
