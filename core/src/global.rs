@@ -4,7 +4,7 @@
 use crate::config::{Backoff, GlobalConfig, PublishMode};
 use crate::error::Error;
 use crate::journal::{GlobalMeta, InFlightPublish};
-use crate::keys::validate_key;
+use crate::keys::{hash_of, validate_key};
 use crate::message::{Ack, Batch, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
@@ -478,8 +478,11 @@ impl Global {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
         if let Some(up) = self.upstream.as_mut() {
-            let items: Vec<(&str, u64, i64)> =
-                batch.entries.iter().zip(&slots).filter(|(_, id)| **id != STALE).map(|(e, _)| (&*e.key, e.generation, e.delta)).collect();
+            let hashes = batch.hashes();
+            let items: Vec<(&str, u32, u64, i64)> = (batch.entries.iter().zip(&slots).enumerate())
+                .filter(|(_, (_, id))| **id != STALE)
+                .map(|(i, (e, _))| (&*e.key, hashes.map_or_else(|| hash_of(&e.key), |h| h[i]), e.generation, e.delta))
+                .collect();
             up.check_tagged(&items)?;
             // Validated: from here on nothing can fail.
             up.apply_tagged(&items, now);

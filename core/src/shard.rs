@@ -3,7 +3,7 @@
 use crate::config::{Backoff, ShardConfig};
 use crate::error::Error;
 use crate::journal::ShardMeta;
-use crate::keys::{validate_key, KeyId, KeyTable};
+use crate::keys::{hash_of, validate_key, KeyId, KeyTable};
 use crate::message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::time::{Clock, Timestamp};
@@ -14,8 +14,16 @@ use std::sync::Arc;
 
 mod rows;
 
-/// One key of a request being validated: `(key, its slot if any, summed delta)`.
-type Staged<'k> = (&'k str, Option<u32>, i64);
+/// One key of a request being validated.
+#[derive(Clone, Copy)]
+struct Staged<'k> {
+    key: &'k str,
+    hash: u32,
+    /// Its slot, if it has one.
+    id: Option<u32>,
+    /// The request's summed delta for it.
+    delta: i64,
+}
 
 /// What a shard asks its host to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,7 +331,7 @@ impl Shard {
 
     /// Number of pending entries (distinct keys per generation).
     pub fn pending_keys(&self) -> usize {
-        self.keys.dirty.len() + self.older.len()
+        self.keys.pending_len() + self.older.len()
     }
 
     /// The batch in flight, if any.
@@ -359,7 +367,7 @@ impl Shard {
 
     /// The key of an id issued by [`intern`](Self::intern).
     pub fn key_of(&self, id: KeyId) -> Option<&str> {
-        self.keys.pinned_slot(id).ok().map(|s| &*self.keys.slots[s as usize].key)
+        self.keys.pinned_slot(id).ok().map(|s| &**self.keys.slot(s).key())
     }
 
     /// Activity counters.
@@ -375,11 +383,12 @@ impl Shard {
     /// [`Error::Overflow`] (the pending delta would overflow), [`Error::TableFull`].
     pub fn increment(&mut self, key: &str, delta: i64, now: Timestamp) -> Result<(), Error> {
         validate_key(key, self.config.max_key_bytes())?;
-        match self.keys.lookup(key) {
+        let hash = hash_of(key);
+        match self.keys.find(key, hash) {
             Some(id) => self.add_to_slot(id, delta)?,
             None => {
                 self.check_room(1)?;
-                let id = self.keys.allocate(Arc::from(key));
+                let id = self.keys.allocate(Arc::from(key), hash);
                 self.keys.set(id, delta);
             }
         }
@@ -395,7 +404,7 @@ impl Shard {
             return Ok(());
         }
         let merged = self.merge_entries(entries)?;
-        self.apply_request(merged.into_iter(), 1, now)
+        self.apply_request(&merged, 1, now)
     }
 
     /// Applies `requests` single-key increments that all arrived at `now`, given as summed
@@ -419,7 +428,7 @@ impl Shard {
                 right: merged.len(),
             });
         }
-        self.apply_request(merged.into_iter(), requests, now)
+        self.apply_request(&merged, requests, now)
     }
 
     /// How much a host may buffer in front of this shard and apply later with one
@@ -444,7 +453,8 @@ impl Shard {
     }
 
     /// Validates keys and sums repeated ones, so overflow is judged on what will actually
-    /// be added. Returns `(key, slot if any, summed delta)` per distinct key, in first-seen order.
+    /// be added. Returns each distinct key with its slot if any and summed delta, in
+    /// first-seen order.
     fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<Staged<'k>>, Error> {
         let max = self.config.max_key_bytes();
         let mut merged: Vec<Staged<'k>> = Vec::with_capacity(entries.len());
@@ -455,18 +465,23 @@ impl Shard {
             validate_key(key, max)?;
             let found = match &seen {
                 Some(map) => map.get(key).copied(),
-                None => merged.iter().position(|(k, _, _)| *k == key),
+                None => merged.iter().position(|s| s.key == key),
             };
             match found {
                 Some(i) => {
                     let e = &mut merged[i];
-                    e.2 = e.2.checked_add(*delta).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: e.2, delta: *delta })?;
+                    e.delta = e.delta.checked_add(*delta).ok_or_else(|| Error::Overflow {
+                        key: key.to_owned(),
+                        current: e.delta,
+                        delta: *delta,
+                    })?;
                 }
                 None => {
                     if let Some(map) = seen.as_mut() {
                         map.insert(key, merged.len());
                     }
-                    merged.push((key, self.keys.lookup(key), *delta));
+                    let hash = hash_of(key);
+                    merged.push(Staged { key, hash, id: self.keys.find(key, hash), delta: *delta });
                 }
             }
         }
@@ -480,15 +495,16 @@ impl Shard {
     /// `max_interned_keys`.
     pub fn intern(&mut self, key: &str) -> Result<KeyId, Error> {
         validate_key(key, self.config.max_key_bytes())?;
-        if let Some(id) = self.keys.lookup(key) {
-            if self.keys.slots[id as usize].pinned {
+        let hash = hash_of(key);
+        if let Some(id) = self.keys.find(key, hash) {
+            if self.keys.slot(id).is_pinned() {
                 return Ok(KeyId(id));
             }
         }
         if self.keys.pinned_count() >= self.config.max_interned_keys() {
             return Err(Error::TableFull { table: "interned keys", limit: self.config.max_interned_keys() });
         }
-        let id = self.keys.slot_for(key);
+        let id = self.keys.slot_for(key, hash);
         self.keys.pin(id);
         self.state_changed = true;
         Ok(KeyId(id))
@@ -520,35 +536,13 @@ impl Shard {
             return Ok(());
         }
         // One pass: add in order; on any error, undo exactly what was added and report it.
-        let dirty_before = self.keys.dirty.len();
-        let logged_before = self.keys.pend_log.len();
-        for (i, (id, delta)) in ids.iter().zip(deltas).enumerate() {
-            let err = match self.keys.pinned_slot(*id) {
-                Ok(s) => {
-                    let slot = &mut self.keys.slots[s as usize];
-                    match slot.delta.checked_add(*delta) {
-                        Some(v) => {
-                            slot.delta = v;
-                            if !slot.present {
-                                slot.present = true;
-                                self.keys.dirty.push(s);
-                            }
-                            if !slot.logged {
-                                slot.logged = true;
-                                self.keys.pend_log.push(s);
-                            }
-                            continue;
-                        }
-                        None => Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta: *delta },
-                    }
-                }
-                Err(e) => e,
-            };
-            self.undo_ids(&ids[..i], &deltas[..i], dirty_before, logged_before);
-            return Err(err);
+        let mark = self.keys.mark();
+        if let (added, Some(e)) = self.keys.add_pinned(ids, deltas) {
+            self.undo_ids(&ids[..added], &deltas[..added], mark);
+            return Err(e);
         }
         if self.pending_keys() > self.config.max_pending_keys() {
-            self.undo_ids(ids, deltas, dirty_before, logged_before);
+            self.undo_ids(ids, deltas, mark);
             return Err(Error::TableFull { table: "pending keys", limit: self.config.max_pending_keys() });
         }
         self.after_request(now);
@@ -557,16 +551,13 @@ impl Shard {
 
     /// Reverts the first `ids.len()` additions of a rejected `increment_ids`: every add was
     /// checked, so subtracting in reverse restores each slot exactly; slots that became
-    /// pending (appended to the dirty list after `dirty_before`) are pending no more, and
-    /// slots first logged for the journal (after `logged_before`) are unlogged.
-    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], dirty_before: usize, logged_before: usize) {
+    /// pending or were logged for the journal after `mark` are not any more.
+    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], mark: crate::keys::Mark) {
         for (id, delta) in ids.iter().zip(deltas).rev() {
-            self.keys.slots[id.0 as usize].delta -= delta;
+            let value = self.keys.slot(id.0).delta() - delta;
+            self.keys.restore_delta(id.0, value);
         }
-        for s in self.keys.dirty.drain(dirty_before..) {
-            self.keys.slots[s as usize].present = false;
-        }
-        self.keys.unlog_from(logged_before);
+        self.keys.undo_to(mark);
     }
 
     /// Cuts a batch of everything pending now (reason `manual`), or defers it until the
@@ -724,7 +715,7 @@ impl Shard {
     }
 
     fn has_pending(&self) -> bool {
-        !self.keys.dirty.is_empty() || !self.older.is_empty()
+        self.keys.pending_len() > 0 || !self.older.is_empty()
     }
 
     /// Room for `new` more pending entries?
@@ -738,11 +729,11 @@ impl Shard {
 
     #[inline]
     fn add_to_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
-        let slot = &self.keys.slots[id as usize];
-        let Some(value) = slot.delta.checked_add(delta) else {
-            return Err(Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta });
+        let slot = self.keys.slot(id);
+        let Some(value) = slot.delta().checked_add(delta) else {
+            return Err(Error::Overflow { key: slot.key().to_string(), current: slot.delta(), delta });
         };
-        if !slot.present {
+        if !slot.is_present() {
             self.check_room(1)?;
         }
         self.keys.set(id, value);
@@ -750,26 +741,21 @@ impl Shard {
     }
 
     /// Validates then applies one multi-key request of distinct keys.
-    fn apply_request<'k>(
-        &mut self,
-        items: impl Iterator<Item = (&'k str, Option<u32>, i64)> + Clone,
-        requests: u64,
-        now: Timestamp,
-    ) -> Result<(), Error> {
+    fn apply_request(&mut self, items: &[Staged<'_>], requests: u64, now: Timestamp) -> Result<(), Error> {
         let mut new_keys = 0;
-        for (key, id, delta) in items.clone() {
-            let current = id.map_or(0, |id| self.keys.slots[id as usize].delta);
-            if current.checked_add(delta).is_none() {
-                return Err(Error::Overflow { key: key.to_owned(), current, delta });
+        for s in items {
+            let current = s.id.map_or(0, |id| self.keys.slot(id).delta());
+            if current.checked_add(s.delta).is_none() {
+                return Err(Error::Overflow { key: s.key.to_owned(), current, delta: s.delta });
             }
-            if !id.is_some_and(|id| self.keys.slots[id as usize].present) {
+            if !s.id.is_some_and(|id| self.keys.slot(id).is_present()) {
                 new_keys += 1;
             }
         }
         self.check_room(new_keys)?;
-        for (key, id, delta) in items {
-            let id = id.unwrap_or_else(|| self.keys.slot_for(key));
-            let value = self.keys.slots[id as usize].delta + delta;
+        for s in items {
+            let id = s.id.unwrap_or_else(|| self.keys.slot_for(s.key, s.hash));
+            let value = self.keys.slot(id).delta() + s.delta;
             self.keys.set(id, value);
         }
         self.after_requests(requests, now);
@@ -846,25 +832,26 @@ impl Shard {
         let generation = self.generation;
         let keep = self.config.max_pending_keys();
         // Everything pending goes: the journal records one clear instead of every entry.
-        self.keys.take_pend_log();
         self.keys.pend_cleared = true;
         self.journal.older.clear();
-        // Current-generation entries come out of the key table already sorted.
-        let current = self.keys.take_pending(keep, |key, delta| BatchEntry { key, generation, delta });
-        let entries: Vec<BatchEntry> = if self.older.is_empty() {
-            current
-        } else {
-            let mut all: Vec<BatchEntry> = std::mem::take(&mut self.older)
+        // Current-generation entries come out of the key table already sorted, with their
+        // keys' hashes (for the global).
+        let (mut entries, mut hashes) = self.keys.take_pending(keep, generation);
+        if !self.older.is_empty() {
+            let mut all: Vec<(BatchEntry, u32)> = std::mem::take(&mut self.older)
                 .into_iter()
-                .map(|((key, generation), delta)| BatchEntry { key, generation, delta })
-                .chain(current)
+                .map(|((key, generation), delta)| {
+                    let hash = hash_of(&key);
+                    (BatchEntry { key, generation, delta }, hash)
+                })
+                .chain(entries.into_iter().zip(hashes))
                 .collect();
-            all.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
-            all
-        };
+            all.sort_unstable_by(|a, b| (&a.0.key, a.0.generation).cmp(&(&b.0.key, b.0.generation)));
+            (entries, hashes) = all.into_iter().unzip();
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let batch = Batch { from: self.me, seq, reason, entries: Arc::new(entries) };
+        let batch = Batch { from: self.me, seq, reason, entries: Arc::new(entries), hashes: Some(Arc::new(hashes)) };
         self.outputs.push_back(ShardOutput::SendBatch(batch.clone()));
         self.in_flight = Some(InFlight {
             batch,
@@ -904,11 +891,11 @@ impl Shard {
             // Pending deltas of the current generation keep their (older) tag: the same
             // journal rows, still marked if they changed since the last take.
             let old = self.generation;
-            for key in self.keys.take_pend_log() {
-                self.journal.older.insert((key, old));
+            for id in self.keys.take_pend_log() {
+                self.journal.older.insert((self.keys.slot(id).key().clone(), old));
             }
-            for (key, delta) in self.keys.take_pending(self.config.max_pending_keys(), |k, d| (k, d)) {
-                self.older.insert((key, old), delta);
+            for e in self.keys.take_pending(self.config.max_pending_keys(), old).0 {
+                self.older.insert((e.key, old), e.delta);
             }
             self.generation = generation;
             self.changed_at(now);
@@ -931,20 +918,20 @@ impl Shard {
 
     // ----- tiered aggregation (the upstream shard of a global) -----
 
-    /// Checks that `items` — `(key, generation tag, delta)`, sorted by key then tag, as
-    /// applied from one batch — can be added as one request by
+    /// Checks that `items` — `(key, key hash, generation tag, delta)`, sorted by key then
+    /// generation, as applied from one batch — can be added as one request by
     /// [`apply_tagged`](Self::apply_tagged): keys, overflow, room. Changes nothing.
-    pub(crate) fn check_tagged(&self, items: &[(&str, u64, i64)]) -> Result<(), Error> {
+    pub(crate) fn check_tagged(&self, items: &[(&str, u32, u64, i64)]) -> Result<(), Error> {
         let max = self.config.max_key_bytes();
-        let target = items.iter().map(|i| i.1).max().map_or(self.generation, |g| g.max(self.generation));
+        let target = items.iter().map(|i| i.2).max().map_or(self.generation, |g| g.max(self.generation));
         let mut new_cells = 0usize;
         let mut running: Option<(&str, u64, i64)> = None;
-        for (key, tag, delta) in items {
+        for (key, hash, tag, delta) in items {
             validate_key(key, max)?;
             let current = match running {
                 Some((k, t, v)) if k == *key && t == *tag => v,
                 _ => {
-                    let cell = self.cell(key, *tag, target);
+                    let cell = self.cell(key, *hash, *tag, target);
                     if cell.is_none() {
                         new_cells += 1;
                     }
@@ -958,10 +945,10 @@ impl Shard {
     }
 
     /// The pending delta of `(key, tag)` once the shard's generation is `target`, if any.
-    fn cell(&self, key: &str, tag: u64, target: u64) -> Option<i64> {
+    fn cell(&self, key: &str, hash: u32, tag: u64, target: u64) -> Option<i64> {
         if tag == self.generation {
             // In the key table now; moved under the same tag if the generation goes up.
-            self.keys.lookup(key).map(|id| &self.keys.slots[id as usize]).filter(|s| s.present).map(|s| s.delta)
+            self.keys.find(key, hash).map(|id| self.keys.slot(id)).filter(|s| s.is_present()).map(|s| s.delta())
         } else if tag == target {
             None
         } else {
@@ -973,18 +960,18 @@ impl Shard {
     /// delta under its own generation tag, so a mid-level global forwards every delta with
     /// the generation its leaf shard accepted it under. A tag newer than the shard's
     /// generation teaches it that generation first. Nothing to add is not a request.
-    pub(crate) fn apply_tagged(&mut self, items: &[(&str, u64, i64)], now: Timestamp) {
+    pub(crate) fn apply_tagged(&mut self, items: &[(&str, u32, u64, i64)], now: Timestamp) {
         if items.is_empty() {
             return;
         }
         let now = self.clock.at(now);
-        if let Some(newest) = items.iter().map(|i| i.1).max() {
+        if let Some(newest) = items.iter().map(|i| i.2).max() {
             self.learn_generation(newest, &[], now);
         }
-        for (key, tag, delta) in items {
+        for (key, hash, tag, delta) in items {
             if *tag == self.generation {
-                let id = self.keys.slot_for(key);
-                let value = self.keys.slots[id as usize].delta + delta;
+                let id = self.keys.slot_for(key, *hash);
+                let value = self.keys.slot(id).delta() + delta;
                 self.keys.set(id, value);
             } else {
                 let cell = (Arc::from(*key), *tag);
