@@ -356,7 +356,7 @@ impl Global {
 
     /// A key's generation: the reset counter's value at its last reset (0 if never reset).
     pub fn key_generation(&self, key: &str) -> u64 {
-        self.totals.get(key).map_or(0, |e| e.generation)
+        self.totals.id(key).map_or(0, |id| self.totals.generation(id))
     }
 
     /// The reset counter: new shards may start from it
@@ -404,8 +404,8 @@ impl Global {
     /// notice, or to tell a shard this global has not heard from yet (a host that knows all
     /// its shards). A key never reset gives a notice of the reset counter alone.
     pub fn generation_notice(&self, key: &str, to: ShardRef) -> GenerationNotice {
-        let stale = match self.totals.get(key) {
-            Some(e) if e.generation > 0 => vec![(e.key.clone(), e.generation)],
+        let stale = match self.totals.id(key) {
+            Some(id) if self.totals.generation(id) > 0 => vec![(self.totals.entry(id).key.clone(), self.totals.generation(id))],
             _ => Vec::new(),
         };
         GenerationNotice { to, generation: self.generation, stale }
@@ -439,21 +439,30 @@ impl Global {
                 return Ok(Ack { to: from, seq: batch.seq, duplicate: true, generation: self.generation, stale: Vec::new() });
             }
         }
-        // Validate everything first, remembering each entry's key id.
+        // Validate everything first, remembering each entry's key id. A batch cut in this
+        // process carries its keys' hashes: no key is hashed.
         const STALE: u32 = u32::MAX;
         const NEW: u32 = u32::MAX - 1;
         let max = self.config.max_key_bytes();
+        let entries = &batch.entries[..];
+        let computed: Vec<u32>;
+        let hashes = match batch.hashes() {
+            Some(h) => h,
+            None => {
+                computed = entries.iter().map(|e| hash_of(&e.key)).collect();
+                &computed
+            }
+        };
         let mut stale: Vec<(Arc<str>, u64)> = Vec::new();
-        let mut slots: Vec<u32> = Vec::with_capacity(batch.len());
+        let mut slots: Vec<u32> = Vec::with_capacity(entries.len());
         let mut new_keys = 0usize;
-        let mut running: Option<(&str, i64)> = None;
-        for e in batch.entries.iter() {
+        // The last applied entry: its id (or NEW), position and running total. Entries are
+        // sorted by key, so a key's entries (one per generation) are adjacent.
+        let mut running: Option<(u32, usize, i64)> = None;
+        for (i, (e, hash)) in entries.iter().zip(hashes).enumerate() {
             validate_key(&e.key, max)?;
-            let id = self.totals.id(&e.key);
-            let (generation, total) = id.map_or((0, 0), |id| {
-                let k = self.totals.entry(id);
-                (k.generation, k.total)
-            });
+            let id = self.totals.find(&e.key, *hash);
+            let (generation, total) = id.map_or((0, 0), |id| (self.totals.generation(id), self.totals.entry(id).total));
             if e.generation < generation {
                 if stale.last().is_none_or(|(k, _)| **k != *e.key) {
                     stale.push((e.key.clone(), generation));
@@ -461,8 +470,9 @@ impl Global {
                 slots.push(STALE);
                 continue;
             }
+            let slot = id.unwrap_or(NEW);
             let current = match running {
-                Some((k, t)) if k == &*e.key => t,
+                Some((last, at, t)) if last == slot && (slot != NEW || entries[at].key == e.key) => t,
                 _ => {
                     if id.is_none() {
                         new_keys += 1;
@@ -471,36 +481,36 @@ impl Global {
                 }
             };
             let total = current.checked_add(e.delta).ok_or_else(|| Error::Overflow { key: e.key.to_string(), current, delta: e.delta })?;
-            running = Some((&e.key, total));
-            slots.push(id.unwrap_or(NEW));
+            running = Some((slot, i, total));
+            slots.push(slot);
         }
         if self.totals.len() + new_keys > self.config.max_keys() {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
         if let Some(up) = self.upstream.as_mut() {
-            let hashes = batch.hashes();
-            let items: Vec<(&str, u32, u64, i64)> = (batch.entries.iter().zip(&slots).enumerate())
-                .filter(|(_, (_, id))| **id != STALE)
-                .map(|(i, (e, _))| (&*e.key, hashes.map_or_else(|| hash_of(&e.key), |h| h[i]), e.generation, e.delta))
+            let items: Vec<(&str, u32, u64, i64)> = (entries.iter().zip(hashes).zip(&slots))
+                .filter(|(_, id)| **id != STALE)
+                .map(|((e, hash), _)| (&*e.key, *hash, e.generation, e.delta))
                 .collect();
             up.check_tagged(&items)?;
             // Validated: from here on nothing can fail.
             up.apply_tagged(&items, now);
         }
         // Apply.
+        self.totals.reserve(new_keys);
         let known = self.shard_writes.contains_key(&from.shard);
         let tracked = known || self.shard_writes.len() < self.config.max_dedup_entries();
         let mut tally = if tracked { self.shard_writes.remove(&from.shard).unwrap_or_default() } else { ShardTally::default() };
         let keep = self.log.keys_per_write();
         let (mut applied, mut listed) = (0usize, Vec::with_capacity(keep.min(batch.len())));
-        for (e, slot) in batch.entries.iter().zip(slots) {
+        for ((e, hash), slot) in entries.iter().zip(hashes).zip(slots) {
             let id = match slot {
                 STALE => {
                     self.stats.stale_dropped += 1;
                     continue;
                 }
                 // A new key may appear twice (two generations): the first inserts it.
-                NEW => self.totals.id(&e.key).unwrap_or_else(|| self.totals.insert(e.key.clone(), 0, 0)),
+                NEW => self.totals.find(&e.key, *hash).unwrap_or_else(|| self.totals.insert(e.key.clone(), *hash, 0, 0)),
                 id => id,
             };
             self.totals.add(id, e.delta);
@@ -581,14 +591,15 @@ impl Global {
             self.changed_at(now);
         }
         for (key, generation) in &notice.stale {
-            let id = match self.totals.id(key) {
+            let hash = hash_of(key);
+            let id = match self.totals.find(key, hash) {
                 Some(id) => id,
                 None if self.totals.len() < self.config.max_keys() && validate_key(key, self.config.max_key_bytes()).is_ok() => {
-                    self.totals.insert(key.clone(), 0, 0)
+                    self.totals.insert(key.clone(), hash, 0, 0)
                 }
                 None => continue,
             };
-            if self.totals.entry(id).generation < *generation {
+            if self.totals.generation(id) < *generation {
                 self.fence(id, *generation, now);
             }
         }
@@ -805,6 +816,9 @@ impl Global {
         let changed = self.totals.take_changes();
         let keys: Vec<Arc<str>> = changed.iter().map(|id| self.totals.entry(*id).key.clone()).collect();
         let mode = self.config.publish_mode();
+        if mode == PublishMode::Full {
+            self.totals.refresh_order();
+        }
         let pick = |id: &u32| {
             let e = self.totals.entry(*id);
             (e.key.clone(), e.total)

@@ -8,6 +8,7 @@ use super::{DedupEntry, Global, GlobalOutput};
 use crate::config::{GlobalConfig, ShardConfig};
 use crate::error::DecodeError;
 use crate::journal::{GlobalMeta, GlobalRow, InFlightPublish, ShardRow};
+use crate::keys::hash_of;
 use crate::message::ShardRef;
 use crate::shard::Shard;
 use crate::snapshot::{self, Kind};
@@ -254,7 +255,12 @@ impl Global {
 
     fn total_row(&self, id: u32) -> GlobalRow {
         let e = self.totals.entry(id);
-        GlobalRow::Total { key: e.key.clone(), total: e.total, generation: e.generation, unpublished: self.totals.is_unpublished(id) }
+        GlobalRow::Total {
+            key: e.key.clone(),
+            total: e.total,
+            generation: self.totals.generation(id),
+            unpublished: self.totals.is_unpublished(id),
+        }
     }
 
     /// Every key's `(key, total, generation, unpublished)`, sorted by key.
@@ -264,7 +270,7 @@ impl Global {
             .iter()
             .map(|id| {
                 let e = self.totals.entry(*id);
-                (e.key.clone(), e.total, e.generation, self.totals.is_unpublished(*id))
+                (e.key.clone(), e.total, self.totals.generation(*id), self.totals.is_unpublished(*id))
             })
             .collect()
     }
@@ -287,11 +293,13 @@ impl Global {
         g.clock = m.clock;
         g.generation = m.generation;
         let mut unpublished = Vec::new();
+        g.totals.reserve(s.totals.len());
         for (key, total, generation, changed) in s.totals {
-            if key.is_empty() || generation > m.generation || g.totals.id(&key).is_some() {
+            let hash = hash_of(&key);
+            if key.is_empty() || generation > m.generation || g.totals.find(&key, hash).is_some() {
                 return Err(DecodeError::corrupt("invalid totals"));
             }
-            let id = g.totals.insert(key, total, generation);
+            let id = g.totals.insert(key, hash, total, generation);
             if changed {
                 unpublished.push(id);
             }
