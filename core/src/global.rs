@@ -9,7 +9,7 @@ use crate::message::{Ack, Batch, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
 use crate::time::{Clock, Timestamp};
-use crate::totals::{ShardTally, Totals};
+use crate::totals::Totals;
 use crate::writelog::{ShardWrites, WriteKind, WriteLog, WriteRecord};
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 mod rows;
+mod tally;
+
+use tally::ShardTally;
 
 /// Why a publish was cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -291,10 +294,8 @@ struct GlobalJournal {
     /// The meta row as last taken (`None`: never taken, the store is empty).
     last_meta: Option<GlobalMeta>,
     dedup: BTreeSet<ShardRef>,
-    /// Shard indices whose write count changed.
+    /// Shard indices whose write count changed (their tallies list their changed sums).
     shards: BTreeSet<u32>,
-    /// `(shard index, key id)` whose summed delta changed (may repeat).
-    deltas: Vec<(u32, u32)>,
     /// The publish in flight was set or cleared.
     publish: bool,
 }
@@ -500,7 +501,10 @@ impl Global {
         self.totals.reserve(new_keys);
         let known = self.shard_writes.contains_key(&from.shard);
         let tracked = known || self.shard_writes.len() < self.config.max_dedup_entries();
-        let mut tally = if tracked { self.shard_writes.remove(&from.shard).unwrap_or_default() } else { ShardTally::default() };
+        let mut tally = if tracked { self.shard_writes.remove(&from.shard) } else { None };
+        if tracked {
+            tally.get_or_insert_with(ShardTally::default).prepare(self.totals.len() + new_keys);
+        }
         let keep = self.log.keys_per_write();
         let (mut applied, mut listed) = (0usize, Vec::with_capacity(keep.min(batch.len())));
         for ((e, hash), slot) in entries.iter().zip(hashes).zip(slots) {
@@ -514,25 +518,24 @@ impl Global {
                 id => id,
             };
             self.totals.add(id, e.delta);
-            tally.add(id, e.delta);
-            self.journal.deltas.push((from.shard, id));
+            if let Some(t) = tally.as_mut() {
+                t.add(id, e.delta);
+            }
             if listed.len() < keep {
                 listed.push((e.key.clone(), e.delta));
             }
             applied += 1;
         }
-        if tracked {
-            tally.writes += 1;
-            self.shard_writes.insert(from.shard, tally);
-            self.journal.shards.insert(from.shard);
-            if !known {
-                self.stats.distinct_shards += 1;
+        match tally {
+            Some(mut tally) => {
+                tally.writes += 1;
+                self.shard_writes.insert(from.shard, tally);
+                self.journal.shards.insert(from.shard);
+                if !known {
+                    self.stats.distinct_shards += 1;
+                }
             }
-        } else {
-            self.stats.untracked_shard_writes += 1;
-            // Untracked: the per-shard rows did not change after all.
-            let before = self.journal.deltas.len() - applied;
-            self.journal.deltas.truncate(before);
+            None => self.stats.untracked_shard_writes += 1,
         }
         self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, applied, listed) });
         self.remember(from, batch.seq, now);
@@ -736,7 +739,7 @@ impl Global {
     // ----- internals -----
 
     fn shard_view(&self, t: &ShardTally) -> ShardWrites {
-        let mut deltas: Vec<(Arc<str>, i64)> = t.deltas.iter().map(|(id, d)| (self.totals.entry(*id).key.clone(), *d)).collect();
+        let mut deltas: Vec<(Arc<str>, i64)> = t.sums().into_iter().map(|(id, d)| (self.totals.entry(id).key.clone(), d)).collect();
         deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         ShardWrites { writes: t.writes, deltas }
     }

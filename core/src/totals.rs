@@ -249,21 +249,6 @@ impl Totals {
     }
 }
 
-/// What one shard index has written, by key id.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct ShardTally {
-    pub(crate) writes: u64,
-    pub(crate) deltas: AHashMap<u32, i64>,
-}
-
-impl ShardTally {
-    #[inline]
-    pub(crate) fn add(&mut self, id: u32, delta: i64) {
-        let v = self.deltas.entry(id).or_insert(0);
-        *v = v.saturating_add(delta);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
