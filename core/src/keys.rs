@@ -159,7 +159,7 @@ impl Default for KeyTable {
 
 impl KeyTable {
     /// The slot of `key` (whose hash is `hash`), if it has one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, key: &str, hash: u32) -> Option<u32> {
         let slots = &self.slots;
         self.index.find(hash, key, |id| &slots[id as usize].key)
@@ -217,7 +217,8 @@ impl KeyTable {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(hash, id);
+        let slots = &self.slots;
+        self.index.insert(hash, id, |id| slots[id as usize].hash);
         self.ranks_fresh = false;
         self.log_slot(id);
         id
@@ -384,7 +385,7 @@ impl KeyTable {
                 }
             }
             let slots = &self.slots;
-            self.index.retain(|id| !slots[id as usize].is_free());
+            self.index.retain(|id| !slots[id as usize].is_free(), |id| slots[id as usize].hash);
             self.free.sort_unstable_by(|a, b| b.cmp(a));
         }
         (entries, hashes)
@@ -462,15 +463,16 @@ impl KeyTable {
         }
         let mut t = KeyTable::default();
         t.slots = (0..n).map(|_| Slot { key: t.empty.clone(), delta: 0, hash: 0, flags: FREE }).collect();
-        t.index.reserve(used.len());
+        t.index.reserve(used.len(), |id| t.slots[id as usize].hash);
         for (id, key, pinned) in used {
             let i = id as usize;
             let hash = hash_of(&key);
             if i >= n || !t.slots[i].is_free() || key.is_empty() || t.find(&key, hash).is_some() {
                 return Err("invalid key slot");
             }
-            t.index.insert(hash, id);
             t.slots[i] = Slot { key, delta: 0, hash, flags: if pinned { PINNED } else { 0 } };
+            let slots = &t.slots;
+            t.index.insert(hash, id, |id| slots[id as usize].hash);
             if pinned {
                 t.pinned += 1;
             }

@@ -6,7 +6,7 @@
 //! everything after that is by id. Sorted views use a cached key order, extended (not
 //! rebuilt) when keys were added.
 //!
-//! Per key: the entry (key, total, flags: 32 bytes) and its index word. Generations
+//! Per key: the entry (key, total, hash, flags: 32 bytes) and its index word. Generations
 //! are kept apart for the few keys that have one (reset keys). The journal's list of changed
 //! rows costs nothing for keys added since the last take: every id from `log_mark` on is
 //! changed.
@@ -27,6 +27,7 @@ const GENERATION: u8 = 4;
 pub(crate) struct KeyEntry {
     pub(crate) key: Arc<str>,
     pub(crate) total: i64,
+    hash: u32,
     flags: u8,
 }
 
@@ -56,7 +57,7 @@ impl Totals {
     }
 
     /// The id of `key`, whose hash is `hash`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, key: &str, hash: u32) -> Option<u32> {
         let keys = &self.keys;
         self.index.find(hash, key, |id| &keys[id as usize].key)
@@ -95,8 +96,9 @@ impl Totals {
     /// passes its hash.
     pub(crate) fn insert(&mut self, key: Arc<str>, hash: u32, total: i64, generation: u64) -> u32 {
         let id = self.keys.len() as u32;
-        self.index.insert(hash, id);
-        self.keys.push(KeyEntry { key, total, flags: LOGGED });
+        self.keys.push(KeyEntry { key, total, hash, flags: LOGGED });
+        let keys = &self.keys;
+        self.index.insert(hash, id, |id| keys[id as usize].hash);
         if generation > 0 {
             self.set_generation(id, generation);
         }
@@ -106,7 +108,8 @@ impl Totals {
     /// Room for `more` keys without growing.
     pub(crate) fn reserve(&mut self, more: usize) {
         self.keys.reserve(more);
-        self.index.reserve(more);
+        let keys = &self.keys;
+        self.index.reserve(more, |id| keys[id as usize].hash);
     }
 
     #[inline]
