@@ -261,11 +261,12 @@ impl KeyTable {
         let n = ids.len().min(deltas.len());
         let mut i = 0;
         while i < n {
-            // Slots already pinned, pending and logged: a bounds check, a test and an add.
+            // Slots already pinned, pending and logged (and no other flag: a slot changed since
+            // the journal was taken takes the slow path): a bounds check, a compare and an add.
             let slots = &mut self.slots[..];
             while i < n {
                 let Some(slot) = slots.get_mut(ids[i].0 as usize) else { break };
-                if slot.flags & (PINNED | PRESENT | LOGGED) != PINNED | PRESENT | LOGGED {
+                if slot.flags != PINNED | PRESENT | LOGGED {
                     break;
                 }
                 let Some(value) = slot.delta.checked_add(deltas[i]) else { break };

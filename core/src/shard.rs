@@ -244,6 +244,24 @@ pub struct Shard {
     outputs: VecDeque<ShardOutput>,
     state_changed: bool,
     journal: ShardJournal,
+    watch: Watch,
+}
+
+/// The flush thresholds as the increment path compares them: a disabled one (0) is
+/// `u64::MAX`, which is never reached.
+#[derive(Clone, Copy, Debug)]
+struct Watch {
+    /// `flush_after_requests`.
+    requests: u64,
+    /// `flush_max_age_ms`.
+    age_ms: u64,
+}
+
+impl Watch {
+    fn new(config: &ShardConfig) -> Watch {
+        let never = |v: u64| if v == 0 { u64::MAX } else { v };
+        Watch { requests: never(u64::from(config.flush_after_requests())), age_ms: never(config.flush_max_age_ms()) }
+    }
 }
 
 /// What changed since the journal was last taken, besides the key table's own marks.
@@ -282,6 +300,7 @@ impl Shard {
             outputs: VecDeque::new(),
             state_changed: false,
             journal: ShardJournal::default(),
+            watch: Watch::new(&config),
         }
     }
 
@@ -381,6 +400,7 @@ impl Shard {
     ///
     /// Errors (nothing changes): [`Error::EmptyKey`], [`Error::KeyTooLong`],
     /// [`Error::Overflow`] (the pending delta would overflow), [`Error::TableFull`].
+    #[inline]
     pub fn increment(&mut self, key: &str, delta: i64, now: Timestamp) -> Result<(), Error> {
         validate_key(key, self.config.max_key_bytes())?;
         let hash = hash_of(key);
@@ -762,32 +782,25 @@ impl Shard {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn after_request(&mut self, now: Timestamp) {
         self.after_requests(1, now);
     }
 
-    #[inline]
+    /// Bookkeeping after accepted requests: counts, timers, and a flush when one is due.
+    #[inline(always)]
     fn after_requests(&mut self, requests: u64, now: Timestamp) {
         let now = self.clock.observe(now);
         self.requests += requests;
         self.stats.requests += requests;
         self.last_increment_at = now;
-        if self.first_pending_at.is_none() {
-            self.first_pending_at = Some(now);
-        }
         self.state_changed = true;
-        if self.in_flight.is_none() {
-            let threshold = self.config.flush_after_requests();
-            if (threshold > 0 && self.requests >= u64::from(threshold)) || self.draining || self.max_age_due(now) {
-                self.maybe_flush(now);
-            }
+        let first = *self.first_pending_at.get_or_insert(now);
+        // Thresholds of 0 ("disabled") never fire: see `Watch`.
+        let due = self.requests >= self.watch.requests || self.draining || first.saturating_add(self.watch.age_ms) <= now;
+        if due && self.in_flight.is_none() {
+            self.maybe_flush(now);
         }
-    }
-
-    fn max_age_due(&self, now: Timestamp) -> bool {
-        let age = self.config.flush_max_age_ms();
-        age > 0 && self.first_pending_at.is_some_and(|t| t.saturating_add(age) <= now)
     }
 
     /// The idle / max-age deadline while nothing is in flight.
