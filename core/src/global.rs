@@ -460,8 +460,11 @@ impl Global {
         // The last applied entry: its id (or NEW), position and running total. Entries are
         // sorted by key, so a key's entries (one per generation) are adjacent.
         let mut running: Option<(u32, usize, i64)> = None;
+        let hashes = &hashes[..entries.len()];
         for (i, (e, hash)) in entries.iter().zip(hashes).enumerate() {
-            validate_key(&e.key, max)?;
+            if e.key.is_empty() || e.key.len() > max {
+                validate_key(&e.key, max)?;
+            }
             let id = self.totals.find(&e.key, *hash);
             let (generation, total) = id.map_or((0, 0), |id| (self.totals.generation(id), self.totals.entry(id).total));
             if e.generation < generation {

@@ -253,6 +253,20 @@ impl KeyTable {
         }
     }
 
+    /// Adds `delta` to a slot that is already pending and logged (the common case), when it
+    /// does not overflow; false, changing nothing, otherwise.
+    #[inline(always)]
+    pub(crate) fn add_hot(&mut self, id: u32, delta: i64) -> bool {
+        let slot = &mut self.slots[id as usize];
+        if slot.flags & (PRESENT | LOGGED) == PRESENT | LOGGED {
+            if let Some(value) = slot.delta.checked_add(delta) {
+                slot.delta = value;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Adds `deltas[i]` to the pending delta of `ids[i]` for every `i` (equal lengths), in
     /// order, stopping at the first [`Error::UnknownKeyId`] or [`Error::Overflow`]: returns
     /// how many were added, and the error if any (the failing one changed nothing).
@@ -363,15 +377,16 @@ impl KeyTable {
     /// holds more than `keep` of them.
     pub(crate) fn take_pending(&mut self, keep: usize, generation: u64) -> (Vec<BatchEntry>, Vec<u32>) {
         self.sort_dirty();
-        let mut entries = Vec::with_capacity(self.dirty.len());
-        let mut hashes = Vec::with_capacity(self.dirty.len());
-        for id in self.dirty.drain(..) {
-            let slot = &mut self.slots[id as usize];
-            entries.push(BatchEntry { key: slot.key.clone(), generation, delta: slot.delta });
-            hashes.push(slot.hash);
-            slot.delta = 0;
-            slot.flags &= !(PRESENT | LOGGED);
-        }
+        let slots = &mut self.slots;
+        let hashes: Vec<u32> = self.dirty.iter().map(|id| slots[*id as usize].hash).collect();
+        let entries: Vec<BatchEntry> = (self.dirty.iter())
+            .map(|id| {
+                let slot = &mut slots[*id as usize];
+                slot.flags &= !(PRESENT | LOGGED);
+                BatchEntry { key: slot.key.clone(), generation, delta: std::mem::take(&mut slot.delta) }
+            })
+            .collect();
+        self.dirty.clear();
         self.pend_mark = 0;
         self.pend_old.clear();
         let unpinned = self.slots.len() - self.free.len() - self.pinned;

@@ -747,8 +747,17 @@ impl Shard {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_to_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
+        if self.keys.add_hot(id, delta) {
+            return Ok(());
+        }
+        self.add_to_new_slot(id, delta)
+    }
+
+    /// [`add_to_slot`](Self::add_to_slot) of a slot not yet pending (or logged), or an
+    /// overflow.
+    fn add_to_new_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
         let slot = self.keys.slot(id);
         let Some(value) = slot.delta().checked_add(delta) else {
             return Err(Error::Overflow { key: slot.key().to_string(), current: slot.delta(), delta });

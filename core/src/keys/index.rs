@@ -16,15 +16,19 @@
 //! Hashes and positions never leak into outputs.
 
 use ahash::RandomState;
+use std::hash::{BuildHasher, Hasher};
 
 /// Fixed seeds: hashes are the same in every table of a process (hash values never leave it).
 const SEEDS: RandomState =
     RandomState::with_seeds(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0, 0x082e_fa98_ec4e_6c89);
 
-/// The 32-bit hash of a key.
+/// The 32-bit hash of a key: its bytes alone (a key is hashed on its own, so it needs no
+/// terminator to tell it from a prefix of a longer value), one `write`.
 #[inline]
 pub(crate) fn hash_of(key: &str) -> u32 {
-    (SEEDS.hash_one(key) >> 32) as u32
+    let mut hasher = SEEDS.build_hasher();
+    hasher.write(key.as_bytes());
+    (hasher.finish() >> 32) as u32
 }
 
 /// Whether two keys are equal; the same allocation (a key shared by a shard, its batches and
@@ -34,19 +38,26 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
     a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || same_bytes(a.as_bytes(), b.as_bytes()))
 }
 
-/// Equal slices of the same length: short keys compared in place, 8 bytes at a time (a call
-/// to `memcmp` costs more than the comparison).
+/// Equal slices of the same length: short keys compared in place with a few overlapping
+/// 8-byte (or 4-byte) words (a call to `memcmp` costs more than the comparison).
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n > 32 {
         return a == b;
     }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
+    if n >= 8 {
+        let ends = (word(&a[..8]) ^ word(&b[..8])) | (word(&a[n - 8..]) ^ word(&b[n - 8..]));
+        if n <= 16 {
+            return ends == 0;
+        }
+        let middle = (word(&a[8..16]) ^ word(&b[8..16])) | (word(&a[n - 16..n - 8]) ^ word(&b[n - 16..n - 8]));
+        return ends | middle == 0;
     }
-    // Whole words, then the last 8 bytes (overlapping the last whole word).
-    a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y)) && word(&a[n - 8..]) == word(&b[n - 8..])
+    if n >= 4 {
+        return (half(&a[..4]) ^ half(&b[..4])) | (half(&a[n - 4..]) ^ half(&b[n - 4..])) == 0;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// 8 bytes as a word.
@@ -55,6 +66,14 @@ fn word(bytes: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(bytes);
     u64::from_ne_bytes(w)
+}
+
+/// 4 bytes as a word.
+#[inline]
+fn half(bytes: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(bytes);
+    u32::from_ne_bytes(w)
 }
 
 /// Ids below this fit a narrow word.
@@ -288,7 +307,22 @@ mod tests {
     }
 
     #[test]
-    fn tags_and_equality() {
+    fn keys_of_every_short_length_compare_exactly() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=40 {
+            let a = &base[..n];
+            let copy = a.to_vec();
+            assert!(same_bytes(a, &copy), "{n} bytes");
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 1;
+                assert!(!same_bytes(a, &b), "{n} bytes, differing at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn hashes_and_equality() {
         assert_eq!(hash_of("/api/v1"), hash_of(&String::from("/api/v1")), "a function of the bytes");
         assert_ne!(hash_of("a"), hash_of("b"));
         let shared: Arc<str> = Arc::from("key");
