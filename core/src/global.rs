@@ -504,9 +504,9 @@ impl Global {
         self.totals.reserve(new_keys);
         let known = self.shard_writes.contains_key(&from.shard);
         let tracked = known || self.shard_writes.len() < self.config.max_dedup_entries();
-        let mut tally = if tracked { self.shard_writes.remove(&from.shard) } else { None };
-        if tracked {
-            tally.get_or_insert_with(ShardTally::default).prepare(self.totals.len() + new_keys);
+        let mut tally = if tracked { Some(self.shard_writes.entry(from.shard).or_default()) } else { None };
+        if let Some(t) = tally.as_mut() {
+            t.prepare(self.totals.len() + new_keys);
         }
         let keep = self.log.keys_per_write();
         let (mut applied, mut listed) = (0usize, Vec::with_capacity(keep.min(batch.len())));
@@ -530,9 +530,8 @@ impl Global {
             applied += 1;
         }
         match tally {
-            Some(mut tally) => {
+            Some(tally) => {
                 tally.writes += 1;
-                self.shard_writes.insert(from.shard, tally);
                 self.journal.shards.insert(from.shard);
                 if !known {
                     self.stats.distinct_shards += 1;
