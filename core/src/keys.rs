@@ -1,8 +1,10 @@
 //! Keys: validation, and the shard's key table (interning plus pending deltas).
 //!
 //! A key is a non-empty UTF-8 string of at most `max_key_bytes` bytes. The shard stores each
-//! key once, in a slot; [`KeyId`]s handed out by [`Shard::intern`](crate::Shard::intern)
-//! are slot indices, so an increment by id is a bounds check and an add.
+//! key once, in a slot next to its pending delta; [`KeyId`]s handed out by
+//! [`Shard::intern`](crate::Shard::intern) are slot indices, so an increment by id is a
+//! bounds check and an add, and a keyed increment is a lookup in the key index (see
+//! `index`) and an add.
 
 use crate::error::Error;
 use crate::message::BatchEntry;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 mod index;
 
 pub(crate) use index::{hash_of, KeyIndex};
+
 /// Checks a key against the bounds: non-empty and at most `max` bytes.
 #[inline]
 pub(crate) fn validate_key(key: &str, max: usize) -> Result<(), Error> {

@@ -247,20 +247,30 @@ pub struct Shard {
     watch: Watch,
 }
 
-/// The flush thresholds as the increment path compares them: a disabled one (0) is
-/// `u64::MAX`, which is never reached.
+/// What the increment path compares to know that it must look closer: below both
+/// triggers, no flush can be due and the oldest pending delta's time is set.
 #[derive(Clone, Copy, Debug)]
 struct Watch {
-    /// `flush_after_requests`.
-    requests: u64,
-    /// `flush_max_age_ms`.
+    /// `flush_after_requests`, `u64::MAX` when disabled.
+    limit: u64,
+    /// `flush_max_age_ms`, `u64::MAX` when disabled.
     age_ms: u64,
+    /// Look closer once pending requests reach this.
+    requests: u64,
+    /// Look closer from this time on.
+    at: Timestamp,
 }
 
 impl Watch {
     fn new(config: &ShardConfig) -> Watch {
         let never = |v: u64| if v == 0 { u64::MAX } else { v };
-        Watch { requests: never(u64::from(config.flush_after_requests())), age_ms: never(config.flush_max_age_ms()) }
+        // Until the first increment, look closer at once.
+        Watch {
+            limit: never(u64::from(config.flush_after_requests())),
+            age_ms: never(config.flush_max_age_ms()),
+            requests: 0,
+            at: Timestamp::ZERO,
+        }
     }
 }
 
@@ -400,20 +410,31 @@ impl Shard {
     ///
     /// Errors (nothing changes): [`Error::EmptyKey`], [`Error::KeyTooLong`],
     /// [`Error::Overflow`] (the pending delta would overflow), [`Error::TableFull`].
-    #[inline]
+    #[inline(always)]
     pub fn increment(&mut self, key: &str, delta: i64, now: Timestamp) -> Result<(), Error> {
         validate_key(key, self.config.max_key_bytes())?;
         let hash = hash_of(key);
+        // Inlined into the caller: a key already pending and logged is an add.
         match self.keys.find(key, hash) {
-            Some(id) => self.add_to_slot(id, delta)?,
+            Some(id) if self.keys.add_hot(id, delta) => {}
+            found => self.add_cold(key, hash, found, delta)?,
+        }
+        self.after_request(now);
+        Ok(())
+    }
+
+    /// [`increment`](Self::increment) of a key not yet pending (its slot, if it has one, is
+    /// `found`), or one that fails.
+    fn add_cold(&mut self, key: &str, hash: u32, found: Option<u32>, delta: i64) -> Result<(), Error> {
+        match found {
+            Some(id) => self.add_to_new_slot(id, delta),
             None => {
                 self.check_room(1)?;
                 let id = self.keys.allocate(Arc::from(key), hash);
                 self.keys.set(id, delta);
+                Ok(())
             }
         }
-        self.after_request(now);
-        Ok(())
     }
 
     /// Adds several deltas as one request, atomically: every entry is validated (keys,
@@ -727,11 +748,32 @@ impl Shard {
 
     // ----- internals -----
 
-    /// Records that the state changed at `now` (the clock moves only with a change).
+    /// Records that the state changed at `now` (the clock moves only with a change). Every
+    /// change of the in-flight batch, the draining flag or the oldest pending delta's time
+    /// comes through here, which keeps the increment path's triggers up to date.
     #[inline]
     fn changed_at(&mut self, now: Timestamp) {
         self.clock.observe(now);
         self.state_changed = true;
+        self.retrigger();
+    }
+
+    /// Recomputes the increment path's triggers (see [`Watch`]).
+    fn retrigger(&mut self) {
+        let w = &mut self.watch;
+        let in_flight = self.in_flight.is_some();
+        w.requests = if in_flight {
+            u64::MAX
+        } else if self.draining {
+            0
+        } else {
+            w.limit
+        };
+        w.at = match self.first_pending_at {
+            None => Timestamp::ZERO,
+            Some(_) if in_flight => Timestamp::MAX,
+            Some(first) => first.saturating_add(w.age_ms),
+        };
     }
 
     fn has_pending(&self) -> bool {
@@ -804,9 +846,19 @@ impl Shard {
         self.stats.requests += requests;
         self.last_increment_at = now;
         self.state_changed = true;
+        if self.requests >= self.watch.requests || now >= self.watch.at {
+            self.look_closer(now);
+        }
+    }
+
+    /// The slow half of [`after_requests`](Self::after_requests): notes the oldest pending
+    /// delta's time and flushes when the request threshold, draining or the maximum age says
+    /// so.
+    fn look_closer(&mut self, now: Timestamp) {
         let first = *self.first_pending_at.get_or_insert(now);
-        // Thresholds of 0 ("disabled") never fire: see `Watch`.
-        let due = self.requests >= self.watch.requests || self.draining || first.saturating_add(self.watch.age_ms) <= now;
+        self.retrigger();
+        // Disabled thresholds are u64::MAX: never reached.
+        let due = self.requests >= self.watch.limit || self.draining || first.saturating_add(self.watch.age_ms) <= now;
         if due && self.in_flight.is_none() {
             self.maybe_flush(now);
         }

@@ -33,14 +33,14 @@ pub(crate) fn hash_of(key: &str) -> u32 {
 
 /// Whether two keys are equal; the same allocation (a key shared by a shard, its batches and
 /// a global) is recognised without reading the bytes.
-#[inline]
+#[inline(always)]
 pub(crate) fn same_key(a: &str, b: &str) -> bool {
     a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || same_bytes(a.as_bytes(), b.as_bytes()))
 }
 
 /// Equal slices of the same length: short keys compared in place with a few overlapping
 /// 8-byte (or 4-byte) words (a call to `memcmp` costs more than the comparison).
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n > 32 {

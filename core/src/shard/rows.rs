@@ -199,6 +199,7 @@ impl Shard {
             }
         }
         shard.in_flight = in_flight;
+        shard.retrigger();
         shard.journal.last_meta = Some(shard.meta());
         Ok(shard)
     }
