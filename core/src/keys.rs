@@ -281,12 +281,23 @@ impl KeyTable {
             // Slots already pinned, pending and logged (and no other flag: a slot changed since
             // the journal was taken takes the slow path): a bounds check, a compare and an add.
             let slots = &mut self.slots[..];
-            while i < n {
-                let Some(slot) = slots.get_mut(ids[i].0 as usize) else { break };
+            'pairs: for (id, delta) in ids[i..n].chunks_exact(2).zip(deltas[i..n].chunks_exact(2)) {
+                for k in 0..2 {
+                    let Some(slot) = slots.get_mut(id[k].0 as usize) else { break 'pairs };
+                    if slot.flags != PINNED | PRESENT | LOGGED {
+                        break 'pairs;
+                    }
+                    let Some(value) = slot.delta.checked_add(delta[k]) else { break 'pairs };
+                    slot.delta = value;
+                    i += 1;
+                }
+            }
+            for (id, delta) in ids[i..n].iter().zip(&deltas[i..n]) {
+                let Some(slot) = slots.get_mut(id.0 as usize) else { break };
                 if slot.flags != PINNED | PRESENT | LOGGED {
                     break;
                 }
-                let Some(value) = slot.delta.checked_add(deltas[i]) else { break };
+                let Some(value) = slot.delta.checked_add(*delta) else { break };
                 slot.delta = value;
                 i += 1;
             }
@@ -607,5 +618,46 @@ mod tests {
         assert_eq!(t.take_slot_log(), vec![a, c, d], "unpinned slots freed");
         assert_eq!(t.slot_row(a), None);
         assert_eq!(t.slot_row(b), Some((Arc::from("b"), true)));
+    }
+
+    #[test]
+    fn adding_by_id_stops_at_the_first_failure_wherever_it_is() {
+        let mut t = KeyTable::default();
+        let (a, b) = (slot(&mut t, "a"), slot(&mut t, "b"));
+        t.pin(a);
+        t.pin(b);
+        let (ka, kb) = (KeyId(a), KeyId(b));
+        for failing in 0..5 {
+            // Both slots pending and logged (the fast path), then a run failing at `failing`.
+            t.set(a, 0);
+            t.set(b, 0);
+            let ids = [ka, kb, ka, kb, kb];
+            let mut deltas = [1i64; 5];
+            deltas[failing] = i64::MAX;
+            let (added, err) = t.add_pinned(&ids, &deltas);
+            // A model: add in order, stop at the first overflow.
+            let mut model = [0i64; 2];
+            let mut stop = 5;
+            for (j, (id, d)) in ids.iter().zip(&deltas).enumerate() {
+                let cell = &mut model[usize::from(*id == kb)];
+                match cell.checked_add(*d) {
+                    Some(v) => *cell = v,
+                    None => {
+                        stop = j;
+                        break;
+                    }
+                }
+            }
+            assert_eq!((added, err.is_some()), (stop, stop < 5), "failing at {failing}");
+            assert_eq!([t.slot(a).delta(), t.slot(b).delta()], model, "failing at {failing}");
+        }
+        t.set(a, 0);
+        t.set(b, 0);
+        for at in 0..4 {
+            let mut ids = [ka, kb, ka, kb];
+            ids[at] = KeyId(99);
+            let (added, err) = t.add_pinned(&ids, &[1; 4]);
+            assert_eq!((added, err), (at, Some(Error::UnknownKeyId { id: 99 })));
+        }
     }
 }
