@@ -1,121 +1,176 @@
-//! Engine benchmarks, each against an ahash `HashMap<String, i64>` baseline in the same run.
+//! Engine benchmarks at 1, 100, 10 000 and 1 000 000 keys, each against an ahash
+//! `HashMap<String, i64>` doing the same work at the same size in the same run:
 //!
-//! - `keyed_increment_{1,100,10000}`: `Shard::increment(&str)` cycling over that many keys.
-//! - `interned_increment_10000`: `Shard::increment_id` and `increment_ids` (batches of 1000).
-//! - `flush_merge_10000`: a shard cuts a 10 000-key batch, the global merges it, the ack goes
-//!   back (timed); refilling the shard is not timed.
+//! - `keyed_increment/{shardtally,hashmap}/N`: `Shard::increment(&str, 1)` of existing keys,
+//!   walking the N keys in a scattered order (10 000 increments per iteration, each
+//!   iteration continuing the walk), against `get_mut` + add on the map;
+//! - `increment_id/shardtally/N` and `increment_ids/shardtally/N`: the same walk over N
+//!   interned keys, one id per call and 1 000 ids per call; the baseline is the map's keyed
+//!   increment at the same size;
+//! - `flush_merge/{shardtally,hashmap}/N`: a shard holding N pending keys cuts its batch,
+//!   the global merges it and the acknowledgement goes back (timed; refilling the shard is
+//!   not), against merging N `(String, i64)` pairs into the map.
 //!
-//! `cargo bench -p shardtally-benches` prints a ratio table at the end; `-- --test` runs each
-//! benchmark once as a smoke test.
+//! `cargo bench -p shardtally-benches --bench engine` prints one table at the end (operation,
+//! keys, ns per operation, baseline ns, ratio) and writes it to
+//! `target/criterion/shardtally-engine.json` (see `shardtally_benches::json_path`), rows
+//! `{"op", "lang": "rust", "keys", "ns", "baseline_ns", "ratio"}`. Only benchmarks measured in
+//! this run are reported. Test mode (`cargo test -p shardtally-benches --benches`) runs each
+//! benchmark once, with 100 000 keys instead of 1 000 000.
 
 use ahash::AHashMap;
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use shardtally::*;
-use shardtally_benches::{criterion_dir, mean_ns};
+use shardtally_benches::{criterion_dir, keys, mean_ns, measuring, walk, write_json};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 /// Increments per measured iteration.
 const OPS: usize = 10_000;
+/// Ids per `increment_ids` call.
+const CHUNK: usize = 1_000;
 
-fn quiet_shard() -> Shard {
+/// `(group, function)` of every benchmark that ran in this process.
+type Ran = RefCell<BTreeSet<(String, String)>>;
+
+fn sizes() -> [usize; 4] {
+    [1, 100, 10_000, if measuring() { 1_000_000 } else { 100_000 }]
+}
+
+fn quiet_shard(n: usize) -> Shard {
     // No automatic flushes: the benchmark measures the increment path alone.
-    let config = ShardConfig::builder().flush_after_requests(0).flush_after_idle_ms(0).flush_max_age_ms(0).build().expect("valid config");
+    let config = ShardConfig::builder()
+        .flush_after_requests(0)
+        .flush_after_idle_ms(0)
+        .flush_max_age_ms(0)
+        .max_pending_keys(n.max(100))
+        .max_interned_keys(n.max(100))
+        .build()
+        .expect("valid config");
     Shard::new(config, ShardRef { shard: 0, incarnation: 1 })
 }
 
-fn keys(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("/api/v1/resource/{i}")).collect()
+fn quiet_global(n: usize) -> Global {
+    let config = GlobalConfig::builder()
+        .persist_after_writes(0)
+        .persist_after_idle_ms(0)
+        .persist_max_age_ms(0)
+        .max_keys(n.max(100))
+        .build()
+        .expect("valid config");
+    Global::new(config)
 }
 
-fn keyed(c: &mut Criterion) {
-    for n in [1usize, 100, 10_000] {
-        let keys = keys(n);
-        let sequence: Vec<&str> = (0..OPS).map(|i| keys[(i * 7919) % n].as_str()).collect();
-        let mut group = c.benchmark_group(format!("keyed_increment_{n}"));
-        group.throughput(Throughput::Elements(OPS as u64));
-        group.bench_function("shardtally", |b| {
-            let mut shard = quiet_shard();
-            let now = Timestamp::from_millis(1);
-            b.iter(|| {
-                for k in &sequence {
-                    shard.increment(black_box(k), 1, now).expect("increment");
-                }
-            })
-        });
-        group.bench_function("hashmap", |b| {
-            let mut map: AHashMap<String, i64> = AHashMap::new();
-            b.iter(|| {
-                for k in &sequence {
-                    let k = black_box(*k);
-                    match map.get_mut(k) {
-                        Some(v) => *v += 1,
-                        None => {
-                            map.insert(k.to_owned(), 1);
-                        }
-                    }
-                }
-            })
-        });
-        group.finish();
+/// A group doing `per_iter` operations an iteration: few, flat samples when an iteration
+/// touches a million keys.
+fn sized<'a>(c: &'a mut Criterion, op: &str, per_iter: usize) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(op);
+    group.throughput(Throughput::Elements(per_iter as u64));
+    if per_iter >= 100_000 {
+        group.sampling_mode(SamplingMode::Flat).sample_size(10).measurement_time(Duration::from_secs(8));
+    }
+    group
+}
+
+fn mark(ran: &Ran, group: &str, function: &str, n: usize) {
+    ran.borrow_mut().insert((group.to_owned(), format!("{function}/{n}")));
+}
+
+/// Adds 1 to `key` in the map, inserting it when absent.
+#[inline]
+fn map_increment(map: &mut AHashMap<String, i64>, key: &str) {
+    match map.get_mut(key) {
+        Some(v) => *v += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
     }
 }
 
-fn interned(c: &mut Criterion) {
-    let n = 10_000;
+fn keyed(c: &mut Criterion, n: usize, ran: &Ran) {
     let keys = keys(n);
-    let mut group = c.benchmark_group("interned_increment_10000");
-    group.throughput(Throughput::Elements(OPS as u64));
-    let mut shard = quiet_shard();
-    let ids: Vec<KeyId> = keys.iter().map(|k| shard.intern(k).expect("intern")).collect();
-    let sequence: Vec<KeyId> = (0..OPS).map(|i| ids[(i * 7919) % n]).collect();
+    let order: Vec<&str> = walk(n, n.max(OPS)).into_iter().map(|i| keys[i].as_str()).collect();
     let now = Timestamp::from_millis(1);
-    group.bench_function("increment_id", |b| {
+    let mut group = sized(c, "keyed_increment", OPS);
+    group.bench_function(BenchmarkId::new("shardtally", n), |b| {
+        mark(ran, "keyed_increment", "shardtally", n);
+        let mut shard = quiet_shard(n);
+        for k in &keys {
+            shard.increment(k, 1, now).expect("increment");
+        }
+        let mut at = 0;
         b.iter(|| {
-            for id in &sequence {
-                shard.increment_id(black_box(*id), 1, now).expect("increment");
+            for _ in 0..OPS {
+                shard.increment(black_box(order[at]), 1, now).expect("increment");
+                at = if at + 1 == order.len() { 0 } else { at + 1 };
             }
         })
     });
-    let deltas = vec![1i64; 1_000];
-    group.bench_function("increment_ids", |b| {
-        b.iter(|| {
-            for chunk in sequence.chunks(1_000) {
-                shard.increment_ids(black_box(chunk), &deltas[..chunk.len()], now).expect("increment");
-            }
-        })
-    });
-    let key_seq: Vec<&str> = (0..OPS).map(|i| keys[(i * 7919) % n].as_str()).collect();
-    group.bench_function("hashmap", |b| {
+    group.bench_function(BenchmarkId::new("hashmap", n), |b| {
+        mark(ran, "keyed_increment", "hashmap", n);
         let mut map: AHashMap<String, i64> = AHashMap::new();
+        for k in &keys {
+            map_increment(&mut map, k);
+        }
+        let mut at = 0;
         b.iter(|| {
-            for k in &key_seq {
-                let k = black_box(*k);
-                match map.get_mut(k) {
-                    Some(v) => *v += 1,
-                    None => {
-                        map.insert(k.to_owned(), 1);
-                    }
-                }
+            for _ in 0..OPS {
+                map_increment(&mut map, black_box(order[at]));
+                at = if at + 1 == order.len() { 0 } else { at + 1 };
             }
         })
     });
     group.finish();
 }
 
-fn merge(c: &mut Criterion) {
-    let n = 10_000;
+fn interned(c: &mut Criterion, n: usize, ran: &Ran) {
     let keys = keys(n);
-    let mut group = c.benchmark_group("flush_merge_10000");
-    group.throughput(Throughput::Elements(n as u64));
+    let now = Timestamp::from_millis(1);
+    let mut shard = quiet_shard(n);
+    let ids: Vec<KeyId> = keys.iter().map(|k| shard.intern(k).expect("intern")).collect();
+    let order: Vec<KeyId> = walk(n, n.max(OPS)).into_iter().map(|i| ids[i]).collect();
+    let ones = vec![1i64; CHUNK];
+    for chunk in ids.chunks(CHUNK) {
+        shard.increment_ids(chunk, &ones[..chunk.len()], now).expect("increment");
+    }
+    let mut group = sized(c, "increment_id", OPS);
     group.bench_function(BenchmarkId::new("shardtally", n), |b| {
-        let mut shard = quiet_shard();
+        mark(ran, "increment_id", "shardtally", n);
+        let mut at = 0;
+        b.iter(|| {
+            for _ in 0..OPS {
+                shard.increment_id(black_box(order[at]), 1, now).expect("increment");
+                at = if at + 1 == order.len() { 0 } else { at + 1 };
+            }
+        })
+    });
+    group.finish();
+    let mut group = sized(c, "increment_ids", OPS);
+    group.bench_function(BenchmarkId::new("shardtally", n), |b| {
+        mark(ran, "increment_ids", "shardtally", n);
+        let mut at = 0;
+        b.iter(|| {
+            for _ in 0..OPS / CHUNK {
+                shard.increment_ids(black_box(&order[at..at + CHUNK]), &ones, now).expect("increment");
+                at = if at + 2 * CHUNK > order.len() { 0 } else { at + CHUNK };
+            }
+        })
+    });
+    group.finish();
+}
+
+fn merge(c: &mut Criterion, n: usize, ran: &Ran) {
+    let keys = keys(n);
+    let now = Timestamp::from_millis(1);
+    let mut group = sized(c, "flush_merge", n);
+    group.bench_function(BenchmarkId::new("shardtally", n), |b| {
+        mark(ran, "flush_merge", "shardtally", n);
+        let mut shard = quiet_shard(n);
         let ids: Vec<KeyId> = keys.iter().map(|k| shard.intern(k).expect("intern")).collect();
         let deltas = vec![3i64; n];
-        let mut global = Global::new(
-            GlobalConfig::builder().persist_after_writes(0).persist_after_idle_ms(0).persist_max_age_ms(0).build().expect("config"),
-        );
-        let now = Timestamp::from_millis(1);
+        let mut global = quiet_global(n);
         b.iter_custom(|iters| {
             let mut spent = Duration::ZERO;
             for _ in 0..iters {
@@ -131,6 +186,7 @@ fn merge(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("hashmap", n), |b| {
+        mark(ran, "flush_merge", "hashmap", n);
         let batch: Vec<(String, i64)> = keys.iter().map(|k| (k.clone(), 3)).collect();
         let mut map: AHashMap<String, i64> = AHashMap::new();
         b.iter(|| {
@@ -147,41 +203,64 @@ fn merge(c: &mut Criterion) {
     group.finish();
 }
 
-/// Prints ns per operation and the ratio to the baseline for every group this run measured.
-fn report() {
+/// Prints the table of this run and writes it as JSON.
+fn report(ran: &Ran) {
     let dir = criterion_dir();
-    let rows: [(&str, &str, &str, u64); 6] = [
-        ("keyed_increment_1", "shardtally", "hashmap", OPS as u64),
-        ("keyed_increment_100", "shardtally", "hashmap", OPS as u64),
-        ("keyed_increment_10000", "shardtally", "hashmap", OPS as u64),
-        ("interned_increment_10000", "increment_id", "hashmap", OPS as u64),
-        ("interned_increment_10000", "increment_ids", "hashmap", OPS as u64),
-        ("flush_merge_10000", "shardtally/10000", "hashmap/10000", 10_000),
-    ];
-    let mut printed = false;
-    for (group, func, base, per_iter) in rows.iter() {
-        let (Some(a), Some(b)) = (mean_ns(&dir, group, func), mean_ns(&dir, group, base)) else { continue };
-        if !printed {
-            println!("\n{:<26} {:<18} {:>10} {:>10} {:>7}", "group", "engine path", "ns/op", "base ns/op", "ratio");
-            printed = true;
+    let ran = ran.borrow();
+    let measured = |group: &str, function: &str| {
+        if ran.contains(&(group.to_owned(), function.to_owned())) {
+            mean_ns(&dir, group, function)
+        } else {
+            None
         }
-        let (a, b) = (a / *per_iter as f64, b / *per_iter as f64);
-        println!("{group:<26} {func:<18} {a:>10.2} {b:>10.2} {:>6.2}x", a / b);
-        if group.starts_with("flush_merge") {
-            println!("{:<26} {:<18} {:>10.1} M deltas/s", "", "merge throughput", 1_000.0 / a);
+    };
+    println!("\n{:<16} {:>9} {:>10} {:>12} {:>7}", "operation", "keys", "ns/op", "baseline ns", "ratio");
+    let mut rows = Vec::new();
+    for (op, baseline_group) in [
+        ("keyed_increment", "keyed_increment"),
+        ("increment_id", "keyed_increment"),
+        ("increment_ids", "keyed_increment"),
+        ("flush_merge", "flush_merge"),
+    ] {
+        for n in sizes() {
+            let per_iter = if op == "flush_merge" { n } else { OPS } as f64;
+            let engine = measured(op, &format!("shardtally/{n}"));
+            let base = measured(baseline_group, &format!("hashmap/{n}"));
+            let (Some(engine), Some(base)) = (engine, base) else { continue };
+            let (ns, base_ns) = (engine / per_iter, base / per_iter);
+            let ratio = ns / base_ns;
+            println!("{op:<16} {n:>9} {ns:>10.2} {base_ns:>12.2} {ratio:>6.2}x");
+            rows.push(serde_json::json!({
+                "op": op, "lang": "rust", "keys": n,
+                "ns": (ns * 1000.0).round() / 1000.0,
+                "baseline_ns": (base_ns * 1000.0).round() / 1000.0,
+                "ratio": (ratio * 1000.0).round() / 1000.0,
+            }));
+            if op == "flush_merge" {
+                println!("{:<16} {:>9} {:>10.1} M deltas/s", "", "", 1_000.0 / ns);
+            }
         }
+    }
+    if !rows.is_empty() {
+        write_json("shardtally-engine", &rows);
     }
 }
 
 fn main() {
-    let mut c = Criterion::default().output_directory(&criterion_dir()).configure_from_args();
-    keyed(&mut c);
-    interned(&mut c);
-    merge(&mut c);
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .output_directory(&criterion_dir())
+        .configure_from_args();
+    let ran: Ran = RefCell::new(BTreeSet::new());
+    for n in sizes() {
+        keyed(&mut c, n, &ran);
+        interned(&mut c, n, &ran);
+        merge(&mut c, n, &ran);
+    }
     c.final_summary();
-    // `cargo bench` passes `--bench`; test mode (`cargo test --benches`, `-- --test`) does not
-    // measure, so there is nothing to report.
-    if std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test") {
-        report();
+    // Test mode runs each benchmark once and measures nothing: there is nothing to report.
+    if measuring() {
+        report(&ran);
     }
 }

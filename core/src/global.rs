@@ -4,12 +4,12 @@
 use crate::config::{Backoff, GlobalConfig, PublishMode};
 use crate::error::Error;
 use crate::journal::{GlobalMeta, InFlightPublish};
-use crate::keys::validate_key;
+use crate::keys::{hash_of, validate_key};
 use crate::message::{Ack, Batch, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::shard::{Deadline, FlushOutcome, Shard, ShardOutput};
 use crate::time::{Clock, Timestamp};
-use crate::totals::{ShardTally, Totals};
+use crate::totals::Totals;
 use crate::writelog::{ShardWrites, WriteKind, WriteLog, WriteRecord};
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 mod rows;
+mod tally;
+
+use tally::ShardTally;
 
 /// Why a publish was cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -291,10 +294,8 @@ struct GlobalJournal {
     /// The meta row as last taken (`None`: never taken, the store is empty).
     last_meta: Option<GlobalMeta>,
     dedup: BTreeSet<ShardRef>,
-    /// Shard indices whose write count changed.
+    /// Shard indices whose write count changed (their tallies list their changed sums).
     shards: BTreeSet<u32>,
-    /// `(shard index, key id)` whose summed delta changed (may repeat).
-    deltas: Vec<(u32, u32)>,
     /// The publish in flight was set or cleared.
     publish: bool,
 }
@@ -356,7 +357,7 @@ impl Global {
 
     /// A key's generation: the reset counter's value at its last reset (0 if never reset).
     pub fn key_generation(&self, key: &str) -> u64 {
-        self.totals.get(key).map_or(0, |e| e.generation)
+        self.totals.id(key).map_or(0, |id| self.totals.generation(id))
     }
 
     /// The reset counter: new shards may start from it
@@ -404,8 +405,8 @@ impl Global {
     /// notice, or to tell a shard this global has not heard from yet (a host that knows all
     /// its shards). A key never reset gives a notice of the reset counter alone.
     pub fn generation_notice(&self, key: &str, to: ShardRef) -> GenerationNotice {
-        let stale = match self.totals.get(key) {
-            Some(e) if e.generation > 0 => vec![(e.key.clone(), e.generation)],
+        let stale = match self.totals.id(key) {
+            Some(id) if self.totals.generation(id) > 0 => vec![(self.totals.entry(id).key.clone(), self.totals.generation(id))],
             _ => Vec::new(),
         };
         GenerationNotice { to, generation: self.generation, stale }
@@ -439,21 +440,33 @@ impl Global {
                 return Ok(Ack { to: from, seq: batch.seq, duplicate: true, generation: self.generation, stale: Vec::new() });
             }
         }
-        // Validate everything first, remembering each entry's key id.
+        // Validate everything first, remembering each entry's key id. A batch cut in this
+        // process carries its keys' hashes: no key is hashed.
         const STALE: u32 = u32::MAX;
         const NEW: u32 = u32::MAX - 1;
         let max = self.config.max_key_bytes();
+        let entries = &batch.entries[..];
+        let computed: Vec<u32>;
+        let hashes = match batch.hashes() {
+            Some(h) => h,
+            None => {
+                computed = entries.iter().map(|e| hash_of(&e.key)).collect();
+                &computed
+            }
+        };
         let mut stale: Vec<(Arc<str>, u64)> = Vec::new();
-        let mut slots: Vec<u32> = Vec::with_capacity(batch.len());
+        let mut slots: Vec<u32> = Vec::with_capacity(entries.len());
         let mut new_keys = 0usize;
-        let mut running: Option<(&str, i64)> = None;
-        for e in batch.entries.iter() {
-            validate_key(&e.key, max)?;
-            let id = self.totals.id(&e.key);
-            let (generation, total) = id.map_or((0, 0), |id| {
-                let k = self.totals.entry(id);
-                (k.generation, k.total)
-            });
+        // The last applied entry: its id (or NEW), position and running total. Entries are
+        // sorted by key, so a key's entries (one per generation) are adjacent.
+        let mut running: Option<(u32, usize, i64)> = None;
+        let hashes = &hashes[..entries.len()];
+        for (i, (e, hash)) in entries.iter().zip(hashes).enumerate() {
+            if e.key.is_empty() || e.key.len() > max {
+                validate_key(&e.key, max)?;
+            }
+            let id = self.totals.find(&e.key, *hash);
+            let (generation, total) = id.map_or((0, 0), |id| (self.totals.generation(id), self.totals.entry(id).total));
             if e.generation < generation {
                 if stale.last().is_none_or(|(k, _)| **k != *e.key) {
                     stale.push((e.key.clone(), generation));
@@ -461,8 +474,9 @@ impl Global {
                 slots.push(STALE);
                 continue;
             }
+            let slot = id.unwrap_or(NEW);
             let current = match running {
-                Some((k, t)) if k == &*e.key => t,
+                Some((last, at, t)) if last == slot && (slot != NEW || entries[at].key == e.key) => t,
                 _ => {
                     if id.is_none() {
                         new_keys += 1;
@@ -471,55 +485,59 @@ impl Global {
                 }
             };
             let total = current.checked_add(e.delta).ok_or_else(|| Error::Overflow { key: e.key.to_string(), current, delta: e.delta })?;
-            running = Some((&e.key, total));
-            slots.push(id.unwrap_or(NEW));
+            running = Some((slot, i, total));
+            slots.push(slot);
         }
         if self.totals.len() + new_keys > self.config.max_keys() {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
         if let Some(up) = self.upstream.as_mut() {
-            let items: Vec<(&str, u64, i64)> =
-                batch.entries.iter().zip(&slots).filter(|(_, id)| **id != STALE).map(|(e, _)| (&*e.key, e.generation, e.delta)).collect();
+            let items: Vec<(&str, u32, u64, i64)> = (entries.iter().zip(hashes).zip(&slots))
+                .filter(|(_, id)| **id != STALE)
+                .map(|((e, hash), _)| (&*e.key, *hash, e.generation, e.delta))
+                .collect();
             up.check_tagged(&items)?;
             // Validated: from here on nothing can fail.
             up.apply_tagged(&items, now);
         }
         // Apply.
+        self.totals.reserve(new_keys);
         let known = self.shard_writes.contains_key(&from.shard);
         let tracked = known || self.shard_writes.len() < self.config.max_dedup_entries();
-        let mut tally = if tracked { self.shard_writes.remove(&from.shard).unwrap_or_default() } else { ShardTally::default() };
+        let mut tally = if tracked { Some(self.shard_writes.entry(from.shard).or_default()) } else { None };
+        if let Some(t) = tally.as_mut() {
+            t.prepare(self.totals.len() + new_keys);
+        }
         let keep = self.log.keys_per_write();
         let (mut applied, mut listed) = (0usize, Vec::with_capacity(keep.min(batch.len())));
-        for (e, slot) in batch.entries.iter().zip(slots) {
+        for ((e, hash), slot) in entries.iter().zip(hashes).zip(slots) {
             let id = match slot {
                 STALE => {
                     self.stats.stale_dropped += 1;
                     continue;
                 }
                 // A new key may appear twice (two generations): the first inserts it.
-                NEW => self.totals.id(&e.key).unwrap_or_else(|| self.totals.insert(e.key.clone(), 0, 0)),
+                NEW => self.totals.find(&e.key, *hash).unwrap_or_else(|| self.totals.insert(e.key.clone(), *hash, 0, 0)),
                 id => id,
             };
             self.totals.add(id, e.delta);
-            tally.add(id, e.delta);
-            self.journal.deltas.push((from.shard, id));
+            if let Some(t) = tally.as_mut() {
+                t.add(id, e.delta);
+            }
             if listed.len() < keep {
                 listed.push((e.key.clone(), e.delta));
             }
             applied += 1;
         }
-        if tracked {
-            tally.writes += 1;
-            self.shard_writes.insert(from.shard, tally);
-            self.journal.shards.insert(from.shard);
-            if !known {
-                self.stats.distinct_shards += 1;
+        match tally {
+            Some(tally) => {
+                tally.writes += 1;
+                self.journal.shards.insert(from.shard);
+                if !known {
+                    self.stats.distinct_shards += 1;
+                }
             }
-        } else {
-            self.stats.untracked_shard_writes += 1;
-            // Untracked: the per-shard rows did not change after all.
-            let before = self.journal.deltas.len() - applied;
-            self.journal.deltas.truncate(before);
+            None => self.stats.untracked_shard_writes += 1,
         }
         self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, applied, listed) });
         self.remember(from, batch.seq, now);
@@ -578,14 +596,15 @@ impl Global {
             self.changed_at(now);
         }
         for (key, generation) in &notice.stale {
-            let id = match self.totals.id(key) {
+            let hash = hash_of(key);
+            let id = match self.totals.find(key, hash) {
                 Some(id) => id,
                 None if self.totals.len() < self.config.max_keys() && validate_key(key, self.config.max_key_bytes()).is_ok() => {
-                    self.totals.insert(key.clone(), 0, 0)
+                    self.totals.insert(key.clone(), hash, 0, 0)
                 }
                 None => continue,
             };
-            if self.totals.entry(id).generation < *generation {
+            if self.totals.generation(id) < *generation {
                 self.fence(id, *generation, now);
             }
         }
@@ -722,7 +741,7 @@ impl Global {
     // ----- internals -----
 
     fn shard_view(&self, t: &ShardTally) -> ShardWrites {
-        let mut deltas: Vec<(Arc<str>, i64)> = t.deltas.iter().map(|(id, d)| (self.totals.entry(*id).key.clone(), *d)).collect();
+        let mut deltas: Vec<(Arc<str>, i64)> = t.sums().into_iter().map(|(id, d)| (self.totals.entry(id).key.clone(), d)).collect();
         deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         ShardWrites { writes: t.writes, deltas }
     }
@@ -802,6 +821,9 @@ impl Global {
         let changed = self.totals.take_changes();
         let keys: Vec<Arc<str>> = changed.iter().map(|id| self.totals.entry(*id).key.clone()).collect();
         let mode = self.config.publish_mode();
+        if mode == PublishMode::Full {
+            self.totals.refresh_order();
+        }
         let pick = |id: &u32| {
             let e = self.totals.entry(*id);
             (e.key.clone(), e.total)

@@ -1,13 +1,18 @@
 //! Keys: validation, and the shard's key table (interning plus pending deltas).
 //!
 //! A key is a non-empty UTF-8 string of at most `max_key_bytes` bytes. The shard stores each
-//! key once, in a slot; [`KeyId`]s handed out by [`Shard::intern`](crate::Shard::intern)
-//! are slot indices, so an increment by id is a bounds check and an add.
+//! key once, in a slot next to its pending delta; [`KeyId`]s handed out by
+//! [`Shard::intern`](crate::Shard::intern) are slot indices, so an increment by id is a
+//! bounds check and an add, and a keyed increment is a lookup in the key index (see
+//! `index`) and an add.
 
 use crate::error::Error;
-use ahash::AHashMap;
-use std::collections::BTreeSet;
+use crate::message::BatchEntry;
 use std::sync::Arc;
+
+mod index;
+
+pub(crate) use index::{hash_of, KeyIndex};
 
 /// Checks a key against the bounds: non-empty and at most `max` bytes.
 #[inline]
@@ -43,45 +48,88 @@ impl KeyId {
 /// A used slot in a snapshot: `(id, key, pinned)`.
 pub(crate) type SlotEntry = (u32, Arc<str>, bool);
 
-/// One key's slot: the key, its pending delta at the shard's current generation, and flags.
+/// The slot has a pending delta (listed in `KeyTable::dirty`).
+const PRESENT: u8 = 1;
+/// Issued to the host by `intern`: never freed.
+const PINNED: u8 = 2;
+/// The slot is unused (on the free list).
+const FREE: u8 = 4;
+/// Journal: the pending delta changed since the last take (implies `PRESENT`).
+const LOGGED: u8 = 8;
+/// Journal: the slot (key, pinned, used or free) changed since the last take.
+const SLOT_LOGGED: u8 = 16;
+
+/// One key's slot: the key, its pending delta at the shard's current generation, its hash
+/// and flags (32 bytes).
 #[derive(Debug)]
 pub(crate) struct Slot {
-    pub(crate) key: Arc<str>,
-    pub(crate) delta: i64,
-    /// The slot has a pending delta (listed in `KeyTable::dirty`).
-    pub(crate) present: bool,
-    /// Issued to the host by `intern`: never freed.
-    pub(crate) pinned: bool,
-    /// The slot is unused (on the free list).
-    pub(crate) free: bool,
-    /// The pending delta changed since the journal was last taken (listed in `KeyTable::pend_log`).
-    pub(crate) logged: bool,
+    key: Arc<str>,
+    delta: i64,
+    hash: u32,
+    flags: u8,
 }
 
 impl Slot {
-    fn unused() -> Slot {
-        Slot { key: Arc::from(""), delta: 0, present: false, pinned: false, free: true, logged: false }
+    /// The key (empty for a free slot).
+    #[inline]
+    pub(crate) fn key(&self) -> &Arc<str> {
+        &self.key
     }
+    /// The pending delta at the current generation (0 when none).
+    #[inline]
+    pub(crate) fn delta(&self) -> i64 {
+        self.delta
+    }
+    /// Whether the slot has a pending delta.
+    #[inline]
+    pub(crate) fn is_present(&self) -> bool {
+        self.flags & PRESENT != 0
+    }
+    /// Whether the slot was issued by `intern`.
+    #[inline]
+    pub(crate) fn is_pinned(&self) -> bool {
+        self.flags & PINNED != 0
+    }
+    fn is_free(&self) -> bool {
+        self.flags & FREE != 0
+    }
+}
+
+/// Where the journal marks stood, to undo a rejected request exactly.
+#[derive(Clone, Copy)]
+pub(crate) struct Mark {
+    dirty: usize,
+    pend_old: usize,
 }
 
 /// Interned keys and the pending deltas of the current generation.
 ///
 /// Free slots are reused lowest id first, so the free list is the complement of the used
 /// slots and needs no storage of its own (a journal stores used slots only).
-#[derive(Debug, Default)]
+///
+/// The journal's marks cost nothing per key in the common cases: every slot that became
+/// pending since the last take is in `dirty[pend_mark..]`, and every slot created since the
+/// last take has an id `>= slot_mark`; only older ones that change again are listed.
+#[derive(Debug)]
 pub(crate) struct KeyTable {
-    pub(crate) index: AHashMap<Arc<str>, u32>,
-    pub(crate) slots: Vec<Slot>,
+    index: KeyIndex,
+    slots: Vec<Slot>,
+    /// The key of free slots (one shared allocation).
+    empty: Arc<str>,
     /// Free slot ids, sorted descending (`pop` gives the lowest).
     free: Vec<u32>,
-    /// Journal: slots whose pending delta changed since the last take.
-    pub(crate) pend_log: Vec<u32>,
+    /// Slots with a pending delta, in first-touch order.
+    dirty: Vec<u32>,
+    /// Journal: `dirty[pend_mark..]` became pending since the last take.
+    pend_mark: usize,
+    /// Journal: slots in `dirty[..pend_mark]` whose pending delta changed since the last take.
+    pend_old: Vec<u32>,
     /// Journal: every pending delta was cleared (a batch was cut) since the last take.
     pub(crate) pend_cleared: bool,
-    /// Journal: slots allocated, pinned or freed since the last take.
-    pub(crate) slot_log: BTreeSet<u32>,
-    /// Slots with a pending delta, in first-touch order.
-    pub(crate) dirty: Vec<u32>,
+    /// Journal: slots with ids `>= slot_mark` were created since the last take.
+    slot_mark: u32,
+    /// Journal: slots below `slot_mark` allocated, pinned or freed since the last take.
+    slot_old: Vec<u32>,
     pinned: usize,
     /// Each used slot's position in key order; valid while `ranks_fresh` (no slot was
     /// allocated since they were computed). Lets a stable key set be sorted by integer.
@@ -91,18 +139,51 @@ pub(crate) struct KeyTable {
     ranked: usize,
 }
 
+impl Default for KeyTable {
+    fn default() -> Self {
+        KeyTable {
+            index: KeyIndex::default(),
+            slots: Vec::new(),
+            empty: Arc::from(""),
+            free: Vec::new(),
+            dirty: Vec::new(),
+            pend_mark: 0,
+            pend_old: Vec::new(),
+            pend_cleared: false,
+            slot_mark: 0,
+            slot_old: Vec::new(),
+            pinned: 0,
+            rank: Vec::new(),
+            ranks_fresh: false,
+            ranked: 0,
+        }
+    }
+}
+
 impl KeyTable {
+    /// The slot of `key` (whose hash is `hash`), if it has one.
+    #[inline(always)]
+    pub(crate) fn find(&self, key: &str, hash: u32) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.find(hash, key, |id| &slots[id as usize].key)
+    }
+
     /// The slot of `key`, if it has one.
-    #[inline]
     pub(crate) fn lookup(&self, key: &str) -> Option<u32> {
-        self.index.get(key).copied()
+        self.find(key, hash_of(key))
+    }
+
+    /// A slot by id (the caller got the id from this table).
+    #[inline]
+    pub(crate) fn slot(&self, id: u32) -> &Slot {
+        &self.slots[id as usize]
     }
 
     /// The slot of an issued id.
     #[inline]
     pub(crate) fn pinned_slot(&self, id: KeyId) -> Result<u32, Error> {
         match self.slots.get(id.0 as usize) {
-            Some(s) if s.pinned => Ok(id.0),
+            Some(s) if s.is_pinned() => Ok(id.0),
             _ => Err(Error::UnknownKeyId { id: id.0 }),
         }
     }
@@ -112,101 +193,232 @@ impl KeyTable {
         self.pinned
     }
 
+    /// Number of slots with a pending delta.
+    #[inline]
+    pub(crate) fn pending_len(&self) -> usize {
+        self.dirty.len()
+    }
+
     /// The slot for `key`, allocating one (unpinned) if needed. The caller validated the key.
-    pub(crate) fn slot_for(&mut self, key: &str) -> u32 {
-        if let Some(id) = self.lookup(key) {
+    pub(crate) fn slot_for(&mut self, key: &str, hash: u32) -> u32 {
+        if let Some(id) = self.find(key, hash) {
             return id;
         }
-        self.allocate(Arc::from(key))
+        self.allocate(Arc::from(key), hash)
     }
 
     /// Allocates a slot for a key that has none.
-    pub(crate) fn allocate(&mut self, key: Arc<str>) -> u32 {
-        let slot = Slot { key: key.clone(), delta: 0, present: false, pinned: false, free: false, logged: false };
+    pub(crate) fn allocate(&mut self, key: Arc<str>, hash: u32) -> u32 {
         let id = match self.free.pop() {
             Some(id) => {
-                self.slots[id as usize] = slot;
+                let slot = &mut self.slots[id as usize];
+                *slot = Slot { key, delta: 0, hash, flags: slot.flags & SLOT_LOGGED };
                 id
             }
             None => {
-                self.slots.push(slot);
+                self.slots.push(Slot { key, delta: 0, hash, flags: 0 });
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, id);
+        let slots = &self.slots;
+        self.index.insert(hash, id, |id| slots[id as usize].hash);
         self.ranks_fresh = false;
-        self.slot_log.insert(id);
+        self.log_slot(id);
         id
     }
 
     /// Marks an existing slot as issued.
     pub(crate) fn pin(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
-        if !slot.pinned {
-            slot.pinned = true;
+        if !slot.is_pinned() {
+            slot.flags |= PINNED;
             self.pinned += 1;
-            self.slot_log.insert(id);
+            self.log_slot(id);
         }
     }
 
-    /// Adds `delta` to a slot whose new value the caller already checked.
+    /// Journal: the slot row of `id` changed.
+    fn log_slot(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        if id < self.slot_mark && slot.flags & SLOT_LOGGED == 0 {
+            slot.flags |= SLOT_LOGGED;
+            self.slot_old.push(id);
+        }
+    }
+
+    /// Sets the pending delta of a slot to a value the caller checked.
     #[inline]
     pub(crate) fn set(&mut self, id: u32, value: i64) {
         let slot = &mut self.slots[id as usize];
-        if !slot.present {
-            slot.present = true;
-            self.dirty.push(id);
-        }
-        if !slot.logged {
-            slot.logged = true;
-            self.pend_log.push(id);
-        }
         slot.delta = value;
-    }
-
-    /// Forgets which pending deltas changed since the last take; returns their keys.
-    pub(crate) fn take_pend_log(&mut self) -> Vec<Arc<str>> {
-        let mut keys = Vec::with_capacity(self.pend_log.len());
-        for id in self.pend_log.drain(..) {
-            let slot = &mut self.slots[id as usize];
-            slot.logged = false;
-            keys.push(slot.key.clone());
-        }
-        keys
-    }
-
-    /// Journal undo: slots logged after position `from` of `pend_log` are not changed after all.
-    pub(crate) fn unlog_from(&mut self, from: usize) {
-        for id in self.pend_log.drain(from..) {
-            self.slots[id as usize].logged = false;
+        if slot.flags & (PRESENT | LOGGED) != PRESENT | LOGGED {
+            self.mark_changed(id);
         }
     }
 
-    /// Takes every pending `(key, delta)` of the current generation, sorted by key, clearing
-    /// the slots, as `make(key, delta)` values. Unpinned slots are freed when the table holds
-    /// more than `keep` of them.
-    pub(crate) fn take_pending<T>(&mut self, keep: usize, make: impl Fn(Arc<str>, i64) -> T) -> Vec<T> {
-        self.sort_dirty();
-        let mut out = Vec::with_capacity(self.dirty.len());
-        for id in self.dirty.drain(..) {
-            let slot = &mut self.slots[id as usize];
-            out.push(make(slot.key.clone(), slot.delta));
-            slot.delta = 0;
-            slot.present = false;
+    /// Adds `delta` to a slot that is already pending and logged (the common case), when it
+    /// does not overflow; false, changing nothing, otherwise.
+    #[inline(always)]
+    pub(crate) fn add_hot(&mut self, id: u32, delta: i64) -> bool {
+        let slot = &mut self.slots[id as usize];
+        if slot.flags & (PRESENT | LOGGED) == PRESENT | LOGGED {
+            if let Some(value) = slot.delta.checked_add(delta) {
+                slot.delta = value;
+                return true;
+            }
         }
-        let unpinned = self.slots.len() - self.free.len() - self.pinned;
-        if unpinned > keep {
-            for (id, slot) in self.slots.iter_mut().enumerate() {
-                if !slot.pinned && !slot.free && !slot.present {
-                    self.index.remove(&slot.key);
-                    *slot = Slot::unused();
-                    self.free.push(id as u32);
-                    self.slot_log.insert(id as u32);
+        false
+    }
+
+    /// Adds `deltas[i]` to the pending delta of `ids[i]` for every `i` (equal lengths), in
+    /// order, stopping at the first [`Error::UnknownKeyId`] or [`Error::Overflow`]: returns
+    /// how many were added, and the error if any (the failing one changed nothing).
+    #[inline]
+    pub(crate) fn add_pinned(&mut self, ids: &[KeyId], deltas: &[i64]) -> (usize, Option<Error>) {
+        let n = ids.len().min(deltas.len());
+        let mut i = 0;
+        while i < n {
+            // Slots already pinned, pending and logged (and no other flag: a slot changed since
+            // the journal was taken takes the slow path): a bounds check, a compare and an add.
+            let slots = &mut self.slots[..];
+            'pairs: for (id, delta) in ids[i..n].chunks_exact(2).zip(deltas[i..n].chunks_exact(2)) {
+                for k in 0..2 {
+                    let Some(slot) = slots.get_mut(id[k].0 as usize) else { break 'pairs };
+                    if slot.flags != PINNED | PRESENT | LOGGED {
+                        break 'pairs;
+                    }
+                    let Some(value) = slot.delta.checked_add(delta[k]) else { break 'pairs };
+                    slot.delta = value;
+                    i += 1;
                 }
             }
+            for (id, delta) in ids[i..n].iter().zip(&deltas[i..n]) {
+                let Some(slot) = slots.get_mut(id.0 as usize) else { break };
+                if slot.flags != PINNED | PRESENT | LOGGED {
+                    break;
+                }
+                let Some(value) = slot.delta.checked_add(*delta) else { break };
+                slot.delta = value;
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
+            let (id, delta) = (ids[i], deltas[i]);
+            let Some(slot) = self.slots.get_mut(id.0 as usize) else { return (i, Some(Error::UnknownKeyId { id: id.0 })) };
+            let Some(value) = slot.delta.checked_add(delta).filter(|_| slot.flags & PINNED != 0) else {
+                return (i, Some(Self::add_error(slot, id, delta)));
+            };
+            slot.delta = value;
+            self.mark_changed(id.0);
+            i += 1;
+        }
+        (i, None)
+    }
+
+    #[cold]
+    fn add_error(slot: &Slot, id: KeyId, delta: i64) -> Error {
+        if slot.is_pinned() {
+            Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta }
+        } else {
+            Error::UnknownKeyId { id: id.0 }
+        }
+    }
+
+    /// The slot's pending delta changed: list it as pending and as changed for the journal.
+    fn mark_changed(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        if slot.flags & PRESENT == 0 {
+            slot.flags |= PRESENT | LOGGED;
+            self.dirty.push(id);
+        } else if slot.flags & LOGGED == 0 {
+            slot.flags |= LOGGED;
+            self.pend_old.push(id);
+        }
+    }
+
+    /// Where the pending and journal lists stand, for [`undo_to`](Self::undo_to).
+    #[inline]
+    pub(crate) fn mark(&self) -> Mark {
+        Mark { dirty: self.dirty.len(), pend_old: self.pend_old.len() }
+    }
+
+    /// Forgets that slots became pending or changed after `mark` (their deltas the caller
+    /// restored): the lists and flags are as they were at the mark.
+    pub(crate) fn undo_to(&mut self, mark: Mark) {
+        for id in self.dirty.drain(mark.dirty..) {
+            self.slots[id as usize].flags &= !(PRESENT | LOGGED);
+        }
+        for id in self.pend_old.drain(mark.pend_old..) {
+            self.slots[id as usize].flags &= !LOGGED;
+        }
+    }
+
+    /// Restores a slot's pending delta while undoing a rejected request.
+    #[inline]
+    pub(crate) fn restore_delta(&mut self, id: u32, value: i64) {
+        self.slots[id as usize].delta = value;
+    }
+
+    /// Journal: the slots whose pending delta changed since the last take (forgetting them).
+    pub(crate) fn take_pend_log(&mut self) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(self.dirty.len() - self.pend_mark + self.pend_old.len());
+        ids.extend_from_slice(&self.dirty[self.pend_mark..]);
+        ids.append(&mut self.pend_old);
+        for id in &ids {
+            self.slots[*id as usize].flags &= !LOGGED;
+        }
+        self.pend_mark = self.dirty.len();
+        ids
+    }
+
+    /// Journal: the slots whose row changed since the last take, by id (forgetting them).
+    pub(crate) fn take_slot_log(&mut self) -> Vec<u32> {
+        let mut ids = std::mem::take(&mut self.slot_old);
+        for id in &ids {
+            self.slots[*id as usize].flags &= !SLOT_LOGGED;
+        }
+        ids.sort_unstable();
+        let len = self.slots.len() as u32;
+        ids.extend(self.slot_mark..len);
+        self.slot_mark = len;
+        ids
+    }
+
+    /// Takes every pending delta of the current generation, sorted by key, clearing the slots
+    /// (and forgetting their journal marks: the caller records one clear), as batch entries
+    /// tagged `generation` plus their keys' hashes. Unpinned slots are freed when the table
+    /// holds more than `keep` of them.
+    pub(crate) fn take_pending(&mut self, keep: usize, generation: u64) -> (Vec<BatchEntry>, Vec<u32>) {
+        self.sort_dirty();
+        let slots = &mut self.slots;
+        let hashes: Vec<u32> = self.dirty.iter().map(|id| slots[*id as usize].hash).collect();
+        let entries: Vec<BatchEntry> = (self.dirty.iter())
+            .map(|id| {
+                let slot = &mut slots[*id as usize];
+                slot.flags &= !(PRESENT | LOGGED);
+                BatchEntry { key: slot.key.clone(), generation, delta: std::mem::take(&mut slot.delta) }
+            })
+            .collect();
+        self.dirty.clear();
+        self.pend_mark = 0;
+        self.pend_old.clear();
+        let unpinned = self.slots.len() - self.free.len() - self.pinned;
+        if unpinned > keep {
+            for id in 0..self.slots.len() as u32 {
+                let slot = &mut self.slots[id as usize];
+                if slot.flags & (PINNED | FREE | PRESENT) == 0 {
+                    slot.key = self.empty.clone();
+                    slot.flags |= FREE;
+                    self.free.push(id);
+                    self.log_slot(id);
+                }
+            }
+            let slots = &self.slots;
+            self.index.retain(|id| !slots[id as usize].is_free(), |id| slots[id as usize].hash);
             self.free.sort_unstable_by(|a, b| b.cmp(a));
         }
-        out
+        (entries, hashes)
     }
 
     /// Sorts the pending slots by key: by cached rank when the key set is unchanged, else by
@@ -214,7 +426,7 @@ impl KeyTable {
     fn sort_dirty(&mut self) {
         let used = self.slots.len() - self.free.len();
         if !self.ranks_fresh && self.dirty.len() * 2 >= used {
-            let mut ids: Vec<u32> = (0..self.slots.len() as u32).filter(|i| !self.slots[*i as usize].free).collect();
+            let mut ids: Vec<u32> = (0..self.slots.len() as u32).filter(|i| !self.slots[*i as usize].is_free()).collect();
             ids.sort_unstable_by(|a, b| self.slots[*a as usize].key.cmp(&self.slots[*b as usize].key));
             self.rank.clear();
             self.rank.resize(self.slots.len(), 0);
@@ -257,7 +469,8 @@ impl KeyTable {
     /// The exact slot layout, for snapshots: the number of slots, and the used slots
     /// `(id, key, pinned)` by id (the others are free).
     pub(crate) fn export(&self) -> (u32, Vec<SlotEntry>) {
-        let used = self.slots.iter().enumerate().filter(|(_, s)| !s.free).map(|(i, s)| (i as u32, s.key.clone(), s.pinned)).collect();
+        let used =
+            self.slots.iter().enumerate().filter(|(_, s)| !s.is_free()).map(|(i, s)| (i as u32, s.key.clone(), s.is_pinned())).collect();
         (self.slots.len() as u32, used)
     }
 
@@ -268,30 +481,34 @@ impl KeyTable {
 
     /// The slot row of `id` for the journal: `Some((key, pinned))` when used, `None` when free.
     pub(crate) fn slot_row(&self, id: u32) -> Option<(Arc<str>, bool)> {
-        self.slots.get(id as usize).filter(|s| !s.free).map(|s| (s.key.clone(), s.pinned))
+        self.slots.get(id as usize).filter(|s| !s.is_free()).map(|s| (s.key.clone(), s.is_pinned()))
     }
 
     /// Rebuilds a table from [`export`](Self::export)ed parts, validating them: ids unique
-    /// and below `n`, keys unique and non-empty, `n <= bound`.
+    /// and below `n`, keys unique and non-empty, `n <= bound`. The journal starts empty.
     pub(crate) fn import(n: u32, used: Vec<SlotEntry>, bound: usize) -> Result<KeyTable, &'static str> {
         let n = n as usize;
         if n > bound || used.len() > n {
             return Err("key table larger than its bound");
         }
-        let slots = (0..n).map(|_| Slot::unused()).collect();
-        let mut t = KeyTable { slots, ..KeyTable::default() };
+        let mut t = KeyTable::default();
+        t.slots = (0..n).map(|_| Slot { key: t.empty.clone(), delta: 0, hash: 0, flags: FREE }).collect();
+        t.index.reserve(used.len(), |id| t.slots[id as usize].hash);
         for (id, key, pinned) in used {
             let i = id as usize;
-            if i >= n || !t.slots[i].free || key.is_empty() || t.index.contains_key(&key) {
+            let hash = hash_of(&key);
+            if i >= n || !t.slots[i].is_free() || key.is_empty() || t.find(&key, hash).is_some() {
                 return Err("invalid key slot");
             }
-            t.index.insert(key.clone(), id);
-            t.slots[i] = Slot { key, delta: 0, present: false, pinned, free: false, logged: false };
+            t.slots[i] = Slot { key, delta: 0, hash, flags: if pinned { PINNED } else { 0 } };
+            let slots = &t.slots;
+            t.index.insert(hash, id, |id| slots[id as usize].hash);
             if pinned {
                 t.pinned += 1;
             }
         }
-        t.free = (0..n as u32).rev().filter(|i| t.slots[*i as usize].free).collect();
+        t.free = (0..n as u32).rev().filter(|i| t.slots[*i as usize].is_free()).collect();
+        t.slot_mark = n as u32;
         Ok(t)
     }
 }
@@ -299,6 +516,16 @@ impl KeyTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn slot(t: &mut KeyTable, key: &str) -> u32 {
+        t.slot_for(key, hash_of(key))
+    }
+
+    fn taken(t: &mut KeyTable, keep: usize) -> Vec<(Arc<str>, i64)> {
+        let (entries, hashes) = t.take_pending(keep, 0);
+        assert!(entries.iter().zip(&hashes).all(|(e, hash)| hash_of(&e.key) == *hash), "each entry carries its key's hash");
+        entries.into_iter().map(|e| (e.key, e.delta)).collect()
+    }
 
     #[test]
     fn validation() {
@@ -312,21 +539,20 @@ mod tests {
     #[test]
     fn unpinned_slots_are_recycled_pinned_are_kept() {
         let mut t = KeyTable::default();
-        let a = t.slot_for("a");
+        let a = slot(&mut t, "a");
         t.pin(a);
-        let b = t.slot_for("b");
+        let b = slot(&mut t, "b");
         t.set(a, 1);
         t.set(b, 2);
-        let taken = t.take_pending(0, |k, d| (k, d));
-        assert_eq!(taken, vec![(Arc::from("a"), 1), (Arc::from("b"), 2)]);
+        assert_eq!(taken(&mut t, 0), vec![(Arc::from("a"), 1), (Arc::from("b"), 2)]);
         assert_eq!(t.lookup("a"), Some(a));
         assert_eq!(t.lookup("b"), None);
-        assert_eq!(t.slot_for("c"), b, "freed slot reused");
-        assert_eq!(t.slot_for("d"), 2);
+        assert_eq!(slot(&mut t, "c"), b, "freed slot reused");
+        assert_eq!(slot(&mut t, "d"), 2);
         t.set(2, 1);
-        t.take_pending(0, |k, d| (k, d));
+        taken(&mut t, 0);
         // Lowest free id first.
-        assert_eq!((t.slot_for("e"), t.slot_for("f")), (1, 2));
+        assert_eq!((slot(&mut t, "e"), slot(&mut t, "f")), (1, 2));
         assert!(t.pinned_slot(KeyId(a)).is_ok());
         assert_eq!(t.pinned_slot(KeyId(b)), Err(Error::UnknownKeyId { id: b }));
         assert_eq!(t.pinned_slot(KeyId(99)), Err(Error::UnknownKeyId { id: 99 }));
@@ -336,15 +562,15 @@ mod tests {
     fn export_import_keeps_the_exact_layout() {
         let mut t = KeyTable::default();
         for k in ["a", "b", "c", "d"] {
-            t.slot_for(k);
+            slot(&mut t, k);
         }
         t.pin(2);
         t.set(0, 5);
-        t.take_pending(0, |k, d| (k, d));
+        taken(&mut t, 0);
         let (n, used) = t.export();
         let mut back = KeyTable::import(n, used.clone(), 100).unwrap();
         assert_eq!(back.export(), (n, used.clone()));
-        assert_eq!(back.slot_for("zz"), t.slot_for("zz"));
+        assert_eq!(slot(&mut back, "zz"), slot(&mut t, "zz"));
         assert!(KeyTable::import(n, used.clone(), 2).is_err());
         let mut dup = used.clone();
         dup.push((2, Arc::from("q"), false));
@@ -355,5 +581,83 @@ mod tests {
         let mut beyond = used.clone();
         beyond.push((n, Arc::from("q"), false));
         assert!(KeyTable::import(n, beyond, 100).is_err(), "a slot beyond the count");
+    }
+
+    #[test]
+    fn the_journal_lists_each_change_once_and_undo_forgets_it() {
+        let mut t = KeyTable::default();
+        let (a, b, c) = (slot(&mut t, "a"), slot(&mut t, "b"), slot(&mut t, "c"));
+        assert_eq!(t.take_slot_log(), vec![a, b, c], "new slots");
+        assert_eq!(t.take_slot_log(), Vec::<u32>::new());
+        t.set(a, 1);
+        t.set(b, 1);
+        t.set(a, 2);
+        assert_eq!(t.take_pend_log(), vec![a, b]);
+        assert_eq!(t.take_pend_log(), Vec::<u32>::new());
+        // b changes again (an old pending slot), c becomes pending.
+        t.set(b, 3);
+        t.set(c, 1);
+        t.set(b, 4);
+        let mut log = t.take_pend_log();
+        log.sort_unstable();
+        assert_eq!(log, vec![b, c]);
+        // A rejected request: a changes again and d becomes pending, then both are undone.
+        let d = slot(&mut t, "d");
+        let mark = t.mark();
+        t.set(a, 5);
+        t.set(d, 1);
+        t.restore_delta(a, 2);
+        t.restore_delta(d, 0);
+        t.undo_to(mark);
+        assert_eq!(t.take_pend_log(), Vec::<u32>::new(), "undone changes are not logged");
+        assert_eq!((t.pending_len(), t.slot(d).is_present()), (3, false));
+        // Pinning an old slot and freeing slots are slot changes, listed by id.
+        t.pin(b);
+        assert_eq!(t.take_slot_log(), vec![b, d]);
+        taken(&mut t, 0);
+        assert_eq!(t.take_slot_log(), vec![a, c, d], "unpinned slots freed");
+        assert_eq!(t.slot_row(a), None);
+        assert_eq!(t.slot_row(b), Some((Arc::from("b"), true)));
+    }
+
+    #[test]
+    fn adding_by_id_stops_at_the_first_failure_wherever_it_is() {
+        let mut t = KeyTable::default();
+        let (a, b) = (slot(&mut t, "a"), slot(&mut t, "b"));
+        t.pin(a);
+        t.pin(b);
+        let (ka, kb) = (KeyId(a), KeyId(b));
+        for failing in 0..5 {
+            // Both slots pending and logged (the fast path), then a run failing at `failing`.
+            t.set(a, 0);
+            t.set(b, 0);
+            let ids = [ka, kb, ka, kb, kb];
+            let mut deltas = [1i64; 5];
+            deltas[failing] = i64::MAX;
+            let (added, err) = t.add_pinned(&ids, &deltas);
+            // A model: add in order, stop at the first overflow.
+            let mut model = [0i64; 2];
+            let mut stop = 5;
+            for (j, (id, d)) in ids.iter().zip(&deltas).enumerate() {
+                let cell = &mut model[usize::from(*id == kb)];
+                match cell.checked_add(*d) {
+                    Some(v) => *cell = v,
+                    None => {
+                        stop = j;
+                        break;
+                    }
+                }
+            }
+            assert_eq!((added, err.is_some()), (stop, stop < 5), "failing at {failing}");
+            assert_eq!([t.slot(a).delta(), t.slot(b).delta()], model, "failing at {failing}");
+        }
+        t.set(a, 0);
+        t.set(b, 0);
+        for at in 0..4 {
+            let mut ids = [ka, kb, ka, kb];
+            ids[at] = KeyId(99);
+            let (added, err) = t.add_pinned(&ids, &[1; 4]);
+            assert_eq!((added, err), (at, Some(Error::UnknownKeyId { id: 99 })));
+        }
     }
 }

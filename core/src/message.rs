@@ -97,12 +97,36 @@ impl BatchEntry {
 ///
 /// A batch is re-sent unchanged (same `seq`, same entries) until it is acknowledged, so the
 /// global can apply it exactly once. Cloning is cheap (the entries are shared).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Batch {
     pub(crate) from: ShardRef,
     pub(crate) seq: u64,
     pub(crate) reason: FlushReason,
     pub(crate) entries: Arc<Vec<BatchEntry>>,
+    /// In memory only (never encoded, ignored by `==`): the hashes of the entries' keys, one
+    /// per entry, when a shard of this process cut the batch, so a global merging it hashes
+    /// no key (see `keys::index`). `None` for a decoded batch.
+    #[serde(skip)]
+    pub(crate) hashes: Option<Arc<Vec<u32>>>,
+}
+
+impl PartialEq for Batch {
+    fn eq(&self, other: &Batch) -> bool {
+        (self.from, self.seq, self.reason) == (other.from, other.seq, other.reason) && self.entries == other.entries
+    }
+}
+
+impl Eq for Batch {}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("from", &self.from)
+            .field("seq", &self.seq)
+            .field("reason", &self.reason)
+            .field("entries", &self.entries)
+            .finish()
+    }
 }
 
 impl Batch {
@@ -134,6 +158,12 @@ impl Batch {
     /// Encodes the batch for the wire.
     pub fn encode(&self) -> Vec<u8> {
         snapshot::encode(Kind::Batch, self)
+    }
+
+    /// The key hashes carried in memory, when they match the entries.
+    #[inline]
+    pub(crate) fn hashes(&self) -> Option<&[u32]> {
+        self.hashes.as_deref().map(Vec::as_slice).filter(|h| h.len() == self.entries.len())
     }
 
     /// Decodes and validates a batch from the wire.
@@ -281,7 +311,7 @@ mod tests {
     use super::*;
 
     fn batch(entries: Vec<BatchEntry>) -> Batch {
-        Batch { from: ShardRef { shard: 1, incarnation: 2 }, seq: 3, reason: FlushReason::Idle, entries: Arc::new(entries) }
+        Batch { from: ShardRef { shard: 1, incarnation: 2 }, seq: 3, reason: FlushReason::Idle, entries: Arc::new(entries), hashes: None }
     }
 
     fn entry(k: &str, g: u64, d: i64) -> BatchEntry {
@@ -292,6 +322,18 @@ mod tests {
     fn batch_round_trips() {
         let b = batch(vec![entry("a", 0, 1), entry("a", 1, 2), entry("b", 0, -4)]);
         assert_eq!(Batch::decode(&b.encode()).unwrap(), b);
+    }
+
+    #[test]
+    fn key_hashes_stay_in_memory() {
+        let plain = batch(vec![entry("a", 0, 1), entry("b", 0, 2)]);
+        let hashed = Batch { hashes: Some(Arc::new(vec![crate::keys::hash_of("a"), crate::keys::hash_of("b")])), ..plain.clone() };
+        assert_eq!(hashed.encode(), plain.encode(), "the wire bytes do not carry them");
+        assert_eq!(format!("{hashed:?}"), format!("{plain:?}"));
+        assert_eq!(hashed, plain);
+        assert!(hashed.hashes().is_some() && Batch::decode(&hashed.encode()).unwrap().hashes().is_none());
+        let wrong = Batch { hashes: Some(Arc::new(vec![1])), ..plain };
+        assert!(wrong.hashes().is_none(), "hashes that do not match the entries are ignored");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::config::{Backoff, ShardConfig};
 use crate::error::Error;
 use crate::journal::ShardMeta;
-use crate::keys::{validate_key, KeyId, KeyTable};
+use crate::keys::{hash_of, validate_key, KeyId, KeyTable};
 use crate::message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::time::{Clock, Timestamp};
@@ -14,8 +14,16 @@ use std::sync::Arc;
 
 mod rows;
 
-/// One key of a request being validated: `(key, its slot if any, summed delta)`.
-type Staged<'k> = (&'k str, Option<u32>, i64);
+/// One key of a request being validated.
+#[derive(Clone, Copy)]
+struct Staged<'k> {
+    key: &'k str,
+    hash: u32,
+    /// Its slot, if it has one.
+    id: Option<u32>,
+    /// The request's summed delta for it.
+    delta: i64,
+}
 
 /// What a shard asks its host to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,6 +244,34 @@ pub struct Shard {
     outputs: VecDeque<ShardOutput>,
     state_changed: bool,
     journal: ShardJournal,
+    watch: Watch,
+}
+
+/// What the increment path compares to know that it must look closer: below both
+/// triggers, no flush can be due and the oldest pending delta's time is set.
+#[derive(Clone, Copy, Debug)]
+struct Watch {
+    /// `flush_after_requests`, `u64::MAX` when disabled.
+    limit: u64,
+    /// `flush_max_age_ms`, `u64::MAX` when disabled.
+    age_ms: u64,
+    /// Look closer once pending requests reach this.
+    requests: u64,
+    /// Look closer from this time on.
+    at: Timestamp,
+}
+
+impl Watch {
+    fn new(config: &ShardConfig) -> Watch {
+        let never = |v: u64| if v == 0 { u64::MAX } else { v };
+        // Until the first increment, look closer at once.
+        Watch {
+            limit: never(u64::from(config.flush_after_requests())),
+            age_ms: never(config.flush_max_age_ms()),
+            requests: 0,
+            at: Timestamp::ZERO,
+        }
+    }
 }
 
 /// What changed since the journal was last taken, besides the key table's own marks.
@@ -274,6 +310,7 @@ impl Shard {
             outputs: VecDeque::new(),
             state_changed: false,
             journal: ShardJournal::default(),
+            watch: Watch::new(&config),
         }
     }
 
@@ -323,7 +360,7 @@ impl Shard {
 
     /// Number of pending entries (distinct keys per generation).
     pub fn pending_keys(&self) -> usize {
-        self.keys.dirty.len() + self.older.len()
+        self.keys.pending_len() + self.older.len()
     }
 
     /// The batch in flight, if any.
@@ -359,7 +396,7 @@ impl Shard {
 
     /// The key of an id issued by [`intern`](Self::intern).
     pub fn key_of(&self, id: KeyId) -> Option<&str> {
-        self.keys.pinned_slot(id).ok().map(|s| &*self.keys.slots[s as usize].key)
+        self.keys.pinned_slot(id).ok().map(|s| &**self.keys.slot(s).key())
     }
 
     /// Activity counters.
@@ -373,18 +410,31 @@ impl Shard {
     ///
     /// Errors (nothing changes): [`Error::EmptyKey`], [`Error::KeyTooLong`],
     /// [`Error::Overflow`] (the pending delta would overflow), [`Error::TableFull`].
+    #[inline(always)]
     pub fn increment(&mut self, key: &str, delta: i64, now: Timestamp) -> Result<(), Error> {
         validate_key(key, self.config.max_key_bytes())?;
-        match self.keys.lookup(key) {
-            Some(id) => self.add_to_slot(id, delta)?,
-            None => {
-                self.check_room(1)?;
-                let id = self.keys.allocate(Arc::from(key));
-                self.keys.set(id, delta);
-            }
+        let hash = hash_of(key);
+        // Inlined into the caller: a key already pending and logged is an add.
+        match self.keys.find(key, hash) {
+            Some(id) if self.keys.add_hot(id, delta) => {}
+            found => self.add_cold(key, hash, found, delta)?,
         }
         self.after_request(now);
         Ok(())
+    }
+
+    /// [`increment`](Self::increment) of a key not yet pending (its slot, if it has one, is
+    /// `found`), or one that fails.
+    fn add_cold(&mut self, key: &str, hash: u32, found: Option<u32>, delta: i64) -> Result<(), Error> {
+        match found {
+            Some(id) => self.add_to_new_slot(id, delta),
+            None => {
+                self.check_room(1)?;
+                let id = self.keys.allocate(Arc::from(key), hash);
+                self.keys.set(id, delta);
+                Ok(())
+            }
+        }
     }
 
     /// Adds several deltas as one request, atomically: every entry is validated (keys,
@@ -395,7 +445,7 @@ impl Shard {
             return Ok(());
         }
         let merged = self.merge_entries(entries)?;
-        self.apply_request(merged.into_iter(), 1, now)
+        self.apply_request(&merged, 1, now)
     }
 
     /// Applies `requests` single-key increments that all arrived at `now`, given as summed
@@ -419,7 +469,7 @@ impl Shard {
                 right: merged.len(),
             });
         }
-        self.apply_request(merged.into_iter(), requests, now)
+        self.apply_request(&merged, requests, now)
     }
 
     /// How much a host may buffer in front of this shard and apply later with one
@@ -444,7 +494,8 @@ impl Shard {
     }
 
     /// Validates keys and sums repeated ones, so overflow is judged on what will actually
-    /// be added. Returns `(key, slot if any, summed delta)` per distinct key, in first-seen order.
+    /// be added. Returns each distinct key with its slot if any and summed delta, in
+    /// first-seen order.
     fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<Staged<'k>>, Error> {
         let max = self.config.max_key_bytes();
         let mut merged: Vec<Staged<'k>> = Vec::with_capacity(entries.len());
@@ -455,18 +506,23 @@ impl Shard {
             validate_key(key, max)?;
             let found = match &seen {
                 Some(map) => map.get(key).copied(),
-                None => merged.iter().position(|(k, _, _)| *k == key),
+                None => merged.iter().position(|s| s.key == key),
             };
             match found {
                 Some(i) => {
                     let e = &mut merged[i];
-                    e.2 = e.2.checked_add(*delta).ok_or_else(|| Error::Overflow { key: key.to_owned(), current: e.2, delta: *delta })?;
+                    e.delta = e.delta.checked_add(*delta).ok_or_else(|| Error::Overflow {
+                        key: key.to_owned(),
+                        current: e.delta,
+                        delta: *delta,
+                    })?;
                 }
                 None => {
                     if let Some(map) = seen.as_mut() {
                         map.insert(key, merged.len());
                     }
-                    merged.push((key, self.keys.lookup(key), *delta));
+                    let hash = hash_of(key);
+                    merged.push(Staged { key, hash, id: self.keys.find(key, hash), delta: *delta });
                 }
             }
         }
@@ -480,15 +536,16 @@ impl Shard {
     /// `max_interned_keys`.
     pub fn intern(&mut self, key: &str) -> Result<KeyId, Error> {
         validate_key(key, self.config.max_key_bytes())?;
-        if let Some(id) = self.keys.lookup(key) {
-            if self.keys.slots[id as usize].pinned {
+        let hash = hash_of(key);
+        if let Some(id) = self.keys.find(key, hash) {
+            if self.keys.slot(id).is_pinned() {
                 return Ok(KeyId(id));
             }
         }
         if self.keys.pinned_count() >= self.config.max_interned_keys() {
             return Err(Error::TableFull { table: "interned keys", limit: self.config.max_interned_keys() });
         }
-        let id = self.keys.slot_for(key);
+        let id = self.keys.slot_for(key, hash);
         self.keys.pin(id);
         self.state_changed = true;
         Ok(KeyId(id))
@@ -520,35 +577,13 @@ impl Shard {
             return Ok(());
         }
         // One pass: add in order; on any error, undo exactly what was added and report it.
-        let dirty_before = self.keys.dirty.len();
-        let logged_before = self.keys.pend_log.len();
-        for (i, (id, delta)) in ids.iter().zip(deltas).enumerate() {
-            let err = match self.keys.pinned_slot(*id) {
-                Ok(s) => {
-                    let slot = &mut self.keys.slots[s as usize];
-                    match slot.delta.checked_add(*delta) {
-                        Some(v) => {
-                            slot.delta = v;
-                            if !slot.present {
-                                slot.present = true;
-                                self.keys.dirty.push(s);
-                            }
-                            if !slot.logged {
-                                slot.logged = true;
-                                self.keys.pend_log.push(s);
-                            }
-                            continue;
-                        }
-                        None => Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta: *delta },
-                    }
-                }
-                Err(e) => e,
-            };
-            self.undo_ids(&ids[..i], &deltas[..i], dirty_before, logged_before);
-            return Err(err);
+        let mark = self.keys.mark();
+        if let (added, Some(e)) = self.keys.add_pinned(ids, deltas) {
+            self.undo_ids(&ids[..added], &deltas[..added], mark);
+            return Err(e);
         }
         if self.pending_keys() > self.config.max_pending_keys() {
-            self.undo_ids(ids, deltas, dirty_before, logged_before);
+            self.undo_ids(ids, deltas, mark);
             return Err(Error::TableFull { table: "pending keys", limit: self.config.max_pending_keys() });
         }
         self.after_request(now);
@@ -557,16 +592,13 @@ impl Shard {
 
     /// Reverts the first `ids.len()` additions of a rejected `increment_ids`: every add was
     /// checked, so subtracting in reverse restores each slot exactly; slots that became
-    /// pending (appended to the dirty list after `dirty_before`) are pending no more, and
-    /// slots first logged for the journal (after `logged_before`) are unlogged.
-    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], dirty_before: usize, logged_before: usize) {
+    /// pending or were logged for the journal after `mark` are not any more.
+    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], mark: crate::keys::Mark) {
         for (id, delta) in ids.iter().zip(deltas).rev() {
-            self.keys.slots[id.0 as usize].delta -= delta;
+            let value = self.keys.slot(id.0).delta() - delta;
+            self.keys.restore_delta(id.0, value);
         }
-        for s in self.keys.dirty.drain(dirty_before..) {
-            self.keys.slots[s as usize].present = false;
-        }
-        self.keys.unlog_from(logged_before);
+        self.keys.undo_to(mark);
     }
 
     /// Cuts a batch of everything pending now (reason `manual`), or defers it until the
@@ -716,15 +748,36 @@ impl Shard {
 
     // ----- internals -----
 
-    /// Records that the state changed at `now` (the clock moves only with a change).
+    /// Records that the state changed at `now` (the clock moves only with a change). Every
+    /// change of the in-flight batch, the draining flag or the oldest pending delta's time
+    /// comes through here, which keeps the increment path's triggers up to date.
     #[inline]
     fn changed_at(&mut self, now: Timestamp) {
         self.clock.observe(now);
         self.state_changed = true;
+        self.retrigger();
+    }
+
+    /// Recomputes the increment path's triggers (see [`Watch`]).
+    fn retrigger(&mut self) {
+        let w = &mut self.watch;
+        let in_flight = self.in_flight.is_some();
+        w.requests = if in_flight {
+            u64::MAX
+        } else if self.draining {
+            0
+        } else {
+            w.limit
+        };
+        w.at = match self.first_pending_at {
+            None => Timestamp::ZERO,
+            Some(_) if in_flight => Timestamp::MAX,
+            Some(first) => first.saturating_add(w.age_ms),
+        };
     }
 
     fn has_pending(&self) -> bool {
-        !self.keys.dirty.is_empty() || !self.older.is_empty()
+        self.keys.pending_len() > 0 || !self.older.is_empty()
     }
 
     /// Room for `new` more pending entries?
@@ -736,13 +789,22 @@ impl Shard {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_to_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
-        let slot = &self.keys.slots[id as usize];
-        let Some(value) = slot.delta.checked_add(delta) else {
-            return Err(Error::Overflow { key: slot.key.to_string(), current: slot.delta, delta });
+        if self.keys.add_hot(id, delta) {
+            return Ok(());
+        }
+        self.add_to_new_slot(id, delta)
+    }
+
+    /// [`add_to_slot`](Self::add_to_slot) of a slot not yet pending (or logged), or an
+    /// overflow.
+    fn add_to_new_slot(&mut self, id: u32, delta: i64) -> Result<(), Error> {
+        let slot = self.keys.slot(id);
+        let Some(value) = slot.delta().checked_add(delta) else {
+            return Err(Error::Overflow { key: slot.key().to_string(), current: slot.delta(), delta });
         };
-        if !slot.present {
+        if !slot.is_present() {
             self.check_room(1)?;
         }
         self.keys.set(id, value);
@@ -750,58 +812,56 @@ impl Shard {
     }
 
     /// Validates then applies one multi-key request of distinct keys.
-    fn apply_request<'k>(
-        &mut self,
-        items: impl Iterator<Item = (&'k str, Option<u32>, i64)> + Clone,
-        requests: u64,
-        now: Timestamp,
-    ) -> Result<(), Error> {
+    fn apply_request(&mut self, items: &[Staged<'_>], requests: u64, now: Timestamp) -> Result<(), Error> {
         let mut new_keys = 0;
-        for (key, id, delta) in items.clone() {
-            let current = id.map_or(0, |id| self.keys.slots[id as usize].delta);
-            if current.checked_add(delta).is_none() {
-                return Err(Error::Overflow { key: key.to_owned(), current, delta });
+        for s in items {
+            let current = s.id.map_or(0, |id| self.keys.slot(id).delta());
+            if current.checked_add(s.delta).is_none() {
+                return Err(Error::Overflow { key: s.key.to_owned(), current, delta: s.delta });
             }
-            if !id.is_some_and(|id| self.keys.slots[id as usize].present) {
+            if !s.id.is_some_and(|id| self.keys.slot(id).is_present()) {
                 new_keys += 1;
             }
         }
         self.check_room(new_keys)?;
-        for (key, id, delta) in items {
-            let id = id.unwrap_or_else(|| self.keys.slot_for(key));
-            let value = self.keys.slots[id as usize].delta + delta;
+        for s in items {
+            let id = s.id.unwrap_or_else(|| self.keys.slot_for(s.key, s.hash));
+            let value = self.keys.slot(id).delta() + s.delta;
             self.keys.set(id, value);
         }
         self.after_requests(requests, now);
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn after_request(&mut self, now: Timestamp) {
         self.after_requests(1, now);
     }
 
-    #[inline]
+    /// Bookkeeping after accepted requests: counts, timers, and a flush when one is due.
+    #[inline(always)]
     fn after_requests(&mut self, requests: u64, now: Timestamp) {
         let now = self.clock.observe(now);
         self.requests += requests;
         self.stats.requests += requests;
         self.last_increment_at = now;
-        if self.first_pending_at.is_none() {
-            self.first_pending_at = Some(now);
-        }
         self.state_changed = true;
-        if self.in_flight.is_none() {
-            let threshold = self.config.flush_after_requests();
-            if (threshold > 0 && self.requests >= u64::from(threshold)) || self.draining || self.max_age_due(now) {
-                self.maybe_flush(now);
-            }
+        if self.requests >= self.watch.requests || now >= self.watch.at {
+            self.look_closer(now);
         }
     }
 
-    fn max_age_due(&self, now: Timestamp) -> bool {
-        let age = self.config.flush_max_age_ms();
-        age > 0 && self.first_pending_at.is_some_and(|t| t.saturating_add(age) <= now)
+    /// The slow half of [`after_requests`](Self::after_requests): notes the oldest pending
+    /// delta's time and flushes when the request threshold, draining or the maximum age says
+    /// so.
+    fn look_closer(&mut self, now: Timestamp) {
+        let first = *self.first_pending_at.get_or_insert(now);
+        self.retrigger();
+        // Disabled thresholds are u64::MAX: never reached.
+        let due = self.requests >= self.watch.limit || self.draining || first.saturating_add(self.watch.age_ms) <= now;
+        if due && self.in_flight.is_none() {
+            self.maybe_flush(now);
+        }
     }
 
     /// The idle / max-age deadline while nothing is in flight.
@@ -846,25 +906,26 @@ impl Shard {
         let generation = self.generation;
         let keep = self.config.max_pending_keys();
         // Everything pending goes: the journal records one clear instead of every entry.
-        self.keys.take_pend_log();
         self.keys.pend_cleared = true;
         self.journal.older.clear();
-        // Current-generation entries come out of the key table already sorted.
-        let current = self.keys.take_pending(keep, |key, delta| BatchEntry { key, generation, delta });
-        let entries: Vec<BatchEntry> = if self.older.is_empty() {
-            current
-        } else {
-            let mut all: Vec<BatchEntry> = std::mem::take(&mut self.older)
+        // Current-generation entries come out of the key table already sorted, with their
+        // keys' hashes (for the global).
+        let (mut entries, mut hashes) = self.keys.take_pending(keep, generation);
+        if !self.older.is_empty() {
+            let mut all: Vec<(BatchEntry, u32)> = std::mem::take(&mut self.older)
                 .into_iter()
-                .map(|((key, generation), delta)| BatchEntry { key, generation, delta })
-                .chain(current)
+                .map(|((key, generation), delta)| {
+                    let hash = hash_of(&key);
+                    (BatchEntry { key, generation, delta }, hash)
+                })
+                .chain(entries.into_iter().zip(hashes))
                 .collect();
-            all.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
-            all
-        };
+            all.sort_unstable_by(|a, b| (&a.0.key, a.0.generation).cmp(&(&b.0.key, b.0.generation)));
+            (entries, hashes) = all.into_iter().unzip();
+        }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let batch = Batch { from: self.me, seq, reason, entries: Arc::new(entries) };
+        let batch = Batch { from: self.me, seq, reason, entries: Arc::new(entries), hashes: Some(Arc::new(hashes)) };
         self.outputs.push_back(ShardOutput::SendBatch(batch.clone()));
         self.in_flight = Some(InFlight {
             batch,
@@ -904,11 +965,11 @@ impl Shard {
             // Pending deltas of the current generation keep their (older) tag: the same
             // journal rows, still marked if they changed since the last take.
             let old = self.generation;
-            for key in self.keys.take_pend_log() {
-                self.journal.older.insert((key, old));
+            for id in self.keys.take_pend_log() {
+                self.journal.older.insert((self.keys.slot(id).key().clone(), old));
             }
-            for (key, delta) in self.keys.take_pending(self.config.max_pending_keys(), |k, d| (k, d)) {
-                self.older.insert((key, old), delta);
+            for e in self.keys.take_pending(self.config.max_pending_keys(), old).0 {
+                self.older.insert((e.key, old), e.delta);
             }
             self.generation = generation;
             self.changed_at(now);
@@ -931,20 +992,20 @@ impl Shard {
 
     // ----- tiered aggregation (the upstream shard of a global) -----
 
-    /// Checks that `items` — `(key, generation tag, delta)`, sorted by key then tag, as
-    /// applied from one batch — can be added as one request by
+    /// Checks that `items` — `(key, key hash, generation tag, delta)`, sorted by key then
+    /// generation, as applied from one batch — can be added as one request by
     /// [`apply_tagged`](Self::apply_tagged): keys, overflow, room. Changes nothing.
-    pub(crate) fn check_tagged(&self, items: &[(&str, u64, i64)]) -> Result<(), Error> {
+    pub(crate) fn check_tagged(&self, items: &[(&str, u32, u64, i64)]) -> Result<(), Error> {
         let max = self.config.max_key_bytes();
-        let target = items.iter().map(|i| i.1).max().map_or(self.generation, |g| g.max(self.generation));
+        let target = items.iter().map(|i| i.2).max().map_or(self.generation, |g| g.max(self.generation));
         let mut new_cells = 0usize;
         let mut running: Option<(&str, u64, i64)> = None;
-        for (key, tag, delta) in items {
+        for (key, hash, tag, delta) in items {
             validate_key(key, max)?;
             let current = match running {
                 Some((k, t, v)) if k == *key && t == *tag => v,
                 _ => {
-                    let cell = self.cell(key, *tag, target);
+                    let cell = self.cell(key, *hash, *tag, target);
                     if cell.is_none() {
                         new_cells += 1;
                     }
@@ -958,10 +1019,10 @@ impl Shard {
     }
 
     /// The pending delta of `(key, tag)` once the shard's generation is `target`, if any.
-    fn cell(&self, key: &str, tag: u64, target: u64) -> Option<i64> {
+    fn cell(&self, key: &str, hash: u32, tag: u64, target: u64) -> Option<i64> {
         if tag == self.generation {
             // In the key table now; moved under the same tag if the generation goes up.
-            self.keys.lookup(key).map(|id| &self.keys.slots[id as usize]).filter(|s| s.present).map(|s| s.delta)
+            self.keys.find(key, hash).map(|id| self.keys.slot(id)).filter(|s| s.is_present()).map(|s| s.delta())
         } else if tag == target {
             None
         } else {
@@ -973,18 +1034,18 @@ impl Shard {
     /// delta under its own generation tag, so a mid-level global forwards every delta with
     /// the generation its leaf shard accepted it under. A tag newer than the shard's
     /// generation teaches it that generation first. Nothing to add is not a request.
-    pub(crate) fn apply_tagged(&mut self, items: &[(&str, u64, i64)], now: Timestamp) {
+    pub(crate) fn apply_tagged(&mut self, items: &[(&str, u32, u64, i64)], now: Timestamp) {
         if items.is_empty() {
             return;
         }
         let now = self.clock.at(now);
-        if let Some(newest) = items.iter().map(|i| i.1).max() {
+        if let Some(newest) = items.iter().map(|i| i.2).max() {
             self.learn_generation(newest, &[], now);
         }
-        for (key, tag, delta) in items {
+        for (key, hash, tag, delta) in items {
             if *tag == self.generation {
-                let id = self.keys.slot_for(key);
-                let value = self.keys.slots[id as usize].delta + delta;
+                let id = self.keys.slot_for(key, *hash);
+                let value = self.keys.slot(id).delta() + delta;
                 self.keys.set(id, value);
             } else {
                 let cell = (Arc::from(*key), *tag);

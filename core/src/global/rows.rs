@@ -4,15 +4,15 @@
 //! records, per-shard statistics, the publish in flight and the upstream shard — and are
 //! rebuilt by one validating path.
 
-use super::{DedupEntry, Global, GlobalOutput};
+use super::{DedupEntry, Global, GlobalOutput, ShardTally};
 use crate::config::{GlobalConfig, ShardConfig};
 use crate::error::DecodeError;
 use crate::journal::{GlobalMeta, GlobalRow, InFlightPublish, ShardRow};
+use crate::keys::hash_of;
 use crate::message::ShardRef;
 use crate::shard::Shard;
 use crate::snapshot::{self, Kind};
 use crate::time::Timestamp;
-use crate::totals::ShardTally;
 use crate::writelog::WriteRecord;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -108,23 +108,19 @@ impl Global {
             out.push(GlobalRow::WritesTrimmed { before });
         }
         out.extend(added.into_iter().map(|(id, record)| GlobalRow::Write { id, record }));
-        for shard in std::mem::take(&mut self.journal.shards) {
-            if let Some(t) = self.shard_writes.get(&shard) {
-                out.push(GlobalRow::ShardWriteCount { shard, writes: t.writes });
+        let shards = std::mem::take(&mut self.journal.shards);
+        for shard in &shards {
+            if let Some(t) = self.shard_writes.get(shard) {
+                out.push(GlobalRow::ShardWriteCount { shard: *shard, writes: t.writes });
             }
         }
-        let mut deltas = std::mem::take(&mut self.journal.deltas);
-        deltas.sort_unstable();
-        deltas.dedup();
-        let mut delta_rows: Vec<ShardDeltaRow> = deltas
-            .into_iter()
-            .filter_map(|(shard, id)| {
-                let d = *self.shard_writes.get(&shard)?.deltas.get(&id)?;
-                Some((shard, self.totals.entry(id).key.clone(), d))
-            })
-            .collect();
-        delta_rows.sort_unstable();
-        out.extend(delta_rows.into_iter().map(|(shard, key, delta)| GlobalRow::ShardDelta { shard, key, delta }));
+        for shard in shards {
+            let Some(t) = self.shard_writes.get_mut(&shard) else { continue };
+            let mut rows: Vec<(Arc<str>, i64)> =
+                t.take_changed().into_iter().map(|(id, delta)| (self.totals.entry(id).key.clone(), delta)).collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            out.extend(rows.into_iter().map(|(key, delta)| GlobalRow::ShardDelta { shard, key, delta }));
+        }
         if std::mem::take(&mut self.journal.publish) {
             out.push(match &self.publish_flight {
                 Some(p) => GlobalRow::PublishInFlight(p.clone()),
@@ -254,7 +250,12 @@ impl Global {
 
     fn total_row(&self, id: u32) -> GlobalRow {
         let e = self.totals.entry(id);
-        GlobalRow::Total { key: e.key.clone(), total: e.total, generation: e.generation, unpublished: self.totals.is_unpublished(id) }
+        GlobalRow::Total {
+            key: e.key.clone(),
+            total: e.total,
+            generation: self.totals.generation(id),
+            unpublished: self.totals.is_unpublished(id),
+        }
     }
 
     /// Every key's `(key, total, generation, unpublished)`, sorted by key.
@@ -264,7 +265,7 @@ impl Global {
             .iter()
             .map(|id| {
                 let e = self.totals.entry(*id);
-                (e.key.clone(), e.total, e.generation, self.totals.is_unpublished(*id))
+                (e.key.clone(), e.total, self.totals.generation(*id), self.totals.is_unpublished(*id))
             })
             .collect()
     }
@@ -287,11 +288,13 @@ impl Global {
         g.clock = m.clock;
         g.generation = m.generation;
         let mut unpublished = Vec::new();
+        g.totals.reserve(s.totals.len());
         for (key, total, generation, changed) in s.totals {
-            if key.is_empty() || generation > m.generation || g.totals.id(&key).is_some() {
+            let hash = hash_of(&key);
+            if key.is_empty() || generation > m.generation || g.totals.find(&key, hash).is_some() {
                 return Err(DecodeError::corrupt("invalid totals"));
             }
-            let id = g.totals.insert(key, total, generation);
+            let id = g.totals.insert(key, hash, total, generation);
             if changed {
                 unpublished.push(id);
             }
@@ -315,16 +318,20 @@ impl Global {
         g.publish_flight = s.publish;
         g.log.restore(s.log, m.next_write_id).map_err(DecodeError::corrupt)?;
         for (shard, writes) in s.shard_counts {
-            if g.shard_writes.insert(shard, ShardTally { writes, ..ShardTally::default() }).is_some() {
+            if g.shard_writes.insert(shard, ShardTally::with_writes(writes)).is_some() {
                 return Err(DecodeError::corrupt("two write counts for one shard"));
             }
         }
         for (shard, key, delta) in s.shard_deltas {
             let id = g.totals.id(&key).ok_or_else(|| DecodeError::corrupt("shard statistics for a key without a total"))?;
             let tally = g.shard_writes.get_mut(&shard).ok_or_else(|| DecodeError::corrupt("shard deltas without a write count"))?;
-            if tally.deltas.insert(id, delta).is_some() {
+            if !tally.restore(id, delta) {
                 return Err(DecodeError::corrupt("two deltas for one shard and key"));
             }
+        }
+        for tally in g.shard_writes.values_mut() {
+            tally.prepare(g.totals.len());
+            tally.clear_changed();
         }
         g.stats = m.stats;
         g.rng = m.rng;

@@ -53,7 +53,7 @@ impl Shard {
             out.push(ShardRow::Meta(meta.clone()));
             self.journal.last_meta = Some(meta);
         }
-        for id in std::mem::take(&mut self.keys.slot_log) {
+        for id in self.keys.take_slot_log() {
             out.push(match self.keys.slot_row(id) {
                 Some((key, pinned)) => ShardRow::Slot { id, key, pinned },
                 None => ShardRow::SlotFreed { id },
@@ -64,9 +64,9 @@ impl Shard {
         }
         let mut pending: Vec<ShardRow> = Vec::new();
         let generation = self.generation;
-        for key in self.keys.take_pend_log() {
-            let delta = self.keys.pending_delta(&key);
-            pending.push(ShardRow::Pending { key, generation, delta });
+        for id in self.keys.take_pend_log() {
+            let slot = self.keys.slot(id);
+            pending.push(ShardRow::Pending { key: slot.key().clone(), generation, delta: slot.delta() });
         }
         for (key, generation) in std::mem::take(&mut self.journal.older) {
             pending.push(match self.older.get(&(key.clone(), generation)) {
@@ -186,7 +186,6 @@ impl Shard {
             }
         }
         shard.keys.take_pend_log();
-        shard.keys.slot_log.clear();
         shard.requests = m.requests;
         shard.first_pending_at = m.first_pending_at.filter(|_| shard.has_pending());
         shard.last_increment_at = m.last_increment_at;
@@ -200,6 +199,7 @@ impl Shard {
             }
         }
         shard.in_flight = in_flight;
+        shard.retrigger();
         shard.journal.last_meta = Some(shard.meta());
         Ok(shard)
     }
