@@ -491,6 +491,7 @@ impl Global {
         if self.totals.len() + new_keys > self.config.max_keys() {
             return Err(Error::TableFull { table: "totals", limit: self.config.max_keys() });
         }
+        let prune = self.dedup_room(from)?;
         if let Some(up) = self.upstream.as_mut() {
             let items: Vec<(&str, u32, u64, i64)> = (entries.iter().zip(hashes).zip(&slots))
                 .filter(|(_, id)| **id != STALE)
@@ -540,7 +541,7 @@ impl Global {
             None => self.stats.untracked_shard_writes += 1,
         }
         self.log.push(WriteRecord { at: now, kind: WriteKind::batch(from, batch.seq, applied, listed) });
-        self.remember(from, batch.seq, now);
+        self.remember(from, batch.seq, now, prune);
         self.stats.total_writes += 1;
         let p = &mut self.publish;
         p.writes_since = p.writes_since.saturating_add(1);
@@ -861,15 +862,41 @@ impl Global {
         self.changed_at(now);
     }
 
-    /// Remembers the last applied seq of a shard life, pruning the least recently seen
-    /// entry beyond `max_dedup_entries`.
-    fn remember(&mut self, from: ShardRef, seq: u64, now: Timestamp) {
-        if !self.dedup.contains_key(&from) && self.dedup.len() >= self.config.max_dedup_entries() {
-            if let Some(oldest) = self.dedup.iter().min_by_key(|(r, d)| (d.last_seen, **r)).map(|(r, _)| *r) {
-                self.dedup.remove(&oldest);
-                self.journal.dedup.insert(oldest);
-                self.stats.dedup_evictions += 1;
+    /// Room in the deduplication table for a batch from `from`: `Ok(None)` when it is known
+    /// or there is room, `Ok(Some(entry))` when an old life must be pruned first. Only lives
+    /// a newer life of the same shard index replaced are pruned — the least recently seen of
+    /// them, preferring `from`'s own index — so a live shard never loses its entry (its
+    /// re-sent batches would count twice). With no such life the batch is refused
+    /// ([`Error::TableFull`] `"dedup"`, not a rejection: the shard retries) until the host
+    /// raises `max_dedup_entries` above its number of live shards.
+    fn dedup_room(&self, from: ShardRef) -> Result<Option<ShardRef>, Error> {
+        if self.dedup.contains_key(&from) || self.dedup.len() < self.config.max_dedup_entries() {
+            return Ok(None);
+        }
+        // The most recently seen life of every shard index (the incoming one counts as newest).
+        let mut newest: AHashMap<u32, (Timestamp, ShardRef)> = AHashMap::new();
+        for (r, d) in &self.dedup {
+            let e = newest.entry(r.shard).or_insert((d.last_seen, *r));
+            if (d.last_seen, *r) > *e {
+                *e = (d.last_seen, *r);
             }
+        }
+        let superseded = |r: &ShardRef| r.shard == from.shard || newest.get(&r.shard).is_some_and(|(_, n)| n != r);
+        self.dedup
+            .iter()
+            .filter(|(r, _)| superseded(r))
+            .min_by_key(|(r, d)| (r.shard != from.shard, d.last_seen, **r))
+            .map(|(r, _)| Some(*r))
+            .ok_or(Error::TableFull { table: "dedup", limit: self.config.max_dedup_entries() })
+    }
+
+    /// Remembers the last applied seq of a shard life, first pruning the old life
+    /// [`dedup_room`](Self::dedup_room) chose.
+    fn remember(&mut self, from: ShardRef, seq: u64, now: Timestamp, prune: Option<ShardRef>) {
+        if let Some(old) = prune {
+            self.dedup.remove(&old);
+            self.journal.dedup.insert(old);
+            self.stats.dedup_evictions += 1;
         }
         self.dedup.insert(from, DedupEntry { last_seq: seq, last_seen: now });
         self.journal.dedup.insert(from);
