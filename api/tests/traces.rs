@@ -521,6 +521,11 @@ fn call_global(g: &mut Global, method: &str, a: &mut Args<'_>) -> Bad<CallResult
             g.handle_upstream_failure(seq, now).map_err(AnyError::from).and_then(ok)
         }
         "flush_upstream" => {
+        "handle_upstream_rejection" => {
+            let (seq, now) = (a.u64("seq")?, a.now()?);
+            a.done()?;
+            g.handle_upstream_rejection(seq, now).map_err(AnyError::from).and_then(ok)
+        }
             let now = a.now()?;
             a.done()?;
             g.flush_upstream(now).map_err(AnyError::from).and_then(|o| ok(views::flush_outcome(o)))
@@ -969,6 +974,7 @@ const SURFACE: &[(&str, &[&str])] = &[
             "next_deadline",
             "take_state_changed",
             "total",
+            "handle_upstream_rejection",
             "totals",
             "key_generation",
             "generation",

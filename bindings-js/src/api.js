@@ -728,6 +728,7 @@ function makeApi(native) {
     totals: [],
     keyGeneration: [key],
     generation: [],
+    handleUpstreamRejection: [U64('seq'), time],
     writeLog: [],
     shardWrites: [],
     publishedVersion: [],

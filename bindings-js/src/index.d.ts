@@ -362,6 +362,8 @@ export declare class Global {
   pollOutput(): GlobalOutput | null
   pollTimeout(): number | null
   takeStateChanged(): boolean
+  /** Tiered aggregation: the upstream global rejected forwarded batch `seq` for good (its `handleBatch` threw an error with `rejectsBatch`): the upstream shard drops it, counted in its stats, instead of re-sending it forever. `false` when `seq` is not in flight. */
+  handleUpstreamRejection(seq: number | bigint, nowMs: number): boolean
   snapshot(): Uint8Array
   nextDeadline(): GlobalDeadline | null
   stats(): GlobalStats

@@ -129,6 +129,14 @@ impl Global {
         self.inner.handle_upstream_failure(seq, now).map_err(|e| js::error(env, e))
     }
 
+    /// Tiered aggregation: the upstream global rejected batch `seq` for good.
+    #[napi]
+    pub fn handle_upstream_rejection(&mut self, env: &Env, seq: Num, now_ms: f64) -> Result<bool> {
+        let seq = js::uint(env, "seq", &seq, u64::MAX)?;
+        let now = js::time(env, now_ms)?;
+        self.inner.handle_upstream_rejection(seq, now).map_err(|e| js::error(env, e))
+    }
+
     /// Tiered aggregation: forward everything merged so far; a `FlushOutcome`.
     #[napi]
     pub fn flush_upstream<'e>(&mut self, env: &'e Env, now_ms: f64) -> Result<Unknown<'e>> {

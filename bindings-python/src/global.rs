@@ -142,6 +142,13 @@ impl PyGlobal {
         result.map_err(|e| raise(py, e))
     }
 
+    /// Tiered: the upstream global rejected forwarded batch `seq` for good (a counted drop).
+    fn handle_upstream_rejection(&self, py: Python<'_>, seq: &Bound<'_, PyAny>, now_ms: Millis) -> PyResult<bool> {
+        let seq = int(seq, "seq")?;
+        let result = self.inner.write(py).handle_upstream_rejection(seq, now_ms.0);
+        result.map_err(|e| raise(py, e))
+    }
+
     /// Tiered: forward everything merged so far upstream now.
     fn flush_upstream<'py>(&self, py: Python<'py>, now_ms: Millis) -> PyResult<Bound<'py, PyAny>> {
         let result = self.inner.write(py).flush_upstream(now_ms.0);

@@ -112,6 +112,14 @@ impl JsGlobal {
         self.inner.handle_upstream_failure(seq, now).map_err(js::error)
     }
 
+    /// Tiered aggregation: the upstream global rejected batch `seq` for good.
+    #[wasm_bindgen(js_name = handleUpstreamRejection)]
+    pub fn handle_upstream_rejection(&mut self, seq: JsValue, now_ms: f64) -> JsResult<bool> {
+        let seq = js::uint("seq", &seq, u64::MAX)?;
+        let now = js::time(now_ms)?;
+        self.inner.handle_upstream_rejection(seq, now).map_err(js::error)
+    }
+
     /// Tiered aggregation: forward everything merged so far; a `FlushOutcome`.
     #[wasm_bindgen(js_name = flushUpstream)]
     pub fn flush_upstream(&mut self, now_ms: f64) -> JsResult<JsValue> {

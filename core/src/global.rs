@@ -217,6 +217,7 @@ pub(crate) struct PublishState {
 ///   [`handle_publish_failure`](Self::handle_publish_failure),
 ///   [`handle_upstream_ack`](Self::handle_upstream_ack),
 ///   [`handle_upstream_failure`](Self::handle_upstream_failure),
+///   [`handle_upstream_rejection`](Self::handle_upstream_rejection),
 ///   [`handle_generation_notice`](Self::handle_generation_notice),
 ///   [`flush_upstream`](Self::flush_upstream), [`handle_timeout`](Self::handle_timeout).
 /// - **Outputs**: [`poll_output`](Self::poll_output) (publishes, forwarded batches and
@@ -684,6 +685,20 @@ impl Global {
     pub fn handle_upstream_failure(&mut self, seq: u64, now: Timestamp) -> Result<bool, Error> {
         let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
         let matched = up.handle_failure(seq, now);
+        self.drain_upstream();
+        Ok(matched)
+    }
+
+    /// Tiered aggregation: the upstream global rejected forwarded batch `seq` for good (its
+    /// `handle_batch` failed with an error whose [`Error::rejects_batch`] is true, e.g. its
+    /// totals table is full): the upstream shard drops it as a counted drop
+    /// ([`Shard::handle_rejection`]) instead of re-sending it forever ahead of every later
+    /// batch. Returns `false` (and changes nothing) when `seq` is not in flight.
+    ///
+    /// Errors: [`Error::NoUpstream`].
+    pub fn handle_upstream_rejection(&mut self, seq: u64, now: Timestamp) -> Result<bool, Error> {
+        let up = self.upstream.as_mut().ok_or(Error::NoUpstream)?;
+        let matched = up.handle_rejection(seq, now);
         self.drain_upstream();
         Ok(matched)
     }

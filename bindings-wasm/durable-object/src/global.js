@@ -710,12 +710,15 @@ export class GlobalObject extends DurableObject {
       }
       if (matched && this.forwardInFlight === seq) this.forwardInFlight = null;
     } catch (error) {
-      // Retried after the upstream shard's backoff, also when the parent rejects it for
-      // good (the engine has no rejection input for forwarded batches: give the top global
-      // room, e.g. `maxKeys`, for every counter of every aggregator).
+      // A batch the parent can never apply (e.g. its totals table is full) is dropped as a
+      // counted drop, so later batches flow; anything else is retried after the upstream
+      // shard's backoff.
       this.stats_.forwardFailures += 1;
       this.stats_.lastForwardFailure = { seq, code: error?.code ?? null, message: String(error?.message ?? error) };
-      if (this.engine === engine) engine.handleUpstreamFailure(batch.seq, this.now());
+      if (this.engine === engine) {
+        if (error?.rejectsBatch === true) engine.handleUpstreamRejection(batch.seq, this.now());
+        else engine.handleUpstreamFailure(batch.seq, this.now());
+      }
     }
     const list = this.forwardWaiters.get(seq);
     this.forwardWaiters.delete(seq);
