@@ -515,17 +515,17 @@ fn call_global(g: &mut Global, method: &str, a: &mut Args<'_>) -> Bad<CallResult
             let n = g.generation_notice(&key, ShardRef { shard, incarnation });
             Ok(Returned { value: Value::Record(views::notice(&n)), message: Some(Saved::Notice(n)) })
         }
+        "handle_upstream_rejection" => {
+            let (seq, now) = (a.u64("seq")?, a.now()?);
+            a.done()?;
+            g.handle_upstream_rejection(seq, now).map_err(AnyError::from).and_then(ok)
+        }
         "handle_upstream_failure" => {
             let (seq, now) = (a.u64("seq")?, a.now()?);
             a.done()?;
             g.handle_upstream_failure(seq, now).map_err(AnyError::from).and_then(ok)
         }
         "flush_upstream" => {
-        "handle_upstream_rejection" => {
-            let (seq, now) = (a.u64("seq")?, a.now()?);
-            a.done()?;
-            g.handle_upstream_rejection(seq, now).map_err(AnyError::from).and_then(ok)
-        }
             let now = a.now()?;
             a.done()?;
             g.flush_upstream(now).map_err(AnyError::from).and_then(|o| ok(views::flush_outcome(o)))
@@ -967,6 +967,7 @@ const SURFACE: &[(&str, &[&str])] = &[
             "handle_publish_failure",
             "handle_upstream_ack",
             "handle_upstream_failure",
+            "handle_upstream_rejection",
             "flush_upstream",
             "handle_timeout",
             "poll_output",
@@ -974,7 +975,6 @@ const SURFACE: &[(&str, &[&str])] = &[
             "next_deadline",
             "take_state_changed",
             "total",
-            "handle_upstream_rejection",
             "totals",
             "key_generation",
             "generation",

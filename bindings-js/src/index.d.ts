@@ -353,6 +353,8 @@ export declare class Global {
   /** Tiered aggregation: the upstream global acknowledged a forwarded batch. */
   handleUpstreamAck(ack: Uint8Array | AckOutput, nowMs: number): boolean
   handleUpstreamFailure(seq: number | bigint, nowMs: number): boolean
+  /** Tiered aggregation: the upstream global rejected forwarded batch `seq` for good (its `handleBatch` threw an error with `rejectsBatch`): the upstream shard drops it, counted in its stats, instead of re-sending it forever. `false` when `seq` is not in flight. */
+  handleUpstreamRejection(seq: number | bigint, nowMs: number): boolean
   flushUpstream(nowMs: number): FlushOutcome
   /** Tiered aggregation: the top global announced a reset (a notice naming this global's upstream shard); the notice goes on to every shard this global knows. Errors: `NO_UPSTREAM`. */
   handleGenerationNotice(notice: Uint8Array | NoticeOutput, nowMs: number): boolean
@@ -362,8 +364,6 @@ export declare class Global {
   pollOutput(): GlobalOutput | null
   pollTimeout(): number | null
   takeStateChanged(): boolean
-  /** Tiered aggregation: the upstream global rejected forwarded batch `seq` for good (its `handleBatch` threw an error with `rejectsBatch`): the upstream shard drops it, counted in its stats, instead of re-sending it forever. `false` when `seq` is not in flight. */
-  handleUpstreamRejection(seq: number | bigint, nowMs: number): boolean
   snapshot(): Uint8Array
   nextDeadline(): GlobalDeadline | null
   stats(): GlobalStats

@@ -410,6 +410,12 @@ class Global(_RunLoop):
     def handle_upstream_failure(self, seq: _Int, now_ms: _Int) -> bool:
         """Tiered: forwarding batch ``seq`` upstream failed."""
 
+    def handle_upstream_rejection(self, seq: _Int, now_ms: _Int) -> bool:
+        """Tiered: the upstream global rejected forwarded batch ``seq`` for good (its
+        ``handle_batch`` raised an error with ``rejects_batch``): the upstream shard drops it,
+        counted in its stats, instead of re-sending it forever. ``False`` (nothing changes)
+        when ``seq`` is not in flight."""
+
     def flush_upstream(self, now_ms: _Int) -> FlushOutcome:
         """Tiered: forward everything merged so far upstream now."""
 
@@ -421,12 +427,6 @@ class Global(_RunLoop):
     def generation_notice(self, key: str, shard: _Int, incarnation: _Int) -> Notice:
         """A notice of ``key``'s last reset (or of the reset counter alone, for a key never
         reset) addressed to a shard life: for a shard the global never heard from, or to
-    def handle_upstream_rejection(self, seq: _Int, now_ms: _Int) -> bool:
-        """Tiered: the upstream global rejected forwarded batch ``seq`` for good (its
-        ``handle_batch`` raised an error with ``rejects_batch``): the upstream shard drops it,
-        counted in its stats, instead of re-sending it forever. ``False`` (nothing changes)
-        when ``seq`` is not in flight."""
-
         deliver one again."""
 
     def poll_output(self) -> Publish | Forward | Notice | None:
