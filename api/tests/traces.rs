@@ -72,6 +72,7 @@ traces! {
     buckets => "buckets.json",
     outbox => "outbox.json",
     journal => "journal.json",
+    coalesced => "coalesced.json",
     routes => "routes.json",
 }
 
@@ -394,6 +395,11 @@ fn call_shard(s: &mut Shard, method: &str, a: &mut Args<'_>) -> Bad<CallResult> 
             let (entries, now) = (a.entries()?, a.now()?);
             a.done()?;
             unit(s.increments(&entries, now))
+        }
+        "increments_coalesced" => {
+            let (entries, requests, now) = (a.entries()?, a.u64("requests")?, a.now()?);
+            a.done()?;
+            unit(s.increments_coalesced(&entries, requests, now))
         }
         "intern" => {
             let key = a.key()?;
@@ -925,6 +931,7 @@ const SURFACE: &[(&str, &[&str])] = &[
             "restore",
             "increment",
             "increments",
+            "increments_coalesced",
             "intern",
             "increment_id",
             "increment_ids",

@@ -381,8 +381,9 @@ function makeApi(native) {
    * A shard: buffers deltas per key and ships them to the global as batches.
    *
    * Single-key `increment` calls are collected in a JavaScript `Map` while that provably
-   * changes nothing observable, and handed to the native shard in one call (`apply`) before
-   * anything that could see the difference:
+   * changes nothing observable, and handed to the native shard in one call (the native
+   * `incrementsCoalesced`, the public method's) before anything that could see the
+   * difference:
    *
    * - only increments at the same `nowMs` as the previous native increment are buffered (it
    *   already fired whatever idle or max-age flush was due then);
@@ -488,7 +489,7 @@ function makeApi(native) {
       this.#count = 0
       this.#requestRoom = 0
       this.#timeout = undefined
-      this.#setRoom(this.#n.apply(joined, lens, sums, count, this.#now))
+      this.#setRoom(this.#n.incrementsCoalesced(joined, lens, sums, count, this.#now))
     }
 
     /** The native shard for an input other than `increment`: the buffer handed over first. */
@@ -510,6 +511,12 @@ function makeApi(native) {
       const [joined, lens, ds] = pack(input)
       const t = time(nowMs)
       this.#input().increments(joined, lens, ds, t)
+    }
+    incrementsCoalesced(input, requests, nowMs) {
+      const [joined, lens, ds] = pack(input)
+      const r = u64(requests, 'requests')
+      const t = time(nowMs)
+      this.#input().incrementsCoalesced(joined, lens, ds, r, t)
     }
     intern(k) {
       const s = key(k)

@@ -1,4 +1,5 @@
-// Bad inputs of the gateway, membership, buckets and outbox machines, of the change journal
+// A shard's incrementsCoalesced against the same increments one by one; bad inputs of the
+// gateway, membership, buckets and outbox machines, of the change journal
 // and notices, of the partition helpers and of the request-key functions, and every machine's
 // config() and restores with it, run against both packages
 // (bindings-node/test/machines.test.mjs, bindings-wasm/test/machines.test.mjs): every
@@ -81,6 +82,47 @@ export function machineTests(api) {
       assert.match(e.message, new RegExp(setting))
     }
     fails(null, () => new Outbox({ colour: 1 }), 'CONFIG_UNKNOWN_SETTING', { setting: 'colour', suggestion: null })
+  })
+
+  test('shard: incrementsCoalesced ends as the same increments one by one; fewer requests than keys is LENGTH_MISMATCH', () => {
+    const settings = { shard: 1, incarnation: 2, flushAfterRequests: 10, flushAfterIdleMs: 1000, flushMaxAgeMs: 5000 }
+    const [one, group] = [new Shard(settings), new Shard(settings)]
+    // `increments` of one entry is one request, and one the per-call buffer never holds.
+    const single = (k, d, t) => one.increments([[k, d]], t)
+    for (const s of [one, group]) s.increments({ a: 1 }, 0)
+    for (const [k, d] of [['a', 2], ['b', 5n], ['a', -4], ['é🔑', 1]]) single(k, d, 100)
+    group.incrementsCoalesced(new Map([['a', -2], ['b', 5n], ['é🔑', 1]]), 4, 100)
+    assert.deepEqual(group.pending(), one.pending())
+    assert.deepEqual([group.pendingRequests(), one.pendingRequests()], [5, 5])
+    assert.deepEqual([group.nextDeadline(), one.nextDeadline()], [{ atMs: 1100, timer: 'idle' }, { atMs: 1100, timer: 'idle' }])
+    assert.equal(hex(group.snapshot()), hex(one.snapshot()))
+    // Repeated keys are summed; the group that reaches flushAfterRequests cuts one batch.
+    for (let i = 0; i < 5; i++) single('b', 1, 200)
+    group.incrementsCoalesced([['b', 2], ['b', 3]], 5n, 200)
+    const [sent, expected] = [group.pollOutput(), one.pollOutput()]
+    assert.equal(sent.reason, 'requests')
+    assert.deepEqual(sent.entries.map((e) => [e.key, e.delta]), [['a', -1], ['b', 10], ['é🔑', 1]])
+    assert.equal(hex(sent.bytes), hex(expected.bytes))
+    assert.equal(hex(group.snapshot()), hex(one.snapshot()))
+
+    fails(group, () => group.incrementsCoalesced({ x: 1, y: 1, z: 1 }, 2, 200), 'LENGTH_MISMATCH', { what: 'requests and keys', left: 2, right: 3 })
+    fails(group, () => group.incrementsCoalesced({}, 1, 200), 'LENGTH_MISMATCH', { left: 1, right: 0 })
+    fails(group, () => group.incrementsCoalesced([['x', 1], ['', 1]], 2, 200), 'EMPTY_KEY')
+    fails(group, () => group.incrementsCoalesced({ x: 1 }, -1, 200), 'INVALID_ARGUMENT', { argument: 'requests' })
+    fails(group, () => group.incrementsCoalesced({ x: 1 }, '1', 200), 'INVALID_ARGUMENT', { argument: 'requests' })
+    callerThrows(group, (boom) =>
+      group.incrementsCoalesced(
+        {
+          get x() {
+            throw boom
+          },
+        },
+        1,
+        200,
+      ),
+    )
+    group.incrementsCoalesced({}, 0, 200)
+    assert.equal(hex(group.snapshot()), hex(one.snapshot()), 'nothing at all is not a request')
   })
 
   test('gateway: bad inputs are typed errors and change nothing', () => {

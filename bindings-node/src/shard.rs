@@ -82,20 +82,23 @@ impl Shard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// `requests` single-key increments buffered at `nowMs`, summed per key; returns the room.
+    /// `requests` single-key increments that arrived at `nowMs`, summed per key (keys packed,
+    /// sums as typed array or list): the public method, and how the per-call buffer hands
+    /// over; returns the room.
     #[napi]
-    pub fn apply(
+    pub fn increments_coalesced(
         &mut self,
         env: &Env,
         joined: String,
         lens: Uint32ArraySlice<'_>,
-        sums: Float64ArraySlice<'_>,
-        requests: f64,
+        sums: Deltas<'_>,
+        requests: Num,
         now_ms: f64,
     ) -> Result<f64> {
+        let requests = js::uint(env, "requests", &requests, u64::MAX)?;
         let now = js::time(env, now_ms)?;
-        let (items, magnitude) = self.keyed(env, &joined, &lens, Deltas::A(sums))?;
-        self.input(env, magnitude, |s| s.increments_coalesced(&items, requests as u64, now))?;
+        let (items, magnitude) = self.keyed(env, &joined, &lens, sums)?;
+        self.input(env, magnitude, |s| s.increments_coalesced(&items, requests, now))?;
         Ok(self.coalescing.room(&self.inner))
     }
 

@@ -116,6 +116,7 @@ function scenario(M) {
   call('nextDeadline', () => s.nextDeadline())
   call('pollTimeout', () => s.pollTimeout())
   call('increments map', () => s.increments(new Map([['d', 1]]), 12))
+  call('incrementsCoalesced', () => s.incrementsCoalesced({ d: 2, e: -1n }, 3n, 12))
   call('pollOutput (requests)', () => s.pollOutput())
   call('pollOutput again', () => s.pollOutput())
   call('intern', () => [s.intern('x'), s.intern('y'), s.intern('x'), s.keyOf(1), s.keyOf(99)])
@@ -329,6 +330,9 @@ function badInputs(M) {
     'increments not an object': () => s.increments(5, 2),
     'increments bad pair': () => s.increments([['a']], 2),
     'increments bad delta': () => s.increments({ a: 1.5 }, 2),
+    'coalesced: fewer requests than keys': () => s.incrementsCoalesced({ a: 1, b: 1 }, 1, 2),
+    'coalesced: requests not an integer': () => s.incrementsCoalesced({ a: 1 }, 1.5, 2),
+    'coalesced: requests a string': () => s.incrementsCoalesced({ a: 1 }, '1', 2),
     'unknown key id': () => s.incrementId(99, 1, 2),
     'ids/deltas length mismatch': () => s.incrementIds([0, 0], [1], 2),
     'ids not an array': () => s.incrementIds('x', [1], 2),

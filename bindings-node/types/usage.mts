@@ -70,6 +70,7 @@ export function hotLoop(nowMs: number): void {
   const ids = Uint32Array.from(['a', 'b'].map((k) => shard.intern(k)))
   shard.incrementIds(ids, new Float64Array([1, 2]), nowMs)
   shard.increments({ a: 1, b: 2n }, nowMs)
+  shard.incrementsCoalesced([['a', 3], ['b', 1n]], 4, nowMs)
   const outcome = shard.flush(nowMs)
   if (outcome.type !== 'nothing_pending') console.log(`batch ${outcome.seq}`)
   const reset = global.reset('a', nowMs)

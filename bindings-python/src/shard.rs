@@ -65,6 +65,22 @@ impl PyShard {
         result.map_err(|e| raise(py, e))
     }
 
+    /// Adds `requests` single-key increments that arrived at `now_ms`, summed per key, with
+    /// the outcome of making them one by one (flush conditions checked once, after all).
+    fn increments_coalesced(
+        &self,
+        py: Python<'_>,
+        entries: &Bound<'_, PyAny>,
+        requests: &Bound<'_, PyAny>,
+        now_ms: Millis,
+    ) -> PyResult<()> {
+        let owned = convert::entries(entries)?;
+        let requests = int::<u64>(requests, "requests")?;
+        let pairs = owned.iter().map(|(k, d)| Ok((convert::borrow(k)?, *d))).collect::<PyResult<Vec<(&str, i64)>>>()?;
+        let result = self.inner.write_sized(py, pairs.len(), |s| s.increments_coalesced(&pairs, requests, now_ms.0));
+        result.map_err(|e| raise(py, e))
+    }
+
     /// Interns `key` and returns its id for `increment_id` / `increment_ids`.
     fn intern(&self, py: Python<'_>, key: Key<'_>) -> PyResult<u32> {
         let result = self.inner.write(py).intern(key.0);

@@ -6,14 +6,17 @@ import array
 
 import pytest
 
-from support import batches, pump
+from support import batches, pump, rejected
 from shardtally import (
     Ack,
     Batch,
     BatchEntry,
     Deadline,
+    EmptyKeyError,
     FlushOutcome,
     Global,
+    InvalidArgumentError,
+    LengthMismatchError,
     SendBatch,
     Shard,
     ShardRef,
@@ -82,6 +85,41 @@ def test_increments_takes_pairs_as_any_two_item_sequence() -> None:
     shard.increments(zip(["a", "c"], array.array("q", [10, 20])), 0)
     assert {e.key: e.delta for e in shard.pending()} == {"a": 11, "b": 2, "c": 20}
     assert shard.pending_requests == 2
+
+
+def test_increments_coalesced_ends_as_the_same_increments_one_by_one() -> None:
+    settings = {"shard": 1, "incarnation": 2, "flush_after_requests": 10, "flush_after_idle_ms": 1000, "flush_max_age_ms": 5000}
+    one, group = Shard(**settings), Shard(**settings)
+    for shard in (one, group):
+        shard.increment("a", 1, 0)
+    for key, delta in [("a", 2), ("b", 5), ("a", -4), ("é🔑", 1)]:
+        one.increment(key, delta, 100)
+    group.increments_coalesced({"a": -2, "b": 5, "é🔑": 1}, 4, 100)
+    assert group.pending() == one.pending()
+    assert group.pending_requests == one.pending_requests == 5
+    assert group.next_deadline == one.next_deadline == Deadline(1100, "idle")
+    assert group.snapshot() == one.snapshot()
+    assert group.take_state_changed() and one.take_state_changed()
+    # Pairs, repeated keys summed; reaching flush_after_requests cuts one batch of everything.
+    for _ in range(5):
+        one.increment("b", 1, 200)
+    group.increments_coalesced([("b", 2), ("b", 3)], 5, 200)
+    sent, expected = batches(group), batches(one)
+    assert [b.encode() for b in sent] == [b.encode() for b in expected] and len(sent) == 1
+    assert sent[0].reason == "requests" and sent[0].deltas() == {"a": -1, "b": 10, "é🔑": 1}
+    assert group.snapshot() == one.snapshot()
+
+
+def test_increments_coalesced_rejects_fewer_requests_than_keys() -> None:
+    shard = quiet_shard()
+    shard.increment("a", 1, 0)
+    error = rejected(shard, LengthMismatchError, lambda: shard.increments_coalesced({"a": 1, "b": 1, "c": 1}, 2, 0))
+    assert (error.code, error.what, error.left, error.right) == ("LENGTH_MISMATCH", "requests and keys", 2, 3)
+    rejected(shard, LengthMismatchError, lambda: shard.increments_coalesced({}, 1, 0))
+    rejected(shard, EmptyKeyError, lambda: shard.increments_coalesced([("a", 1), ("", 1)], 2, 0))
+    rejected(shard, InvalidArgumentError, lambda: shard.increments_coalesced({"a": 1}, -1, 0))
+    shard.increments_coalesced({}, 0, 0)  # not a request
+    assert shard.pending_requests == 1
 
 
 def test_intern_and_increment_by_id() -> None:

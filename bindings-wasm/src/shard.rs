@@ -75,10 +75,14 @@ impl JsShard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// `requests` single-key increments buffered at `nowMs`, summed per key; returns the room.
-    pub fn apply(&mut self, joined: &str, lens: &[u32], sums: Float64Array, requests: f64, now_ms: f64) -> JsResult<f64> {
+    /// `requests` single-key increments that arrived at `nowMs`, summed per key (keys packed,
+    /// sums as typed array or list): the public method, and how the per-call buffer hands
+    /// over; returns the room.
+    #[wasm_bindgen(js_name = incrementsCoalesced)]
+    pub fn increments_coalesced(&mut self, joined: &str, lens: &[u32], sums: JsValue, requests: JsValue, now_ms: f64) -> JsResult<f64> {
+        let requests = js::uint("requests", &requests, u64::MAX)?;
         let now = js::time(now_ms)?;
-        self.keyed(joined, lens, &sums, |s, items| s.increments_coalesced(items, requests as u64, now))?;
+        self.keyed(joined, lens, &sums, |s, items| s.increments_coalesced(items, requests, now))?;
         Ok(self.coalescing.room(&self.inner))
     }
 

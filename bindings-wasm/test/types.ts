@@ -40,6 +40,7 @@ shard.increment('x', 1n, now);
 shard.increments({ a: 1, b: 2n }, now);
 shard.increments([['a', 1]], now);
 shard.increments(new Map([['a', 1]]), now);
+shard.incrementsCoalesced({ a: 3, b: 1n }, 4n, now);
 const id: number = shard.intern('hot');
 shard.incrementId(id, 1, now);
 shard.incrementIds(new Uint32Array([id]), new Float64Array([1]), now);

@@ -228,6 +228,17 @@ class Shard(_RunLoop):
         repeated keys are summed. Either every entry is applied or none is.
         """
 
+    def increments_coalesced(self, entries: _Entries, requests: _Int, now_ms: _Int) -> None:
+        """Adds ``requests`` single-key increments that all arrived at ``now_ms``, given as
+        their deltas summed per key (what a host that groups requests holds).
+
+        Pending deltas, ``pending_requests()`` and the idle and max-age timers end exactly as
+        if the increments had been made one by one. Flush conditions are checked once, after
+        all of them: a group that reaches ``flush_after_requests`` cuts one batch of all of
+        it. Atomic. Raises what ``increments`` raises, and ``LengthMismatchError`` when
+        ``requests`` is smaller than the number of distinct keys; nothing changes then.
+        """
+
     def intern(self, key: str) -> int:
         """Interns ``key`` and returns its id for ``increment_id`` / ``increment_ids``.
 
