@@ -6,7 +6,7 @@ import { deliverAll, entriesOf } from './host.mjs';
 
 const methods = [
   'config', 'drain', 'flush', 'generation', 'handleAck', 'handleFailure', 'handleGenerationNotice', 'handleRejection', 'handleTimeout',
-  'inFlight', 'increment', 'incrementId', 'incrementIds', 'increments', 'intern', 'isDrained', 'isDraining', 'keyOf',
+  'inFlight', 'increment', 'incrementId', 'incrementIds', 'increments', 'incrementsCoalesced', 'intern', 'isDrained', 'isDraining', 'keyOf',
   'nextDeadline', 'pending', 'pendingDelta', 'pendingKeys', 'pendingRequests', 'pollOutput', 'pollTimeout', 'rows',
   'shardRef', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged',
 ];
