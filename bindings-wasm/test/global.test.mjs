@@ -6,7 +6,7 @@ import { deliverAll, drainOutputs, entriesOf, totalsOf } from './host.mjs';
 
 const methods = [
   'config', 'flushUpstream', 'generation', 'generationNotice', 'handleBatch', 'handleGenerationNotice', 'handlePublishAck',
-  'handlePublishFailure', 'handleTimeout', 'handleUpstreamAck', 'handleUpstreamFailure', 'hasUpstream', 'inFlightPublish',
+  'handlePublishFailure', 'handleTimeout', 'handleUpstreamAck', 'handleUpstreamFailure', 'handleUpstreamRejection', 'hasUpstream', 'inFlightPublish',
   'keyGeneration', 'lastSeq', 'nextDeadline', 'pollOutput', 'pollTimeout', 'publish', 'publishedVersion', 'reset', 'rows',
   'shardWrites', 'snapshot', 'stats', 'takeChanges', 'takeStateChanged', 'total', 'totals', 'writeLog',
 ];
