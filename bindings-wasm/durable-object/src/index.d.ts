@@ -158,8 +158,9 @@ export declare class ShardObject extends DurableObject {
    * Adds a group of increments coalesced by a Worker (`requests` client increments, their
    * deltas summed per counter) as one engine input, validated and applied as a whole (one bad
    * entry rejects the group and changes nothing: re-send its increments one by one), and
-   * answers once the shard accepted it — in durable mode, once it is stored. Counts as one
-   * request towards `flushAfterRequests` and as `requests` in `stats()`.
+   * answers once the shard accepted it — in durable mode, once it is stored. Counts as its
+   * `requests` towards `flushAfterRequests` (a group that reaches it cuts a batch at once) and
+   * in `stats()`; `requests` smaller than the number of counters is `LENGTH_MISMATCH`.
    */
   incrementCoalesced(entries: Array<[string, Delta]> | Record<string, Delta>, requests: number): Promise<{ shard: number; count: number }>;
   /** Deltas not yet acknowledged by the global (pending and in flight), per counter. */

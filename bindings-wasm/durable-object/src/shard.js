@@ -205,10 +205,12 @@ export class ShardObject extends DurableObject {
    * Adds a group of increments a Worker coalesced (several client requests, their deltas
    * summed per counter) and resolves once the shard accepted them (in durable mode: stored
    * them), so the caller may then answer every request of the group. The group is one
-   * engine input, validated and applied as a whole: an invalid entry (or an overflow, or a
-   * full pending table) rejects all of it and changes nothing, so callers check names first
-   * and re-send the requests one by one on such an error. It counts as one request towards
-   * `flushAfterRequests`, and as `requests` in `stats()`.
+   * engine input (`Shard.incrementsCoalesced`), validated and applied as a whole: an invalid
+   * entry (or an overflow, or a full pending table) rejects all of it and changes nothing,
+   * so callers check names first and re-send the requests one by one on such an error. It
+   * counts as its `requests` towards `flushAfterRequests` (a group that reaches it cuts a
+   * batch at once) and in `stats()`; `requests` smaller than the number of counters is
+   * `LENGTH_MISMATCH`.
    * @param {Array<[string, number | bigint]> | Record<string, number | bigint>} entries summed deltas per counter
    * @param {number} requests how many client increments the group stands for (>= 1)
    * @returns {Promise<{shard: number, count: number}>}
@@ -218,7 +220,7 @@ export class ShardObject extends DurableObject {
       throw new CounterError("INVALID_ARGUMENT", `requests must be an integer in 1..=${MAX_COALESCED_REQUESTS}`, { requests });
     }
     const engine = this.engine ?? (await this.#engine());
-    engine.increments(entries, this.now());
+    engine.incrementsCoalesced(entries, requests, this.now());
     this.stats_.increments += requests;
     this.stats_.requests += requests;
     this.stats_.coalescedCalls += 1;
