@@ -1,7 +1,8 @@
 // The public JavaScript API of shardtally, shared by the Node package (`shardtally`, a napi-rs
 // addon) and the WebAssembly package (`shardtally-wasm`). One source: each package's build
-// copies it (bindings-js/scripts/copy.mjs), adding the export of `makeApi` as CommonJS or as
-// an ES module, and its entry calls `makeApi(native)` with its native half.
+// copies it (bindings-js/scripts/copy.mjs), adding the package's exports, one per name of the
+// object `makeApi(native)` returns (the list at its end is the one list of public names): as
+// CommonJS over the addon, or as an ES module whose entries load the wasm module their own way.
 //
 // The native half takes only primitives and typed arrays made here. Every object of the
 // caller's (options, entries, arrays, outputs passed back, typed arrays) is read in this file

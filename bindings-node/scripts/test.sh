@@ -60,7 +60,7 @@ fi
 
 # 2. The shared JavaScript API and the one public typing (build outputs, git-ignored).
 step "copy the shared JS API (bindings-js/scripts/copy.mjs)"
-node ../bindings-js/scripts/copy.mjs cjs . || fail "copying bindings-js failed" "run: node bindings-js/scripts/copy.mjs cjs bindings-node"
+node ../bindings-js/scripts/copy.mjs cjs . ./binding.js || fail "copying bindings-js failed" "run: node bindings-js/scripts/copy.mjs cjs bindings-node ./binding.js"
 
 # 3. The addon and its loader (binding.js, binding.d.ts: internal; the public typing is
 # index.d.ts, checked below and by test/surface.test.mjs against the runtime exports).

@@ -5,25 +5,9 @@
 import wasmModule from './shardtally_wasm_bg.wasm';
 import * as native from './shardtally_wasm.js';
 import { initSync } from './shardtally_wasm.js';
-import { makeApi } from './api.js';
+import load from './api.js';
 
 initSync({ module: wasmModule });
+load(native);
 
-export const {
-  Shard,
-  Global,
-  Router,
-  Gateway,
-  Membership,
-  Buckets,
-  Outbox,
-  ShardtallyError,
-  keyHash,
-  jumpHash,
-  knuthHash,
-  ownerMod,
-  ownerRange,
-  shardRange,
-  defaultRoute,
-  requestKey,
-} = makeApi(native);
+export * from './api.js';
