@@ -1,7 +1,7 @@
 'use strict'
 // What the PostgreSQL hosts share: schema names, NOTIFY channels and the versioned
-// migrations shipped in ./migrations (byte-identical to the Python package's
-// shardtally/pg/migrations; the tests check it).
+// migrations shipped in ./migrations (the Python package's shardtally/pg/migrations, copied
+// there by the build: scripts/migrations.mjs).
 //
 // A migration is migrations/<component>/<version>_<name>.sql, applied once per schema in
 // version order by `migrate`, in one transaction, under an advisory lock (concurrent starters

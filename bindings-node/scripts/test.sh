@@ -3,6 +3,7 @@
 #   1. `npm install` of the pinned dev tools (@napi-rs/cli, typescript; skipped while
 #      package-lock.json is unchanged),
 #   2. the shared JS API and typings copied from bindings-js (bindings-js/scripts/copy.mjs),
+#      and the PostgreSQL migrations from the Python package (scripts/migrations.mjs),
 #   3. the native addon, built by `napi build` (which also writes the loader binding.js and
 #      its internal typing binding.d.ts),
 #   4. `tsc --noEmit` over the TypeScript usage files (ESM and CommonJS),
@@ -58,9 +59,11 @@ else
     step "node_modules up to date"
 fi
 
-# 2. The shared JavaScript API and the one public typing (build outputs, git-ignored).
-step "copy the shared JS API (bindings-js/scripts/copy.mjs)"
+# 2. The shared JavaScript API and the one public typing, and the PostgreSQL migrations of
+# the Python package (build outputs, git-ignored).
+step "copy the shared JS API (bindings-js/scripts/copy.mjs) and the migrations (scripts/migrations.mjs)"
 node ../bindings-js/scripts/copy.mjs cjs . ./binding.js || fail "copying bindings-js failed" "run: node bindings-js/scripts/copy.mjs cjs bindings-node ./binding.js"
+node scripts/migrations.mjs || fail "copying the migrations failed" "run: node bindings-node/scripts/migrations.mjs"
 
 # 3. The addon and its loader (binding.js, binding.d.ts: internal; the public typing is
 # index.d.ts, checked below and by test/surface.test.mjs against the runtime exports).

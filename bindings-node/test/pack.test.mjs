@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,15 @@ import { fileURLToPath } from 'node:url'
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 const quiet = { npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'error' }
+
+const migrationsSource = join(pkgDir, '..', 'bindings-python', 'python', 'shardtally', 'pg', 'migrations')
+
+/** The `.sql` files below `dir`, as paths relative to it. */
+function sqlFiles(dir) {
+  const out = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.sql'))
+  assert.ok(out.includes('bootstrap.sql') && out.length > 1, `migrations in ${dir}`)
+  return out
+}
 
 function run(cmd, args, cwd) {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...quiet } })
@@ -26,6 +35,8 @@ test('npm pack installs into an empty project and loads with require and import'
       assert.ok(files.includes(f), `${f} is in the tarball`)
     }
     assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f === 'Cargo.toml' || f === 'binding.d.ts'), 'no sources or internal typings in the tarball')
+    // The PostgreSQL migrations, copied from the Python package by prepack (git ignores the copy).
+    for (const f of sqlFiles(migrationsSource)) assert.ok(files.includes(`pg/migrations/${f}`), `pg/migrations/${f} is in the tarball`)
 
     const app = join(dir, 'app')
     run('mkdir', ['-p', app], dir)

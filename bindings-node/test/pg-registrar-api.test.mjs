@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { ShardtallyError } from 'shardtally'
 import { ShardRegistrar, migrate, MigrationError, checkSchema } from 'shardtally/pg'
+import { migrations } from '../pg/migrate.js'
 import { FAST, PG_URL, drop, heartbeats, needsPg, schemaName, sql, until } from './pg-helpers.mjs'
 
 let schemas = []
@@ -227,11 +228,18 @@ function tree(root) {
   return out
 }
 
-test('the Node and Python packages ship the same migration files', () => {
-  const node = tree(join(here, '..', 'pg', 'migrations'))
-  const python = tree(join(here, '..', '..', 'bindings-python', 'python', 'shardtally', 'pg', 'migrations'))
-  assert.ok('membership/0001_clusters.sql' in node)
-  assert.deepEqual(node, python)
+test("the package ships the Python package's migration files (scripts/migrations.mjs), and the runner reads them", () => {
+  const source = tree(join(here, '..', '..', 'bindings-python', 'python', 'shardtally', 'pg', 'migrations'))
+  assert.ok('membership/0001_clusters.sql' in source)
+  assert.deepEqual(tree(join(here, '..', 'pg', 'migrations')), source, 'a stale copy: run node bindings-node/scripts/migrations.mjs')
+  for (const component of ['membership', 'buckets']) {
+    const files = Object.entries(source).filter(([path]) => path.startsWith(`${component}/`))
+    assert.deepEqual(
+      migrations(component).map((m) => m.checksum),
+      files.map(([, checksum]) => checksum),
+      component,
+    )
+  }
 })
 
 test('schema names are checked', () => {

@@ -3,7 +3,6 @@
 // hand). Each test works in a schema of its own and drops it.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
 import pg from 'pg'
 import { Buckets } from 'shardtally'
 import { BucketsStore, StoreLockedError, dailyTotals, periodTotals, migrate } from 'shardtally/pg'
@@ -51,15 +50,6 @@ test('migrations apply once even when run concurrently; the tables have the docu
       await Promise.all(clients.map((c) => c.end()))
     }
   }))
-
-test("the buckets migrations are the Python store's, byte for byte", () => {
-  const node = new URL('../pg/migrations/buckets/', import.meta.url)
-  const python = new URL('../../bindings-python/python/shardtally/pg/migrations/buckets/', import.meta.url)
-  const files = readdirSync(node).sort()
-  assert.deepEqual(readdirSync(python).sort(), files)
-  assert.ok(files.length > 0)
-  for (const f of files) assert.ok(readFileSync(new URL(f, node)).equals(readFileSync(new URL(f, python))), `${f} differs`)
-})
 
 // ----- writes -----
 

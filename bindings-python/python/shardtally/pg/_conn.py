@@ -1,6 +1,6 @@
 """What the PostgreSQL hosts share: schema names, NOTIFY channels and the versioned
-migrations shipped in ``migrations/`` (byte-identical to the Node package's
-``pg/migrations/``; the tests check it).
+migrations shipped in ``migrations/`` (the one source of the files: the Node package's build
+copies them into its ``pg/migrations/``).
 
 A migration is ``migrations/<component>/<version>_<name>.sql``, applied once per schema in
 version order by :func:`migrate`, in one transaction, under an advisory lock (concurrent
