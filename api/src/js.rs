@@ -1,5 +1,7 @@
 //! What the two JavaScript bindings (napi-rs and wasm-bindgen) share: number conversions
-//! with JavaScript's limits, and the columnar packing of keyed lists.
+//! with JavaScript's limits, the columnar packing of keyed lists and of row operations, the
+//! unpacking of what the shared JS packs (keys, byte strings, stored rows), and the errors of
+//! the arguments it checks.
 //!
 //! JavaScript numbers are doubles: an integer is exact up to `2^53 - 1`. Times are numbers
 //! of milliseconds in `0 ..= 2^53 - 1`; deltas and other 64-bit inputs are safe-integer
@@ -7,7 +9,9 @@
 
 use crate::errors::ArgError;
 use crate::naming::camel;
+use crate::options::BucketsStoredRow;
 use crate::value::{Column, Entries};
+use shardtally::journal::RowOp;
 use shardtally::settings::SettingValue;
 use shardtally::{Shard, Timestamp};
 
@@ -185,6 +189,104 @@ pub fn split_keys<'a>(joined: &'a str, lens: &[u32]) -> Option<Vec<&'a str>> {
     rest.is_empty().then_some(keys)
 }
 
+/// Storage operations ([`RowOp`]s) packed for one crossing into JS, rebuilt into `RowOp`
+/// objects by the shared JS: each op's name and table joined in `names`, `[op length, table
+/// length, key length, value length ([`NO_VALUE`]: none)]` per op in `lens`, and every key
+/// and value in `bytes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackedRows {
+    /// Each op's kind (`put`, `delete`, ...) and table, concatenated.
+    pub names: String,
+    /// Four lengths per op.
+    pub lens: Vec<u32>,
+    /// Each op's key and value, concatenated.
+    pub bytes: Vec<u8>,
+}
+
+/// The value length of a [`PackedRows`] op without a value.
+pub const NO_VALUE: u32 = u32::MAX;
+
+/// Packs row operations (see [`PackedRows`]).
+pub fn pack_row_ops(ops: impl Iterator<Item = RowOp>) -> PackedRows {
+    let mut p = PackedRows::default();
+    for op in ops {
+        let (kind, value) = (op.kind.as_str(), op.value.as_deref());
+        p.names.push_str(kind);
+        p.names.push_str(op.table);
+        p.lens.extend([kind.len(), op.table.len(), op.key.len()].map(|n| n as u32));
+        p.lens.push(value.map_or(NO_VALUE, |v| v.len() as u32));
+        p.bytes.extend_from_slice(&op.key);
+        p.bytes.extend_from_slice(value.unwrap_or_default());
+    }
+    p
+}
+
+/// Byte strings packed by the shared JS: `bytes` cut at the lengths `lens`. `None` when the
+/// lengths do not add up to `bytes`.
+pub fn split_bytes(bytes: &[u8], lens: impl Iterator<Item = u32>) -> Option<Vec<&[u8]>> {
+    let mut rest = bytes;
+    let parts = lens
+        .map(|n| {
+            let (part, tail) = rest.split_at_checked(n as usize)?;
+            rest = tail;
+            Some(part)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    rest.is_empty().then_some(parts)
+}
+
+/// Stored `(table, value)` pairs packed by the shared JS: the tables joined, `[table length
+/// (UTF-16), value length]` per pair, and the values in one byte array. `None` when the
+/// lengths do not fit.
+pub fn split_pairs<'a>(tables: &'a str, lens: &[u32], bytes: &'a [u8]) -> Option<Vec<(&'a str, &'a [u8])>> {
+    if lens.len() % 2 != 0 {
+        return None;
+    }
+    let names: Vec<u32> = lens.iter().step_by(2).copied().collect();
+    let tables = split_keys(tables, &names)?;
+    let values = split_bytes(bytes, lens.iter().skip(1).step_by(2).copied())?;
+    Some(tables.into_iter().zip(values).collect())
+}
+
+/// Stored buckets rows packed by the shared JS, per row: `joined` holds its type (`raw`,
+/// `daily`, `meta`), day and key, `lens` their UTF-16 lengths and its meta bytes' length,
+/// `counts` its count or total, `bytes` the meta rows' bytes. `None` when the lengths do
+/// not fit.
+pub fn split_buckets_rows(joined: &str, lens: &[u32], counts: &[i64], bytes: &[u8]) -> Option<Vec<BucketsStoredRow>> {
+    if lens.len() != 4 * counts.len() {
+        return None;
+    }
+    let texts: Vec<u32> = lens.chunks(4).flat_map(|c| c[..3].iter().copied()).collect();
+    let texts = split_keys(joined, &texts)?;
+    let blobs = split_bytes(bytes, lens.chunks(4).map(|c| c[3]))?;
+    Some(
+        texts
+            .chunks(3)
+            .zip(counts)
+            .zip(blobs)
+            .map(|((t, count), blob)| {
+                let (day, key) = (t[1].to_owned(), t[2].to_owned());
+                match t[0] {
+                    "raw" => BucketsStoredRow::Raw { day, key, count: *count },
+                    "daily" => BucketsStoredRow::Daily { day, key, total: *count },
+                    _ => BucketsStoredRow::Meta(blob.to_vec()),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The error of an argument the shared JS found to have the wrong type, by the code it
+/// chose (its message comes from here like every other).
+pub fn argument_error(code: &str, argument: String, expected: String, value: String) -> ArgError {
+    match code {
+        "INVALID_TIME" => ArgError::InvalidTime { value },
+        "INVALID_DELTA" => ArgError::InvalidDelta { value },
+        "INVALID_KEY" => ArgError::InvalidKey { argument: "key" },
+        _ => ArgError::InvalidArgument { argument, expected, value },
+    }
+}
+
 /// Most single-key increments the JS layer buffers between two calls into the engine.
 const BUFFER_REQUESTS: u64 = 1 << 16;
 /// Pending magnitudes above this stop buffering: a buffered sum (a safe integer) added to a
@@ -296,6 +398,36 @@ mod tests {
         let room = c.room(&s) as u64;
         assert_eq!((room / KEY_ROOM_SPAN, room % KEY_ROOM_SPAN), (BUFFER_REQUESTS, 10), "in flight: no request limit");
         assert_eq!(Coalescing::new(&s).bound, 0);
+    }
+
+    #[test]
+    fn row_ops_and_stored_rows_unpack_as_packed() {
+        use shardtally::journal::RowOpKind;
+        let ops = [
+            RowOp { kind: RowOpKind::Put, table: "slots", key: vec![1, 2], value: Some(vec![9]) },
+            RowOp { kind: RowOpKind::Delete, table: "meta", key: vec![], value: None },
+        ];
+        let p = pack_row_ops(ops.into_iter());
+        assert_eq!(p.names, "putslotsdeletemeta");
+        assert_eq!(p.lens, vec![3, 5, 2, 1, 6, 4, 0, NO_VALUE]);
+        assert_eq!(p.bytes, vec![1, 2, 9]);
+        assert_eq!(split_bytes(&[1, 2, 3], [1, 2].into_iter()), Some(vec![&[1][..], &[2, 3][..]]));
+        assert_eq!(split_bytes(&[1, 2, 3], [1, 1].into_iter()), None, "a rest");
+        assert_eq!(split_bytes(&[1], [2].into_iter()), None, "beyond the bytes");
+        assert_eq!(split_pairs("metaé", &[4, 1, 1, 2], &[7, 8, 9]), Some(vec![("meta", &[7][..]), ("é", &[8, 9][..])]));
+        assert_eq!(split_pairs("meta", &[4], &[]), None, "a pair without its value length");
+        let rows = split_buckets_rows("raw2026-01-01xmeta", &[3, 10, 1, 0, 4, 0, 0, 2], &[5, 0], &[1, 2]);
+        let raw = BucketsStoredRow::Raw { day: "2026-01-01".into(), key: "x".into(), count: 5 };
+        assert_eq!(rows, Some(vec![raw, BucketsStoredRow::Meta(vec![1, 2])]));
+        assert_eq!(split_buckets_rows("raw", &[3, 0, 0], &[1], &[]), None, "four lengths a row");
+    }
+
+    #[test]
+    fn argument_errors_by_code() {
+        let e = |code| argument_error(code, "ids".into(), "an array".into(), "5".into());
+        assert_eq!(e("INVALID_TIME"), ArgError::InvalidTime { value: "5".into() });
+        assert_eq!(e("INVALID_KEY"), ArgError::InvalidKey { argument: "key" });
+        assert_eq!(e("INVALID_ARGUMENT").to_string(), "ids must be an array, got 5");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally::buckets::{self, Day, Period};
 use shardtally::{Batch, Timestamp};
-use shardtally_api::options::{self, BucketsStoredRow};
+use shardtally_api::options;
 use shardtally_api::{views, Naming, Value};
 
 /// Time buckets (the native half of the public `Buckets`).
@@ -44,7 +44,7 @@ impl Buckets {
     ) -> Result<Self> {
         let mut numbers = Vec::new();
         js::deltas(env, counts, &mut numbers)?;
-        let rows = stored_rows(&joined, &lens, &numbers, &bytes)?;
+        let rows = shardtally_api::js::split_buckets_rows(&joined, &lens, &numbers, &bytes).ok_or_else(|| js::internal("rows"))?;
         js::make(env, names, &values, |o| options::buckets_from_rows(Naming::Camel, &rows, o)).map(|inner| Buckets { inner })
     }
 
@@ -178,29 +178,6 @@ impl Buckets {
     pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
         js::to_js(env, &views::buckets_rows(&self.inner.rows()))
     }
-}
-
-/// The rows of `Buckets.fromRows` (see there).
-fn stored_rows(joined: &str, lens: &[u32], counts: &[i64], bytes: &[u8]) -> Result<Vec<BucketsStoredRow>> {
-    if lens.len() != 4 * counts.len() {
-        return Err(js::internal("rows"));
-    }
-    let texts: Vec<u32> = lens.chunks(4).flat_map(|c| c[..3].iter().copied()).collect();
-    let texts = shardtally_api::js::split_keys(joined, &texts).ok_or_else(|| js::internal("rows"))?;
-    let blobs = js::split(bytes, lens.chunks(4).map(|c| c[3]))?;
-    Ok(texts
-        .chunks(3)
-        .zip(counts)
-        .zip(blobs)
-        .map(|((t, count), blob)| {
-            let (day, key) = (t[1].to_owned(), t[2].to_owned());
-            match t[0] {
-                "raw" => BucketsStoredRow::Raw { day, key, count: *count },
-                "daily" => BucketsStoredRow::Daily { day, key, total: *count },
-                _ => BucketsStoredRow::Meta(blob.to_vec()),
-            }
-        })
-        .collect())
 }
 
 crate::run_loop!(Buckets);

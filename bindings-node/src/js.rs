@@ -13,7 +13,7 @@ use shardtally::settings::SettingValue;
 use shardtally_api::js::{self, PackedColumn};
 use shardtally_api::naming::camel;
 use shardtally_api::options::{OptionList, OptionValue, Options};
-use shardtally_api::{AnyError, ArgError, Entries, Naming, Record, Value};
+use shardtally_api::{AnyError, Entries, Naming, Record, Value};
 use std::cell::RefCell;
 use std::ffi::CString;
 
@@ -141,23 +141,14 @@ pub(crate) fn out<'e, V: Into<Value>, E: Into<AnyError>>(env: &'e Env, r: std::r
     }
 }
 
-/// Storage operations packed for one crossing and rebuilt into `RowOp` objects by the shared
-/// JS: each op's name and table joined, `[op length, table length, key length, value length
-/// (2^32 - 1: none)]` per op, and every key and value in one byte array.
+/// Storage operations packed for one crossing (`shardtally_api::js::PackedRows`) and rebuilt
+/// into `RowOp` objects by the shared JS.
 pub(crate) fn row_ops(env: &Env, ops: impl Iterator<Item = RowOp>) -> Result<Unknown<'_>> {
-    let (mut names, mut lens, mut bytes) = (String::new(), Vec::new(), Vec::new());
-    for op in ops {
-        let (kind, value) = (op.kind.as_str(), op.value.as_deref());
-        names.push_str(kind);
-        names.push_str(op.table);
-        lens.extend([kind.len(), op.table.len(), op.key.len(), value.map_or(u32::MAX as usize, <[u8]>::len)].map(|n| n as u32));
-        bytes.extend_from_slice(&op.key);
-        bytes.extend_from_slice(value.unwrap_or_default());
-    }
+    let p = js::pack_row_ops(ops);
     let args = [
-        names.into_unknown(env)?,
-        Uint32ArraySlice::copy_from(env, lens)?.into_unknown(env)?,
-        Uint8ArraySlice::copy_from(env, bytes)?.into_unknown(env)?,
+        p.names.into_unknown(env)?,
+        Uint32ArraySlice::copy_from(env, p.lens)?.into_unknown(env)?,
+        Uint8ArraySlice::copy_from(env, p.bytes)?.into_unknown(env)?,
     ];
     callback(env, Registered::Rows, args)
 }
@@ -177,17 +168,6 @@ pub(crate) fn error(env: &Env, e: impl Into<AnyError>) -> napi::Error {
     match error_value(env, e) {
         Ok(v) => napi::Error::from(v),
         Err(e) => e,
-    }
-}
-
-/// The error of an argument the shared JS found to have the wrong type (its message comes
-/// from `shardtally-api` like every other).
-pub(crate) fn argument_error(code: &str, argument: String, expected: String, value: String) -> ArgError {
-    match code {
-        "INVALID_TIME" => ArgError::InvalidTime { value },
-        "INVALID_DELTA" => ArgError::InvalidDelta { value },
-        "INVALID_KEY" => ArgError::InvalidKey { argument: "key" },
-        _ => ArgError::InvalidArgument { argument, expected, value },
     }
 }
 
@@ -299,26 +279,9 @@ pub(crate) fn make<T, E: Into<AnyError>>(
     f(&options(names, values)?).map_err(|e| error(env, e))
 }
 
-/// Byte strings packed by the shared JS: `bytes` cut at the lengths `lens`.
-pub(crate) fn split(bytes: &[u8], lens: impl Iterator<Item = u32>) -> Result<Vec<&[u8]>> {
-    let mut rest = bytes;
-    let parts = lens
-        .map(|n| {
-            let (part, tail) = rest.split_at_checked(n as usize)?;
-            rest = tail;
-            Some(part)
-        })
-        .collect::<Option<Vec<_>>>();
-    parts.filter(|_| rest.is_empty()).ok_or_else(|| internal("byte strings"))
-}
-
-/// Stored `(table, value)` pairs packed by the shared JS: the tables joined, `[table length
-/// (UTF-16), value length]` per pair, and the values in one byte array.
+/// Stored `(table, value)` pairs packed by the shared JS (`shardtally_api::js::split_pairs`).
 pub(crate) fn pairs<'a>(tables: &'a str, lens: &[u32], bytes: &'a [u8]) -> Result<Vec<(&'a str, &'a [u8])>> {
-    let names: Vec<u32> = lens.iter().step_by(2).copied().collect();
-    let tables = js::split_keys(tables, &names).ok_or_else(|| internal("tables"))?;
-    let values = split(bytes, lens.iter().skip(1).step_by(2).copied())?;
-    Ok(tables.into_iter().zip(values).collect())
+    js::split_pairs(tables, lens, bytes).ok_or_else(|| internal("stored pairs"))
 }
 
 /// A value the shared JS never sends.

@@ -91,7 +91,7 @@ pub fn setup(error_class: JsFunction<'_>, entries: JsFunction<'_>, rows: JsFunct
 /// The error for an argument the shared JS found to have the wrong type.
 #[napi]
 pub fn argument_error(env: &Env, code: String, argument: String, expected: String, value: String) -> Result<Unknown<'_>> {
-    js::error_value(env, js::argument_error(&code, argument, expected, value))
+    js::error_value(env, shardtally_api::js::argument_error(&code, argument, expected, value))
 }
 
 /// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.

@@ -36,7 +36,7 @@ impl Membership {
         names: Vec<String>,
         values: Array<'_>,
     ) -> Result<Self> {
-        let rows = js::split(&bytes, lens.iter().copied())?;
+        let rows = shardtally_api::js::split_bytes(&bytes, lens.iter().copied()).ok_or_else(|| js::internal("snapshots"))?;
         js::make(env, names, &values, |o| options::restore_membership_clusters(Naming::Camel, rows, o)).map(|inner| Membership { inner })
     }
 

@@ -9,7 +9,7 @@ use shardtally::settings::SettingValue;
 use shardtally_api::js::{self, PackedColumn};
 use shardtally_api::naming::camel;
 use shardtally_api::options::{OptionList, OptionValue, Options};
-use shardtally_api::{AnyError, ArgError, Entries, Naming, Record, Value};
+use shardtally_api::{AnyError, Entries, Naming, Record, Value};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -129,20 +129,11 @@ pub(crate) fn out<V: Into<Value>, E: Into<AnyError>>(r: Result<V, E>) -> JsResul
     r.map(|v| to_js(&v.into())).map_err(error)
 }
 
-/// Storage operations packed for one crossing and rebuilt into `RowOp` objects by the shared
-/// JS: each op's name and table joined, `[op length, table length, key length, value length
-/// (2^32 - 1: none)]` per op, and every key and value in one byte array.
+/// Storage operations packed for one crossing (`shardtally_api::js::PackedRows`) and rebuilt
+/// into `RowOp` objects by the shared JS.
 pub(crate) fn row_ops(ops: impl Iterator<Item = RowOp>) -> JsValue {
-    let (mut names, mut lens, mut bytes) = (String::new(), Vec::new(), Vec::new());
-    for op in ops {
-        let (kind, value) = (op.kind.as_str(), op.value.as_deref());
-        names.push_str(kind);
-        names.push_str(op.table);
-        lens.extend([kind.len(), op.table.len(), op.key.len(), value.map_or(u32::MAX as usize, <[u8]>::len)].map(|n| n as u32));
-        bytes.extend_from_slice(&op.key);
-        bytes.extend_from_slice(value.unwrap_or_default());
-    }
-    callback(Registered::Rows, &JsValue::from_str(&names), &Uint32Array::from(&lens[..]), &Uint8Array::from(&bytes[..]))
+    let p = js::pack_row_ops(ops);
+    callback(Registered::Rows, &JsValue::from_str(&p.names), &Uint32Array::from(&p.lens[..]), &Uint8Array::from(&p.bytes[..]))
 }
 
 // ----- errors -----
@@ -155,17 +146,6 @@ pub(crate) fn error(e: impl Into<AnyError>) -> JsValue {
     callback(Registered::ErrorClass, &JsValue::from_str(&view.message), &constant(view.code, false), &fields)
 }
 
-/// The error of an argument the shared JS found to have the wrong type (its message comes
-/// from `shardtally-api` like every other).
-pub(crate) fn argument_error(code: &str, argument: String, expected: String, value: String) -> ArgError {
-    match code {
-        "INVALID_TIME" => ArgError::InvalidTime { value },
-        "INVALID_DELTA" => ArgError::InvalidDelta { value },
-        "INVALID_KEY" => ArgError::InvalidKey { argument: "key" },
-        _ => ArgError::InvalidArgument { argument, expected, value },
-    }
-}
-
 /// A machine from the options the shared JS read (`names`, `values`), or the error to throw.
 pub(crate) fn make<T, E: Into<AnyError>>(
     names: Vec<String>,
@@ -175,26 +155,9 @@ pub(crate) fn make<T, E: Into<AnyError>>(
     f(&options(names, values)?).map_err(error)
 }
 
-/// Byte strings packed by the shared JS: `bytes` cut at the lengths `lens`.
-pub(crate) fn split(bytes: &[u8], lens: impl Iterator<Item = u32>) -> JsResult<Vec<&[u8]>> {
-    let mut rest = bytes;
-    let parts = lens
-        .map(|n| {
-            let (part, tail) = rest.split_at_checked(n as usize)?;
-            rest = tail;
-            Some(part)
-        })
-        .collect::<Option<Vec<_>>>();
-    parts.filter(|_| rest.is_empty()).ok_or_else(|| internal("byte strings"))
-}
-
-/// Stored `(table, value)` pairs packed by the shared JS: the tables joined, `[table length
-/// (UTF-16), value length]` per pair, and the values in one byte array.
+/// Stored `(table, value)` pairs packed by the shared JS (`shardtally_api::js::split_pairs`).
 pub(crate) fn pairs<'a>(tables: &'a str, lens: &[u32], bytes: &'a [u8]) -> JsResult<Vec<(&'a str, &'a [u8])>> {
-    let names: Vec<u32> = lens.iter().step_by(2).copied().collect();
-    let tables = js::split_keys(tables, &names).ok_or_else(|| internal("tables"))?;
-    let values = split(bytes, lens.iter().skip(1).step_by(2).copied())?;
-    Ok(tables.into_iter().zip(values).collect())
+    js::split_pairs(tables, lens, bytes).ok_or_else(|| internal("stored pairs"))
 }
 
 /// A value the shared JS never sends.

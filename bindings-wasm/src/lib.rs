@@ -85,7 +85,7 @@ pub fn setup(error_class: js_sys::Function, entries: js_sys::Function, rows: js_
 /// The error for an argument the shared JS found to have the wrong type.
 #[wasm_bindgen(js_name = argumentError)]
 pub fn argument_error(code: &str, argument: String, expected: String, value: String) -> JsValue {
-    js::error(js::argument_error(code, argument, expected, value))
+    js::error(shardtally_api::js::argument_error(code, argument, expected, value))
 }
 
 /// The stable 64-bit hash of a key (FNV-1a then a mixer), as a bigint.

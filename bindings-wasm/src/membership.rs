@@ -27,7 +27,7 @@ impl JsMembership {
     /// A membership machine from `snapshotCluster()` rows (packed: `bytes` cut at `lens`).
     #[wasm_bindgen(js_name = restoreClusters)]
     pub fn restore_clusters(bytes: &[u8], lens: &[u32], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsMembership> {
-        let rows = js::split(bytes, lens.iter().copied())?;
+        let rows = shardtally_api::js::split_bytes(bytes, lens.iter().copied()).ok_or_else(|| js::internal("snapshots"))?;
         js::make(names, values, |o| options::restore_membership_clusters(Naming::Camel, rows, o)).map(|inner| JsMembership { inner })
     }
 
