@@ -15,20 +15,10 @@ pub struct Buckets {
     inner: buckets::Buckets,
 }
 
+crate::machine!(Buckets, |inner| Buckets { inner }, options::new_buckets, options::restore_buckets);
+
 #[napi]
 impl Buckets {
-    /// Time buckets from options (their settings).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::new_buckets(Naming::Camel, o)).map(|inner| Buckets { inner })
-    }
-
-    /// Time buckets from `snapshot()` bytes and their settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::restore_buckets(Naming::Camel, &bytes, o)).map(|inner| Buckets { inner })
-    }
-
     /// Time buckets from stored rows, packed per row: `joined` holds its type, day and key,
     /// `lens` their UTF-16 lengths and its meta bytes' length, `counts` its count or total,
     /// `bytes` the meta rows' bytes.

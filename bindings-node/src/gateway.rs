@@ -1,11 +1,11 @@
 //! `Gateway`: routes requests to replicas with a connection limit each (SPEC §6).
 
 use crate::js::{self, Num};
-use napi::bindgen_prelude::{Array, Uint32ArraySlice, Uint8ArraySlice, Unknown};
+use napi::bindgen_prelude::{Uint32ArraySlice, Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally::{self as st, CreationId, GossipId};
-use shardtally_api::{options, views, AnyError, Naming, Value};
+use shardtally_api::{options, views, AnyError, Value};
 
 /// A gateway (the native half of the public `Gateway`).
 #[napi]
@@ -17,46 +17,10 @@ fn id(env: &Env, argument: &str, v: &Num) -> Result<u64> {
     js::uint(env, argument, v, u64::MAX)
 }
 
+crate::machine!(Gateway, |inner| Gateway { inner }, options::new_gateway, options::restore_gateway, rows: options::gateway_from_rows);
+
 #[napi]
 impl Gateway {
-    /// A gateway from options (`group` and the settings).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::new_gateway(Naming::Camel, o)).map(|inner| Gateway { inner })
-    }
-
-    /// A gateway from `snapshot()` bytes and its settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::restore_gateway(Naming::Camel, &bytes, o)).map(|inner| Gateway { inner })
-    }
-
-    /// A gateway from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[napi(factory)]
-    pub fn from_rows(
-        env: &Env,
-        tables: String,
-        lens: Uint32ArraySlice<'_>,
-        bytes: Uint8ArraySlice<'_>,
-        names: Vec<String>,
-        values: Array<'_>,
-    ) -> Result<Self> {
-        let pairs = js::pairs(&tables, &lens, &bytes)?;
-        js::make(env, names, &values, |o| options::gateway_from_rows(Naming::Camel, pairs, o)).map(|inner| Gateway { inner })
-    }
-
-    /// The row changes since the last call, as `RowOp`s (packed: `js::row_ops`).
-    #[napi]
-    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state, as `put` `RowOp`s.
-    #[napi]
-    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
-    }
-
     /// Picks the replica for a request; a `Route`.
     #[napi]
     pub fn route<'e>(&mut self, env: &'e Env, request: String, now_ms: f64) -> Result<Unknown<'e>> {

@@ -1,11 +1,11 @@
 //! `Global`: applies batches exactly once, keeps the totals, tells the host when to publish.
 
 use crate::js::{self, Num};
-use napi::bindgen_prelude::{Array, Uint32ArraySlice, Uint8ArraySlice, Unknown};
+use napi::bindgen_prelude::{Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally as st;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 
 /// The global aggregator (the native half of the public `Global`).
 #[napi]
@@ -17,36 +17,10 @@ fn value<'e>(env: &'e Env, v: impl Into<Value>) -> Result<Unknown<'e>> {
     js::to_js(env, &v.into())
 }
 
+crate::machine!(Global, |inner| Global { inner }, options::new_global, options::restore_global, rows: options::global_from_rows);
+
 #[napi]
 impl Global {
-    /// A global from options (settings; `upstream`: a tiered global's shard options).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        let o = js::options(names, &values)?;
-        options::new_global(Naming::Camel, &o).map(|inner| Global { inner }).map_err(|e| js::error(env, e))
-    }
-
-    /// A global from `snapshot()` bytes and its settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        let o = js::options(names, &values)?;
-        options::restore_global(Naming::Camel, &bytes, &o).map(|inner| Global { inner }).map_err(|e| js::error(env, e))
-    }
-
-    /// A global from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[napi(factory)]
-    pub fn from_rows(
-        env: &Env,
-        tables: String,
-        lens: Uint32ArraySlice<'_>,
-        bytes: Uint8ArraySlice<'_>,
-        names: Vec<String>,
-        values: Array<'_>,
-    ) -> Result<Self> {
-        let pairs = js::pairs(&tables, &lens, &bytes)?;
-        js::make(env, names, &values, |o| options::global_from_rows(Naming::Camel, pairs, o)).map(|inner| Global { inner })
-    }
-
     /// Applies a batch exactly once; returns the `AckOutput`.
     #[napi]
     pub fn handle_batch<'e>(&mut self, env: &'e Env, batch: Uint8ArraySlice<'_>, now_ms: f64) -> Result<Unknown<'e>> {
@@ -107,18 +81,6 @@ impl Global {
         let shard = js::u32(env, "shard", shard)?;
         let incarnation = js::uint(env, "incarnation", &incarnation, u64::MAX)?;
         value(env, views::notice(&self.inner.generation_notice(&key, st::ShardRef { shard, incarnation })))
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[napi]
-    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    #[napi]
-    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Tiered aggregation: forwarding batch `seq` failed.

@@ -81,6 +81,64 @@ macro_rules! run_loop {
 }
 pub(crate) use run_loop;
 
+/// The constructors of a machine, written once: `new` from the options the shared JS read and
+/// `restore` from `snapshot()` bytes and settings, through the `shardtally_api::options`
+/// functions given, `$wrap` making the class of the core machine. With `rows:`, also
+/// `fromRows` (stored pairs, packed: `js::pairs`) and the row journal (`takeChanges`, `rows`,
+/// packed: `js::row_ops`).
+macro_rules! machine {
+    ($machine:ident, $wrap:expr, $new:path, $restore:path) => {
+        #[napi]
+        impl $machine {
+            /// A machine from options (its settings, and the identity some take).
+            #[napi(constructor)]
+            pub fn new(env: &napi::Env, names: Vec<String>, values: napi::bindgen_prelude::Array<'_>) -> napi::Result<Self> {
+                crate::js::make(env, names, &values, |o| $new(shardtally_api::Naming::Camel, o)).map($wrap)
+            }
+            /// A machine from `snapshot()` bytes and its settings.
+            #[napi(factory)]
+            pub fn restore(
+                env: &napi::Env,
+                bytes: napi::bindgen_prelude::Uint8ArraySlice<'_>,
+                names: Vec<String>,
+                values: napi::bindgen_prelude::Array<'_>,
+            ) -> napi::Result<Self> {
+                crate::js::make(env, names, &values, |o| $restore(shardtally_api::Naming::Camel, &bytes, o)).map($wrap)
+            }
+        }
+    };
+    ($machine:ident, $wrap:expr, $new:path, $restore:path, rows: $from_rows:path) => {
+        crate::machine!($machine, $wrap, $new, $restore);
+        #[napi]
+        impl $machine {
+            /// A machine from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+            #[napi(factory)]
+            pub fn from_rows(
+                env: &napi::Env,
+                tables: String,
+                lens: napi::bindgen_prelude::Uint32ArraySlice<'_>,
+                bytes: napi::bindgen_prelude::Uint8ArraySlice<'_>,
+                names: Vec<String>,
+                values: napi::bindgen_prelude::Array<'_>,
+            ) -> napi::Result<Self> {
+                let pairs = crate::js::pairs(&tables, &lens, &bytes)?;
+                crate::js::make(env, names, &values, |o| $from_rows(shardtally_api::Naming::Camel, pairs, o)).map($wrap)
+            }
+            /// The row changes since the last call, as `RowOp`s (packed: `js::row_ops`).
+            #[napi]
+            pub fn take_changes<'e>(&mut self, env: &'e napi::Env) -> napi::Result<napi::bindgen_prelude::Unknown<'e>> {
+                crate::js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
+            }
+            /// Every row of the state, as `put` `RowOp`s.
+            #[napi]
+            pub fn rows<'e>(&self, env: &'e napi::Env) -> napi::Result<napi::bindgen_prelude::Unknown<'e>> {
+                crate::js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
+            }
+        }
+    };
+}
+pub(crate) use machine;
+
 /// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
 /// once by the shared JS).
 #[napi]

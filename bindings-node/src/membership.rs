@@ -13,20 +13,10 @@ pub struct Membership {
     inner: st::Membership,
 }
 
+crate::machine!(Membership, |inner| Membership { inner }, options::new_membership, options::restore_membership);
+
 #[napi]
 impl Membership {
-    /// A membership machine from options (its settings).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::new_membership(Naming::Camel, o)).map(|inner| Membership { inner })
-    }
-
-    /// A membership machine from `snapshot()` bytes and its settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::restore_membership(Naming::Camel, &bytes, o)).map(|inner| Membership { inner })
-    }
-
     /// A membership machine from `snapshotCluster()` rows (packed: `bytes` cut at `lens`).
     #[napi(factory)]
     pub fn restore_clusters(

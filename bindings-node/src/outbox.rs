@@ -1,11 +1,11 @@
 //! `Outbox`: a bounded queue between a host and a remote sink (SPEC §8).
 
 use crate::js::{self, Num};
-use napi::bindgen_prelude::{Array, Uint32ArraySlice, Uint8ArraySlice, Unknown};
+use napi::bindgen_prelude::{Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally::outbox;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 
 /// An outbox (the native half of the public `Outbox`).
 #[napi]
@@ -13,46 +13,10 @@ pub struct Outbox {
     inner: outbox::Outbox,
 }
 
+crate::machine!(Outbox, |inner| Outbox { inner }, options::new_outbox, options::restore_outbox, rows: options::outbox_from_rows);
+
 #[napi]
 impl Outbox {
-    /// An outbox from options (its settings).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::new_outbox(Naming::Camel, o)).map(|inner| Outbox { inner })
-    }
-
-    /// An outbox from `snapshot()` bytes and its settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        js::make(env, names, &values, |o| options::restore_outbox(Naming::Camel, &bytes, o)).map(|inner| Outbox { inner })
-    }
-
-    /// An outbox from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[napi(factory)]
-    pub fn from_rows(
-        env: &Env,
-        tables: String,
-        lens: Uint32ArraySlice<'_>,
-        bytes: Uint8ArraySlice<'_>,
-        names: Vec<String>,
-        values: Array<'_>,
-    ) -> Result<Self> {
-        let pairs = js::pairs(&tables, &lens, &bytes)?;
-        js::make(env, names, &values, |o| options::outbox_from_rows(Naming::Camel, pairs, o)).map(|inner| Outbox { inner })
-    }
-
-    /// The row changes since the last call, as `RowOp`s (packed: `js::row_ops`).
-    #[napi]
-    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state, as `put` `RowOp`s.
-    #[napi]
-    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
-    }
-
     /// Queues a message (never blocks); an `OfferOutcome`.
     #[napi]
     pub fn offer<'e>(&mut self, env: &'e Env, message: Uint8ArraySlice<'_>, now_ms: f64) -> Result<Unknown<'e>> {

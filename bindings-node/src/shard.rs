@@ -1,13 +1,13 @@
 //! `Shard`: buffers deltas per key and ships them to the global as batches.
 
 use crate::js::{self, Deltas, Num};
-use napi::bindgen_prelude::{Array, Either, Float64ArraySlice, Uint32ArraySlice, Uint8ArraySlice, Unknown};
+use napi::bindgen_prelude::{Either, Float64ArraySlice, Uint32ArraySlice, Uint8ArraySlice, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 use shardtally as st;
 use shardtally::KeyId;
 use shardtally_api::js::Coalescing;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 
 /// A shard (the native half of the public `Shard`).
 #[napi]
@@ -43,36 +43,10 @@ impl Shard {
     }
 }
 
+crate::machine!(Shard, Shard::wrap, options::new_shard, options::restore_shard, rows: options::shard_from_rows);
+
 #[napi]
 impl Shard {
-    /// A shard from options (`shard`, `incarnation`, `generation` and the settings).
-    #[napi(constructor)]
-    pub fn new(env: &Env, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        let o = js::options(names, &values)?;
-        options::new_shard(Naming::Camel, &o).map(Shard::wrap).map_err(|e| js::error(env, e))
-    }
-
-    /// A shard from `snapshot()` bytes and its settings.
-    #[napi(factory)]
-    pub fn restore(env: &Env, bytes: Uint8ArraySlice<'_>, names: Vec<String>, values: Array<'_>) -> Result<Self> {
-        let o = js::options(names, &values)?;
-        options::restore_shard(Naming::Camel, &bytes, &o).map(Shard::wrap).map_err(|e| js::error(env, e))
-    }
-
-    /// A shard from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[napi(factory)]
-    pub fn from_rows(
-        env: &Env,
-        tables: String,
-        lens: Uint32ArraySlice<'_>,
-        bytes: Uint8ArraySlice<'_>,
-        names: Vec<String>,
-        values: Array<'_>,
-    ) -> Result<Self> {
-        let pairs = js::pairs(&tables, &lens, &bytes)?;
-        js::make(env, names, &values, |o| options::shard_from_rows(Naming::Camel, pairs, o)).map(Shard::wrap)
-    }
-
     /// One increment; returns the room for buffering (`shardtally_api::js::Coalescing`).
     #[napi]
     pub fn increment(&mut self, env: &Env, key: String, delta: Num, now_ms: f64) -> Result<f64> {
@@ -174,18 +148,6 @@ impl Shard {
         let now = js::time(env, now_ms)?;
         let notice = st::GenerationNotice::decode(&notice).map_err(|e| js::error(env, e))?;
         self.input(env, 0, |s| Ok(s.handle_generation_notice(&notice, now)))
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[napi]
-    pub fn take_changes<'e>(&mut self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    #[napi]
-    pub fn rows<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
-        js::row_ops(env, self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Sending batch `seq` failed.

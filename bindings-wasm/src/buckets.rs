@@ -13,19 +13,10 @@ pub struct JsBuckets {
     inner: buckets::Buckets,
 }
 
+crate::machine!(JsBuckets, Buckets, |inner| JsBuckets { inner }, options::new_buckets, options::restore_buckets);
+
 #[wasm_bindgen(js_class = Buckets)]
 impl JsBuckets {
-    /// Time buckets from options (their settings).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsBuckets> {
-        js::make(names, values, |o| options::new_buckets(Naming::Camel, o)).map(|inner| JsBuckets { inner })
-    }
-
-    /// Time buckets from `snapshot()` bytes and their settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsBuckets> {
-        js::make(names, values, |o| options::restore_buckets(Naming::Camel, bytes, o)).map(|inner| JsBuckets { inner })
-    }
-
     /// Time buckets from stored rows, packed per row: `joined` holds its type, day and key,
     /// `lens` their UTF-16 lengths and its meta bytes' length, `counts` its count or total,
     /// `bytes` the meta rows' bytes.

@@ -2,7 +2,7 @@
 
 use crate::js::{self, JsResult};
 use shardtally::{self as st, CreationId, GossipId};
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 use wasm_bindgen::prelude::*;
 
 /// A gateway (the native half of the public `Gateway`).
@@ -15,37 +15,10 @@ fn id(argument: &str, v: &JsValue) -> JsResult<u64> {
     js::uint(argument, v, u64::MAX)
 }
 
+crate::machine!(JsGateway, Gateway, |inner| JsGateway { inner }, options::new_gateway, options::restore_gateway, rows: options::gateway_from_rows);
+
 #[wasm_bindgen(js_class = Gateway)]
 impl JsGateway {
-    /// A gateway from options (`group` and the settings).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGateway> {
-        js::make(names, values, |o| options::new_gateway(Naming::Camel, o)).map(|inner| JsGateway { inner })
-    }
-
-    /// A gateway from `snapshot()` bytes and its settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGateway> {
-        js::make(names, values, |o| options::restore_gateway(Naming::Camel, bytes, o)).map(|inner| JsGateway { inner })
-    }
-
-    /// A gateway from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[wasm_bindgen(js_name = fromRows)]
-    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGateway> {
-        let pairs = js::pairs(tables, lens, bytes)?;
-        js::make(names, values, |o| options::gateway_from_rows(Naming::Camel, pairs, o)).map(|inner| JsGateway { inner })
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self) -> JsValue {
-        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    pub fn rows(&self) -> JsValue {
-        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
-    }
-
     /// Picks the replica for a request; a `Route`.
     pub fn route(&mut self, request: &str, now_ms: f64) -> JsResult<JsValue> {
         let now = js::time(now_ms)?;

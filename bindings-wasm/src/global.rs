@@ -2,7 +2,7 @@
 
 use crate::js::{self, JsResult};
 use shardtally as st;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 use wasm_bindgen::prelude::*;
 
 /// The global aggregator (the native half of the public `Global`).
@@ -15,26 +15,10 @@ fn value(v: impl Into<Value>) -> JsValue {
     js::to_js(&v.into())
 }
 
+crate::machine!(JsGlobal, Global, |inner| JsGlobal { inner }, options::new_global, options::restore_global, rows: options::global_from_rows);
+
 #[wasm_bindgen(js_class = Global)]
 impl JsGlobal {
-    /// A global from options (settings; `upstream`: a tiered global's shard options).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGlobal> {
-        options::new_global(Naming::Camel, &js::options(names, values)?).map(|inner| JsGlobal { inner }).map_err(js::error)
-    }
-
-    /// A global from `snapshot()` bytes and its settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGlobal> {
-        options::restore_global(Naming::Camel, bytes, &js::options(names, values)?).map(|inner| JsGlobal { inner }).map_err(js::error)
-    }
-
-    /// A global from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[wasm_bindgen(js_name = fromRows)]
-    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsGlobal> {
-        let pairs = js::pairs(tables, lens, bytes)?;
-        js::make(names, values, |o| options::global_from_rows(Naming::Camel, pairs, o)).map(|inner| JsGlobal { inner })
-    }
-
     /// Applies a batch exactly once; returns the `AckOutput`.
     #[wasm_bindgen(js_name = handleBatch)]
     pub fn handle_batch(&mut self, batch: &[u8], now_ms: f64) -> JsResult<JsValue> {
@@ -91,17 +75,6 @@ impl JsGlobal {
         let shard = js::u32("shard", shard)?;
         let incarnation = js::uint("incarnation", &incarnation, u64::MAX)?;
         Ok(value(views::notice(&self.inner.generation_notice(key, st::ShardRef { shard, incarnation }))))
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self) -> JsValue {
-        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    pub fn rows(&self) -> JsValue {
-        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Tiered aggregation: forwarding batch `seq` failed.

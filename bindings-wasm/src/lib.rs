@@ -75,6 +75,56 @@ macro_rules! run_loop {
 }
 pub(crate) use run_loop;
 
+/// The constructors of a machine, written once: `new` from the options the shared JS read and
+/// `restore` from `snapshot()` bytes and settings, through the `shardtally_api::options`
+/// functions given, `$wrap` making the class of the core machine. With `rows:`, also
+/// `fromRows` (stored pairs, packed: `js::pairs`) and the row journal (`takeChanges`, `rows`,
+/// packed: `js::row_ops`).
+macro_rules! machine {
+    ($machine:ident, $class:ident, $wrap:expr, $new:path, $restore:path) => {
+        #[wasm_bindgen(js_class = $class)]
+        impl $machine {
+            /// A machine from options (its settings, and the identity some take).
+            #[wasm_bindgen(constructor)]
+            pub fn new(names: Vec<String>, values: Vec<wasm_bindgen::JsValue>) -> crate::js::JsResult<$machine> {
+                crate::js::make(names, values, |o| $new(shardtally_api::Naming::Camel, o)).map($wrap)
+            }
+            /// A machine from `snapshot()` bytes and its settings.
+            pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<wasm_bindgen::JsValue>) -> crate::js::JsResult<$machine> {
+                crate::js::make(names, values, |o| $restore(shardtally_api::Naming::Camel, bytes, o)).map($wrap)
+            }
+        }
+    };
+    ($machine:ident, $class:ident, $wrap:expr, $new:path, $restore:path, rows: $from_rows:path) => {
+        crate::machine!($machine, $class, $wrap, $new, $restore);
+        #[wasm_bindgen(js_class = $class)]
+        impl $machine {
+            /// A machine from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
+            #[wasm_bindgen(js_name = fromRows)]
+            pub fn from_rows(
+                tables: &str,
+                lens: &[u32],
+                bytes: &[u8],
+                names: Vec<String>,
+                values: Vec<wasm_bindgen::JsValue>,
+            ) -> crate::js::JsResult<$machine> {
+                let pairs = crate::js::pairs(tables, lens, bytes)?;
+                crate::js::make(names, values, |o| $from_rows(shardtally_api::Naming::Camel, pairs, o)).map($wrap)
+            }
+            /// The row changes since the last call, as `RowOp`s (packed: `js::row_ops`).
+            #[wasm_bindgen(js_name = takeChanges)]
+            pub fn take_changes(&mut self) -> wasm_bindgen::JsValue {
+                crate::js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
+            }
+            /// Every row of the state, as `put` `RowOp`s.
+            pub fn rows(&self) -> wasm_bindgen::JsValue {
+                crate::js::row_ops(self.inner.rows().iter().map(|r| r.op()))
+            }
+        }
+    };
+}
+pub(crate) use machine;
+
 /// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
 /// once by the shared JS).
 #[wasm_bindgen]

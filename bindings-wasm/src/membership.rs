@@ -11,19 +11,10 @@ pub struct JsMembership {
     inner: st::Membership,
 }
 
+crate::machine!(JsMembership, Membership, |inner| JsMembership { inner }, options::new_membership, options::restore_membership);
+
 #[wasm_bindgen(js_class = Membership)]
 impl JsMembership {
-    /// A membership machine from options (its settings).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsMembership> {
-        js::make(names, values, |o| options::new_membership(Naming::Camel, o)).map(|inner| JsMembership { inner })
-    }
-
-    /// A membership machine from `snapshot()` bytes and its settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsMembership> {
-        js::make(names, values, |o| options::restore_membership(Naming::Camel, bytes, o)).map(|inner| JsMembership { inner })
-    }
-
     /// A membership machine from `snapshotCluster()` rows (packed: `bytes` cut at `lens`).
     #[wasm_bindgen(js_name = restoreClusters)]
     pub fn restore_clusters(bytes: &[u8], lens: &[u32], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsMembership> {

@@ -2,7 +2,7 @@
 
 use crate::js::{self, JsResult};
 use shardtally::outbox;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 use wasm_bindgen::prelude::*;
 
 /// An outbox (the native half of the public `Outbox`).
@@ -11,37 +11,10 @@ pub struct JsOutbox {
     inner: outbox::Outbox,
 }
 
+crate::machine!(JsOutbox, Outbox, |inner| JsOutbox { inner }, options::new_outbox, options::restore_outbox, rows: options::outbox_from_rows);
+
 #[wasm_bindgen(js_class = Outbox)]
 impl JsOutbox {
-    /// An outbox from options (its settings).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsOutbox> {
-        js::make(names, values, |o| options::new_outbox(Naming::Camel, o)).map(|inner| JsOutbox { inner })
-    }
-
-    /// An outbox from `snapshot()` bytes and its settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsOutbox> {
-        js::make(names, values, |o| options::restore_outbox(Naming::Camel, bytes, o)).map(|inner| JsOutbox { inner })
-    }
-
-    /// An outbox from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[wasm_bindgen(js_name = fromRows)]
-    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsOutbox> {
-        let pairs = js::pairs(tables, lens, bytes)?;
-        js::make(names, values, |o| options::outbox_from_rows(Naming::Camel, pairs, o)).map(|inner| JsOutbox { inner })
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self) -> JsValue {
-        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    pub fn rows(&self) -> JsValue {
-        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
-    }
-
     /// Queues a message (never blocks); an `OfferOutcome`.
     pub fn offer(&mut self, message: Vec<u8>, now_ms: f64) -> JsResult<JsValue> {
         let now = js::time(now_ms)?;

@@ -5,7 +5,7 @@ use js_sys::{Float64Array, Uint32Array};
 use shardtally as st;
 use shardtally::KeyId;
 use shardtally_api::js::Coalescing;
-use shardtally_api::{options, views, Naming, Value};
+use shardtally_api::{options, views, Value};
 use wasm_bindgen::prelude::*;
 
 /// A shard (the native half of the public `Shard`).
@@ -47,26 +47,10 @@ fn value(v: impl Into<Value>) -> JsValue {
     js::to_js(&v.into())
 }
 
+crate::machine!(JsShard, Shard, JsShard::wrap, options::new_shard, options::restore_shard, rows: options::shard_from_rows);
+
 #[wasm_bindgen(js_class = Shard)]
 impl JsShard {
-    /// A shard from options (`shard`, `incarnation`, `generation` and the settings).
-    #[wasm_bindgen(constructor)]
-    pub fn new(names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsShard> {
-        options::new_shard(Naming::Camel, &js::options(names, values)?).map(JsShard::wrap).map_err(js::error)
-    }
-
-    /// A shard from `snapshot()` bytes and its settings.
-    pub fn restore(bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsShard> {
-        options::restore_shard(Naming::Camel, bytes, &js::options(names, values)?).map(JsShard::wrap).map_err(js::error)
-    }
-
-    /// A shard from its stored `(table, value)` pairs (packed: `js::pairs`) and its settings.
-    #[wasm_bindgen(js_name = fromRows)]
-    pub fn from_rows(tables: &str, lens: &[u32], bytes: &[u8], names: Vec<String>, values: Vec<JsValue>) -> JsResult<JsShard> {
-        let pairs = js::pairs(tables, lens, bytes)?;
-        js::make(names, values, |o| options::shard_from_rows(Naming::Camel, pairs, o)).map(JsShard::wrap)
-    }
-
     /// One increment; returns the room for buffering (`shardtally_api::js::Coalescing`).
     pub fn increment(&mut self, key: &str, delta: JsValue, now_ms: f64) -> JsResult<f64> {
         let delta = js::delta(&delta)?;
@@ -148,17 +132,6 @@ impl JsShard {
         let now = js::time(now_ms)?;
         let notice = st::GenerationNotice::decode(notice).map_err(js::error)?;
         self.input(0, |s| Ok(s.handle_generation_notice(&notice, now)))
-    }
-
-    /// The row operations since the last call (packed: `js::row_ops`).
-    #[wasm_bindgen(js_name = takeChanges)]
-    pub fn take_changes(&mut self) -> JsValue {
-        js::row_ops(self.inner.take_changes().iter().map(|r| r.op()))
-    }
-
-    /// Every row of the state as `put` operations (packed: `js::row_ops`).
-    pub fn rows(&self) -> JsValue {
-        js::row_ops(self.inner.rows().iter().map(|r| r.op()))
     }
 
     /// Sending batch `seq` failed.
