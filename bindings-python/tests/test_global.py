@@ -20,6 +20,7 @@ from shardtally import (
     Shard,
     ShardRef,
     ShardWrites,
+    TableFullError,
     KeyDelta,
     KeyTotal,
 )
@@ -191,3 +192,23 @@ def test_tiered_aggregation_forwards_everything_upstream() -> None:
         Global().flush_upstream(0)
     with pytest.raises(NoUpstreamError):
         Global().handle_upstream_failure(1, 0)
+
+
+def test_tiered_aggregation_drops_a_batch_the_upstream_rejects_for_good() -> None:
+    top = Global(max_keys=1)
+    middle = Global(upstream={"shard": 0, "incarnation": 5, "flush_after_requests": 0})
+    leaf = Shard(shard=1, incarnation=1, flush_after_requests=1)
+    leaf.increments({"a": 1, "b": 1}, 0)
+    pump(leaf, middle, 0)
+    assert middle.flush_upstream(1) == FlushOutcome("sent", 1)
+    (forwarded,) = forwards(middle)
+    with pytest.raises(TableFullError) as info:
+        top.handle_batch(forwarded, 2)
+    assert info.value.rejects_batch
+    assert middle.handle_upstream_rejection(forwarded.seq, 2)  # a counted drop, not re-sent
+    assert not middle.handle_upstream_rejection(forwarded.seq, 2)  # no longer in flight
+    upstream = middle.upstream_copy()
+    assert upstream is not None and upstream.in_flight is None and upstream.stats.rejected_batches == 1
+    assert middle.next_deadline is None or middle.next_deadline.timer != "upstream"
+    with pytest.raises(NoUpstreamError):
+        Global().handle_upstream_rejection(1, 0)
