@@ -96,7 +96,7 @@ export interface GlobalSettings {
   maxKeys?: number
   /** Longest key in UTF-8 bytes. Default 256. */
   maxKeyBytes?: number
-  /** Most `(shard, incarnation)` pairs remembered for deduplication; the least recently seen is pruned beyond it (counted in the global's stats). Default 10000. */
+  /** Most `(shard, incarnation)` pairs remembered for deduplication (and shards with per-shard statistics). Beyond it the least recently seen life that a newer life of its shard index replaced is pruned (counted in the global's stats); a batch from a new life when every entry is a live shard is refused with a `"dedup"` table-full error, so set it above the number of live shards. Default 10000. */
   maxDedupEntries?: number
   /** Seed of the jitter generator. Default 0. */
   seed?: number | bigint

@@ -64,7 +64,7 @@ class GlobalSettings(TypedDict, total=False):
     max_key_bytes: int
     """Longest key in UTF-8 bytes. Default 256."""
     max_dedup_entries: int
-    """Most ``(shard, incarnation)`` pairs remembered for deduplication; the least recently seen is pruned beyond it (counted in the global's stats). Default 10000."""
+    """Most ``(shard, incarnation)`` pairs remembered for deduplication (and shards with per-shard statistics). Beyond it the least recently seen life that a newer life of its shard index replaced is pruned (counted in the global's stats); a batch from a new life when every entry is a live shard is refused with a ``"dedup"`` table-full error, so set it above the number of live shards. Default 10000."""
     seed: int
     """Seed of the jitter generator. Default 0."""
 
