@@ -58,3 +58,30 @@ export function readmeTests(name, resolved) {
     })
   }
 }
+
+/**
+ * The top README's quick start for this package (`## Quick start (Node.js)` for `shardtally`,
+ * `## Quick start (WebAssembly…)` for `shardtally-wasm`) runs as written against the package
+ * and prints what its comments say.
+ */
+export function topReadmeTests(name, resolved) {
+  const top = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const heading = name === 'shardtally' ? '## Quick start (Node.js)' : '## Quick start (WebAssembly'
+  const text = top.split(heading)[1]?.split('\n## ')[0]
+  const code = /```js\n([\s\S]*?)```/.exec(text ?? '')?.[1]
+  test(`the top README's quick start for ${name} runs`, async () => {
+    assert.ok(code, `a js block under "${heading}" in README.md`)
+    const printed = []
+    globalThis.__readmeLog = (...args) => printed.push(args)
+    const source = code
+      // The Node quick start is CommonJS: `require` the package as an import instead.
+      .replace(/const \{ ([^}]+) \} = require\('shardtally'\)[^\n]*/, `import { $1 } from ${JSON.stringify(resolved)}`)
+      .replace(`from '${name}'`, `from ${JSON.stringify(resolved)}`)
+      .replaceAll('console.log(', 'globalThis.__readmeLog(')
+    await import(`data:text/javascript,${encodeURIComponent(source)}`)
+    // Every `console.log(x) // value…` line printed the value its comment shows.
+    const expected = [...code.matchAll(/console\.log\([^\n]*\/\/ (\[[^\n]*?\])(?::|$)/gm)].map((m) => [new Function(`return ${m[1]}`)()])
+    assert.ok(expected.length > 0, 'the quick start states what it prints')
+    assert.deepStrictEqual(printed, expected)
+  })
+}

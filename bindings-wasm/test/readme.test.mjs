@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readmeTests } from '../../bindings-js/test/readme.mjs';
+import { readmeTests, topReadmeTests } from '../../bindings-js/test/readme.mjs';
 
 test('the README usage example runs and gives the totals it shows', async () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -18,3 +18,4 @@ test('the README usage example runs and gives the totals it shows', async () => 
 
 // The machine examples, the same in the Node package's README (bindings-js/test/readme.mjs).
 readmeTests('shardtally-wasm', import.meta.resolve('shardtally-wasm'));
+topReadmeTests('shardtally-wasm', import.meta.resolve('shardtally-wasm'));
