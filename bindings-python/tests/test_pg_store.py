@@ -135,13 +135,12 @@ def test_migrations_apply_once_even_when_run_concurrently(schema: str) -> None:
     asyncio.run(run())
 
 
-def test_the_migrations_are_the_node_stores_byte_for_byte() -> None:
-    python = sorted((ROOT / "bindings-python/python/shardtally/pg/migrations/buckets").glob("*.sql"))
-    node = sorted((ROOT / "bindings-node/pg/migrations/buckets").glob("*.sql"))
-    assert [p.name for p in python] == [p.name for p in node] and python, (python, node)
-    for p, n in zip(python, node):
-        assert p.read_bytes() == n.read_bytes(), f"{p} and {n} differ: the two stores must share one schema"
-    assert [m.version for m in migrations("buckets")] == list(range(1, len(python) + 1))
+def test_the_buckets_migrations_are_numbered_from_one() -> None:
+    # One source for both packages: the Node package's build copies these files
+    # (bindings-node/scripts/migrations.mjs; its tests check the copy).
+    files = sorted((ROOT / "bindings-python/python/shardtally/pg/migrations/buckets").glob("*.sql"))
+    assert files
+    assert [m.version for m in migrations("buckets")] == list(range(1, len(files) + 1))
 
 
 # ----- writes -----
