@@ -19,6 +19,8 @@ use std::sync::Arc;
 mod rows;
 mod tally;
 
+pub use rows::GlobalBuilder;
+
 use tally::ShardTally;
 
 /// Why a publish was cut.

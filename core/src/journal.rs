@@ -74,7 +74,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use crate::gateway::{GatewayMeta, GatewayRow, GatewayTable};
+pub use crate::global::GlobalBuilder;
 pub use crate::outbox::{OutboxMeta, OutboxRow, OutboxTable};
+pub use crate::shard::ShardBuilder;
 
 /// A shard's scalar state (the `meta` row): identity, clock, generation, sequence numbers,
 /// request count, timers, the in-flight batch's retry state, flags, generator and statistics.

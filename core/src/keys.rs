@@ -484,32 +484,58 @@ impl KeyTable {
         self.slots.get(id as usize).filter(|s| !s.is_free()).map(|s| (s.key.clone(), s.is_pinned()))
     }
 
-    /// Rebuilds a table from [`export`](Self::export)ed parts, validating them: ids unique
-    /// and below `n`, keys unique and non-empty, `n <= bound`. The journal starts empty.
+    /// Rebuilds a table from [`export`](Self::export)ed parts, validating them as
+    /// [`import_slot`](Self::import_slot) and [`import_finish`](Self::import_finish) do.
+    #[cfg(test)]
     pub(crate) fn import(n: u32, used: Vec<SlotEntry>, bound: usize) -> Result<KeyTable, &'static str> {
-        let n = n as usize;
-        if n > bound || used.len() > n {
+        let mut t = KeyTable::default();
+        t.index.reserve(used.len(), |_| 0);
+        for (id, key, pinned) in used {
+            t.import_slot(id, key, pinned, bound)?;
+        }
+        t.import_finish(n, bound)?;
+        Ok(t)
+    }
+
+    /// Rebuilding a table, one used slot at a time in any order (ids not imported are free):
+    /// the id below `bound`, its slot not imported yet, the key non-empty and in no other slot.
+    pub(crate) fn import_slot(&mut self, id: u32, key: Arc<str>, pinned: bool, bound: usize) -> Result<(), &'static str> {
+        let i = id as usize;
+        if i >= bound {
             return Err("key table larger than its bound");
         }
-        let mut t = KeyTable::default();
-        t.slots = (0..n).map(|_| Slot { key: t.empty.clone(), delta: 0, hash: 0, flags: FREE }).collect();
-        t.index.reserve(used.len(), |id| t.slots[id as usize].hash);
-        for (id, key, pinned) in used {
-            let i = id as usize;
-            let hash = hash_of(&key);
-            if i >= n || !t.slots[i].is_free() || key.is_empty() || t.find(&key, hash).is_some() {
-                return Err("invalid key slot");
-            }
-            t.slots[i] = Slot { key, delta: 0, hash, flags: if pinned { PINNED } else { 0 } };
-            let slots = &t.slots;
-            t.index.insert(hash, id, |id| slots[id as usize].hash);
-            if pinned {
-                t.pinned += 1;
-            }
+        let hash = hash_of(&key);
+        if self.slots.get(i).is_some_and(|s| !s.is_free()) || key.is_empty() || self.find(&key, hash).is_some() {
+            return Err("invalid key slot");
         }
-        t.free = (0..n as u32).rev().filter(|i| t.slots[*i as usize].is_free()).collect();
-        t.slot_mark = n as u32;
-        Ok(t)
+        if i >= self.slots.len() {
+            let empty = &self.empty;
+            self.slots.resize_with(i + 1, || Slot { key: empty.clone(), delta: 0, hash: 0, flags: FREE });
+        }
+        self.slots[i] = Slot { key, delta: 0, hash, flags: if pinned { PINNED } else { 0 } };
+        let slots = &self.slots;
+        self.index.insert(hash, id, |id| slots[id as usize].hash);
+        if pinned {
+            self.pinned += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends an import: the table has `n` slots (`n <= bound`, none imported at or beyond
+    /// it), the others free. The journal starts empty.
+    pub(crate) fn import_finish(&mut self, n: u32, bound: usize) -> Result<(), &'static str> {
+        let n = n as usize;
+        if n > bound {
+            return Err("key table larger than its bound");
+        }
+        if self.slots.len() > n {
+            return Err("invalid key slot");
+        }
+        let empty = &self.empty;
+        self.slots.resize_with(n, || Slot { key: empty.clone(), delta: 0, hash: 0, flags: FREE });
+        self.free = (0..n as u32).rev().filter(|i| self.slots[*i as usize].is_free()).collect();
+        self.slot_mark = n as u32;
+        Ok(())
     }
 }
 

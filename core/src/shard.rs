@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 mod rows;
 
+pub use rows::ShardBuilder;
+
 /// One key of a request being validated.
 #[derive(Clone, Copy)]
 struct Staged<'k> {

@@ -4,6 +4,9 @@
 // storage I/O around every one.
 import { GlobalObject, ShardObject } from "../src/index.js";
 import { mapLimited } from "../src/tree.js";
+// The engine's WebAssembly instance (the module the package's workerd entry initialised:
+// `initSync` returns its exports once it is), to read the size of its memory.
+import { initSync } from "../node_modules/shardtally-wasm/shardtally_wasm.js";
 
 const SHARDS = 16;
 /** Counters per filling batch (a shard's in-flight batch is one row: keep it well below 2 MB). */
@@ -30,6 +33,11 @@ export class ScaleShard extends ShardObject {
 }
 export class ScaleGlobal extends GlobalObject {
   static options = options;
+
+  /** Bytes of WebAssembly memory in this isolate (it only grows: the peak of every engine in it). */
+  benchWasmBytes() {
+    return initSync().memory.buffer.byteLength;
+  }
 }
 
 const json = (value) => new Response(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
@@ -86,6 +94,8 @@ export default {
         return json(await global.total(url.searchParams.get("key")));
       case "/page":
         return json(await global.published(body));
+      case "/memory":
+        return json(await global.benchWasmBytes());
       default:
         return new Response("not found", { status: 404 });
     }

@@ -97,6 +97,7 @@ async function measure(counters) {
     }
     const publish = await call(worker, "POST", "/publish");
     const stored = await call(worker, "GET", "/stats");
+    const liveWasmMb = (await call(worker, "GET", "/memory")) / 2 ** 20;
 
     // Eviction: the runtime stops; the global restores from its rows on the next call.
     await worker.dispose();
@@ -108,6 +109,7 @@ async function measure(counters) {
     const sample = await call(worker, "GET", "/total?key=c0");
     const firstCallMs = Date.now() - t;
     const restoredMb = workerdMb("VmRSS") - idleMb;
+    const restoredWasmMb = (await call(worker, "GET", "/memory")) / 2 ** 20;
     const restored = await call(worker, "GET", "/stats");
 
     // Every total, read back page by page from the published rows.
@@ -137,6 +139,8 @@ async function measure(counters) {
       loadMs: restored.global.loadMs,
       firstCallMs,
       restoredMb,
+      liveWasmMb,
+      restoredWasmMb,
       peakMb: workerdMb("VmHWM"),
       exact,
       wrong,
@@ -159,11 +163,11 @@ for (const counters of SIZES) {
 
 const pad = (v, n) => String(v).padStart(n);
 say();
-say("| counters | global rows / batch | global bytes / batch | shard rows / batch | shard bytes / batch | publish of the stream's changes (rows) | global restore (ms, in the object / first call) | workerd memory after the restore (MB more than idle) / peak | totals exact |");
-say("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+say("| counters | global rows / batch | global bytes / batch | shard rows / batch | shard bytes / batch | publish of the stream's changes (rows) | global restore (ms, in the object / first call) | workerd memory after the restore (MB more than idle) / peak | wasm memory (MB): live / after the restore | totals exact |");
+say("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
 for (const r of results) {
   say(
-    `| ${pad(r.counters, 9)} | ${pad(r.globalRows, 5)} | ${pad(r.globalBytes, 7)} | ${pad(r.shardRows, 4)} | ${pad(r.shardBytes, 6)} | ${pad(`${r.publishRows} for ${r.publishEntries} counters`, 26)} | ${pad(`${r.loadMs} / ${r.firstCallMs}`, 13)} | ${pad(`${r.restoredMb} / ${r.peakMb}`, 11)} | ${r.exact ? `yes (${r.seen})` : `NO: ${r.wrong} wrong of ${r.seen}`} |`,
+    `| ${pad(r.counters, 9)} | ${pad(r.globalRows, 5)} | ${pad(r.globalBytes, 7)} | ${pad(r.shardRows, 4)} | ${pad(r.shardBytes, 6)} | ${pad(`${r.publishRows} for ${r.publishEntries} counters`, 26)} | ${pad(`${r.loadMs} / ${r.firstCallMs}`, 13)} | ${pad(`${r.restoredMb} / ${r.peakMb}`, 11)} | ${pad(`${r.liveWasmMb.toFixed(0)} / ${r.restoredWasmMb.toFixed(0)}`, 9)} | ${r.exact ? `yes (${r.seen})` : `NO: ${r.wrong} wrong of ${r.seen}`} |`,
   );
 }
 const [small, large] = [results[0], results[results.length - 1]];

@@ -2,19 +2,21 @@
 //!
 //! Both forms hold the same parts — the meta row, totals, deduplication entries, write-log
 //! records, per-shard statistics, the publish in flight and the upstream shard — and are
-//! rebuilt by one validating path.
+//! rebuilt by one validating path, [`GlobalBuilder`], which takes them one at a time: rows
+//! go into the machine as they come, so a rebuild never holds a list of every row.
 
-use super::{DedupEntry, Global, GlobalOutput, ShardTally};
+use super::{DedupEntry, Global, GlobalOutput};
 use crate::config::{GlobalConfig, ShardConfig};
 use crate::error::DecodeError;
 use crate::journal::{GlobalMeta, GlobalRow, InFlightPublish, ShardRow};
 use crate::keys::hash_of;
 use crate::message::ShardRef;
-use crate::shard::Shard;
+use crate::shard::{Shard, ShardBuilder};
 use crate::snapshot::{self, Kind};
 use crate::time::Timestamp;
 use crate::writelog::WriteRecord;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The serialized form of a global.
@@ -34,12 +36,6 @@ struct GlobalState {
 
 /// A `shard_deltas` row: `(shard, key, summed delta)`.
 type ShardDeltaRow = (u32, Arc<str>, i64);
-
-/// The upstream shard of a state being rebuilt.
-enum Upstream {
-    Snapshot(Vec<u8>),
-    Rows(Vec<ShardRow>),
-}
 
 impl Global {
     /// The whole state as versioned bytes: totals, generations, deduplication table,
@@ -77,9 +73,31 @@ impl Global {
     }
 
     fn restore_inner(config: GlobalConfig, upstream: Option<ShardConfig>, bytes: &[u8]) -> Result<Global, DecodeError> {
-        let mut s: GlobalState = snapshot::decode(Kind::GlobalSnapshot, bytes)?;
-        let up = s.upstream.take().map(Upstream::Snapshot);
-        Global::from_state(config, upstream, s, up)
+        let s: GlobalState = snapshot::decode(Kind::GlobalSnapshot, bytes)?;
+        let mut b = GlobalBuilder::with(config, upstream);
+        b.meta(s.meta)?;
+        b.g.totals.reserve(s.totals.len());
+        for (key, total, generation, unpublished) in s.totals {
+            b.total(key, total, generation, unpublished)?;
+        }
+        for (from, last_seq, last_seen) in s.dedup {
+            b.dedup(from, last_seq, last_seen)?;
+        }
+        let first = b.meta.as_ref().map_or(0, |m| m.next_write_id.saturating_sub(s.log.len() as u64));
+        b.log.extend((first..).zip(s.log));
+        for (shard, writes) in s.shard_counts {
+            b.shard_count(shard, writes)?;
+        }
+        for (shard, key, delta) in s.shard_deltas {
+            b.shard_delta(shard, key, delta)?;
+        }
+        if let Some(p) = s.publish {
+            b.publish(p)?;
+        }
+        if let Some(bytes) = s.upstream {
+            b.upstream = Some(Upstream::Snapshot(bytes));
+        }
+        b.finish()
     }
 
     /// The rows changed since the last call (see [`journal`](crate::journal)): apply them to
@@ -166,9 +184,12 @@ impl Global {
     /// Rebuilds a global from its stored rows, in any order (only upserted rows), validating
     /// them as [`restore`](Self::restore) does. The journal starts empty; a publish that was
     /// in flight is offered again. Rows of a tiered global need
-    /// [`from_rows_tiered`](Self::from_rows_tiered).
+    /// [`from_rows_tiered`](Self::from_rows_tiered). Each row goes into the machine as it
+    /// comes (see [`GlobalBuilder`], which also takes rows a few at a time).
     pub fn from_rows(rows: impl IntoIterator<Item = GlobalRow>, config: GlobalConfig) -> Result<Global, DecodeError> {
-        Self::from_rows_inner(config, None, rows)
+        let mut builder = GlobalBuilder::new(config);
+        builder.add_rows(rows)?;
+        builder.finish()
     }
 
     /// Rebuilds a tiered global (one created with [`with_upstream`](Self::with_upstream))
@@ -178,62 +199,9 @@ impl Global {
         config: GlobalConfig,
         upstream: ShardConfig,
     ) -> Result<Global, DecodeError> {
-        Self::from_rows_inner(config, Some(upstream), rows)
-    }
-
-    fn from_rows_inner(
-        config: GlobalConfig,
-        upstream: Option<ShardConfig>,
-        rows: impl IntoIterator<Item = GlobalRow>,
-    ) -> Result<Global, DecodeError> {
-        let mut meta = None;
-        let mut totals = Vec::new();
-        let mut dedup = Vec::new();
-        let mut log: Vec<(u64, WriteRecord)> = Vec::new();
-        let mut shard_counts = Vec::new();
-        let mut shard_deltas = Vec::new();
-        let mut publish = None;
-        let mut up_rows = Vec::new();
-        for row in rows {
-            match row {
-                GlobalRow::Meta(m) => {
-                    if meta.replace(m).is_some() {
-                        return Err(DecodeError::corrupt("two meta rows"));
-                    }
-                }
-                GlobalRow::Total { key, total, generation, unpublished } => totals.push((key, total, generation, unpublished)),
-                GlobalRow::Dedup { from, last_seq, last_seen } => dedup.push((from, last_seq, last_seen)),
-                GlobalRow::Write { id, record } => log.push((id, record)),
-                GlobalRow::ShardWriteCount { shard, writes } => shard_counts.push((shard, writes)),
-                GlobalRow::ShardDelta { shard, key, delta } => shard_deltas.push((shard, key, delta)),
-                GlobalRow::PublishInFlight(p) => {
-                    if publish.replace(p).is_some() {
-                        return Err(DecodeError::corrupt("two publish rows"));
-                    }
-                }
-                GlobalRow::Upstream(r) => up_rows.push(r),
-                _ => return Err(DecodeError::corrupt("a delete row is not a stored row")),
-            }
-        }
-        let meta = meta.ok_or_else(|| DecodeError::corrupt("no meta row"))?;
-        totals.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        log.sort_unstable_by_key(|(id, _)| *id);
-        let first = meta.next_write_id.checked_sub(log.len() as u64);
-        if first.is_none() || log.iter().zip(first.unwrap_or(0)..).any(|((id, _), want)| *id != want) {
-            return Err(DecodeError::corrupt("write log ids are not contiguous up to the next id"));
-        }
-        let up = (!up_rows.is_empty()).then_some(Upstream::Rows(up_rows));
-        let state = GlobalState {
-            meta,
-            totals,
-            dedup,
-            log: log.into_iter().map(|(_, r)| r).collect(),
-            shard_counts,
-            shard_deltas,
-            publish,
-            upstream: None,
-        };
-        Global::from_state(config, upstream, state, up)
+        let mut builder = GlobalBuilder::tiered(config, upstream);
+        builder.add_rows(rows)?;
+        builder.finish()
     }
 
     /// The `meta` row.
@@ -276,58 +244,268 @@ impl Global {
         let deltas = self.shard_writes().into_iter().flat_map(|(s, w)| w.deltas.into_iter().map(move |(k, d)| (s, k, d))).collect();
         (counts, deltas)
     }
+}
 
-    fn from_state(
-        config: GlobalConfig,
-        upstream: Option<ShardConfig>,
-        s: GlobalState,
-        up: Option<Upstream>,
-    ) -> Result<Global, DecodeError> {
-        let m = s.meta;
-        let mut g = Global::new(config);
+/// The upstream shard of a global being rebuilt.
+enum Upstream {
+    Snapshot(Vec<u8>),
+    Rows(Box<ShardBuilder>),
+}
+
+/// Rebuilds a [`Global`] from its stored rows one at a time, in any order, validating them as
+/// [`Global::restore`] does: each row goes into the machine's tables as it comes (a `totals`
+/// row becomes the key's entry, its key kept as decoded), so rebuilding a global of a
+/// million keys holds the machine and one row, never a list of every row. A host reads its
+/// rows with a cursor and passes each one on ([`add_stored`](Self::add_stored) decodes the
+/// `(table, value)` pair a store read back), then calls [`finish`](Self::finish).
+///
+/// Rows that depend on others (a `shard_deltas` row before its key's `totals` row, every
+/// row before `meta`) wait, or are checked when the machine is finished: reading `meta` and
+/// `totals` first keeps nothing waiting. The first error is final: every later call returns
+/// it again.
+///
+/// ```
+/// use shardtally::journal::{GlobalBuilder, RowStore};
+/// use shardtally::{Global, GlobalConfig, Shard, ShardConfig, ShardOutput, ShardRef, Timestamp};
+///
+/// let now = Timestamp::from_millis(5);
+/// let mut shard = Shard::new(ShardConfig::default(), ShardRef { shard: 0, incarnation: 1 });
+/// let mut global = Global::new(GlobalConfig::default());
+/// let mut store = RowStore::new();
+/// shard.increments(&[("a", 2), ("b", 3)], now)?;
+/// shard.flush(now);
+/// while let Some(ShardOutput::SendBatch(batch)) = shard.poll_output() {
+///     global.handle_batch(&batch, now)?;
+///     store.apply_global(&global.take_changes());
+/// }
+/// let mut builder = GlobalBuilder::new(GlobalConfig::default());
+/// for (table, value) in store.pairs() {
+///     builder.add_stored(table, value)?;
+/// }
+/// let rebuilt = builder.finish()?;
+/// assert_eq!(rebuilt.snapshot(), global.snapshot());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct GlobalBuilder {
+    /// The machine being filled (its configuration, tables and restored parts).
+    g: Global,
+    /// The upstream shard's configuration, for a tiered global.
+    upstream_config: Option<ShardConfig>,
+    meta: Option<GlobalMeta>,
+    /// The highest generation of a `totals` row (at most the meta row's).
+    top_generation: u64,
+    /// Write-log records by id (a bounded few).
+    log: Vec<(u64, WriteRecord)>,
+    /// Shard indices with a `shard_writes` row.
+    counted: BTreeSet<u32>,
+    /// `shard_deltas` rows that came before their key's `totals` row.
+    waiting: Vec<ShardDeltaRow>,
+    publish: Option<InFlightPublish>,
+    upstream: Option<Upstream>,
+    /// The first error: every later call returns it.
+    failed: Option<DecodeError>,
+}
+
+impl std::fmt::Debug for GlobalBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalBuilder").field("keys", &self.g.totals.len()).field("failed", &self.failed).finish_non_exhaustive()
+    }
+}
+
+impl GlobalBuilder {
+    /// A builder of a global with this configuration ([`Global::from_rows`]).
+    pub fn new(config: GlobalConfig) -> GlobalBuilder {
+        GlobalBuilder::with(config, None)
+    }
+
+    /// A builder of a tiered global, its upstream shard's rows included
+    /// ([`Global::from_rows_tiered`]).
+    pub fn tiered(config: GlobalConfig, upstream: ShardConfig) -> GlobalBuilder {
+        GlobalBuilder::with(config, Some(upstream))
+    }
+
+    fn with(config: GlobalConfig, upstream_config: Option<ShardConfig>) -> GlobalBuilder {
+        GlobalBuilder {
+            g: Global::new(config),
+            upstream_config,
+            meta: None,
+            top_generation: 0,
+            log: Vec::new(),
+            counted: BTreeSet::new(),
+            waiting: Vec::new(),
+            publish: None,
+            upstream: None,
+            failed: None,
+        }
+    }
+
+    /// Adds a stored row: the `(table, value)` pair a store read back (see
+    /// [`GlobalRow::decode_stored`]).
+    pub fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
+        self.check()?;
+        let row = GlobalRow::decode_stored(table, value);
+        let result = row.and_then(|row| self.add_row(row));
+        self.fail(result)
+    }
+
+    /// Adds a row (only upserted rows: a delete row is `DECODE_CORRUPT`).
+    pub fn add(&mut self, row: GlobalRow) -> Result<(), DecodeError> {
+        self.check()?;
+        let result = self.add_row(row);
+        self.fail(result)
+    }
+
+    /// Adds rows, in order, stopping at the first error.
+    pub fn add_rows(&mut self, rows: impl IntoIterator<Item = GlobalRow>) -> Result<(), DecodeError> {
+        rows.into_iter().try_for_each(|row| self.add(row))
+    }
+
+    /// The global, once every row was added: checks what single rows could not (a meta row,
+    /// the write log's ids, the publish versions, every key of a `shard_deltas` row having a
+    /// total). Its journal starts empty; a publish that was in flight is offered again.
+    pub fn finish(self) -> Result<Global, DecodeError> {
+        self.check()?;
+        self.build()
+    }
+
+    fn check(&self) -> Result<(), DecodeError> {
+        self.failed.clone().map_or(Ok(()), Err)
+    }
+
+    fn fail(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+        }
+        result
+    }
+
+    fn add_row(&mut self, row: GlobalRow) -> Result<(), DecodeError> {
+        match row {
+            GlobalRow::Meta(m) => self.meta(m),
+            GlobalRow::Total { key, total, generation, unpublished } => self.total(key, total, generation, unpublished),
+            GlobalRow::Dedup { from, last_seq, last_seen } => self.dedup(from, last_seq, last_seen),
+            GlobalRow::Write { id, record } => {
+                self.log.push((id, record));
+                Ok(())
+            }
+            GlobalRow::ShardWriteCount { shard, writes } => self.shard_count(shard, writes),
+            GlobalRow::ShardDelta { shard, key, delta } => self.shard_delta(shard, key, delta),
+            GlobalRow::PublishInFlight(p) => self.publish(p),
+            GlobalRow::Upstream(r) => self.upstream_row(r),
+            _ => Err(DecodeError::corrupt("a delete row is not a stored row")),
+        }
+    }
+
+    fn meta(&mut self, m: GlobalMeta) -> Result<(), DecodeError> {
+        if self.meta.replace(m).is_some() {
+            return Err(DecodeError::corrupt("two meta rows"));
+        }
+        Ok(())
+    }
+
+    fn total(&mut self, key: Arc<str>, total: i64, generation: u64, unpublished: bool) -> Result<(), DecodeError> {
+        let totals = &mut self.g.totals;
+        let hash = hash_of(&key);
+        if key.is_empty() || totals.find(&key, hash).is_some() {
+            return Err(DecodeError::corrupt("invalid totals"));
+        }
+        let id = totals.insert(key, hash, total, generation);
+        if unpublished {
+            totals.mark_changed(&[id]);
+        }
+        self.top_generation = self.top_generation.max(generation);
+        Ok(())
+    }
+
+    fn dedup(&mut self, from: ShardRef, last_seq: u64, last_seen: Timestamp) -> Result<(), DecodeError> {
+        if self.g.dedup.insert(from, DedupEntry { last_seq, last_seen }).is_some() {
+            return Err(DecodeError::corrupt("two deduplication entries for one shard life"));
+        }
+        Ok(())
+    }
+
+    fn shard_count(&mut self, shard: u32, writes: u64) -> Result<(), DecodeError> {
+        if !self.counted.insert(shard) {
+            return Err(DecodeError::corrupt("two write counts for one shard"));
+        }
+        self.g.shard_writes.entry(shard).or_default().writes = writes;
+        Ok(())
+    }
+
+    fn shard_delta(&mut self, shard: u32, key: Arc<str>, delta: i64) -> Result<(), DecodeError> {
+        match self.g.totals.id(&key) {
+            Some(id) => self.restore_delta(shard, id, delta),
+            None => {
+                self.waiting.push((shard, key, delta));
+                Ok(())
+            }
+        }
+    }
+
+    /// A shard's sum of a key (by id): kept as the live global keeps it (a column once the
+    /// shard wrote a quarter of the keys so far, so a single shard's sums never pass through
+    /// a map of every key).
+    fn restore_delta(&mut self, shard: u32, id: u32, delta: i64) -> Result<(), DecodeError> {
+        let keys = self.g.totals.len();
+        let tally = self.g.shard_writes.entry(shard).or_default();
+        if !tally.restore(id, delta) {
+            return Err(DecodeError::corrupt("two deltas for one shard and key"));
+        }
+        tally.prepare(keys);
+        Ok(())
+    }
+
+    fn publish(&mut self, p: InFlightPublish) -> Result<(), DecodeError> {
+        if self.publish.replace(p).is_some() {
+            return Err(DecodeError::corrupt("two publish rows"));
+        }
+        Ok(())
+    }
+
+    fn upstream_row(&mut self, row: ShardRow) -> Result<(), DecodeError> {
+        let Some(config) = self.upstream_config else {
+            return Err(DecodeError::corrupt("state of a tiered global: use restore_tiered / from_rows_tiered"));
+        };
+        match self.upstream.get_or_insert_with(|| Upstream::Rows(Box::new(ShardBuilder::new(config)))) {
+            Upstream::Rows(b) => b.add(row),
+            Upstream::Snapshot(_) => Err(DecodeError::corrupt("upstream rows and an upstream snapshot")),
+        }
+    }
+
+    fn build(mut self) -> Result<Global, DecodeError> {
+        let m = self.meta.ok_or_else(|| DecodeError::corrupt("no meta row"))?;
+        if self.top_generation > m.generation {
+            return Err(DecodeError::corrupt("invalid totals"));
+        }
+        let mut g = self.g;
         g.clock = m.clock;
         g.generation = m.generation;
-        let mut unpublished = Vec::new();
-        g.totals.reserve(s.totals.len());
-        for (key, total, generation, changed) in s.totals {
-            let hash = hash_of(&key);
-            if key.is_empty() || generation > m.generation || g.totals.find(&key, hash).is_some() {
-                return Err(DecodeError::corrupt("invalid totals"));
-            }
-            let id = g.totals.insert(key, hash, total, generation);
-            if changed {
-                unpublished.push(id);
-            }
-        }
-        g.totals.mark_changed(&unpublished);
-        for (r, last_seq, last_seen) in s.dedup {
-            if g.dedup.insert(r, DedupEntry { last_seq, last_seen }).is_some() {
-                return Err(DecodeError::corrupt("two deduplication entries for one shard life"));
-            }
-        }
         if m.publish.next_version == 0 || m.publish.published_version >= m.publish.next_version {
             return Err(DecodeError::corrupt("invalid publish versions"));
         }
         g.publish = m.publish;
-        if let Some(f) = &s.publish {
+        if let Some(f) = &self.publish {
             if f.publish.version >= g.publish.next_version {
                 return Err(DecodeError::corrupt("invalid in-flight publish"));
             }
             g.outputs.push_back(GlobalOutput::Publish(f.publish.clone()));
         }
-        g.publish_flight = s.publish;
-        g.log.restore(s.log, m.next_write_id).map_err(DecodeError::corrupt)?;
-        for (shard, writes) in s.shard_counts {
-            if g.shard_writes.insert(shard, ShardTally::with_writes(writes)).is_some() {
-                return Err(DecodeError::corrupt("two write counts for one shard"));
-            }
+        g.publish_flight = self.publish;
+        self.log.sort_unstable_by_key(|(id, _)| *id);
+        let first = m.next_write_id.checked_sub(self.log.len() as u64);
+        if first.is_none() || self.log.iter().zip(first.unwrap_or(0)..).any(|((id, _), want)| *id != want) {
+            return Err(DecodeError::corrupt("write log ids are not contiguous up to the next id"));
         }
-        for (shard, key, delta) in s.shard_deltas {
+        g.log.restore(self.log.into_iter().map(|(_, r)| r).collect(), m.next_write_id).map_err(DecodeError::corrupt)?;
+        for (shard, key, delta) in std::mem::take(&mut self.waiting) {
             let id = g.totals.id(&key).ok_or_else(|| DecodeError::corrupt("shard statistics for a key without a total"))?;
-            let tally = g.shard_writes.get_mut(&shard).ok_or_else(|| DecodeError::corrupt("shard deltas without a write count"))?;
+            let tally = g.shard_writes.entry(shard).or_default();
             if !tally.restore(id, delta) {
                 return Err(DecodeError::corrupt("two deltas for one shard and key"));
             }
+        }
+        if g.shard_writes.keys().any(|shard| !self.counted.contains(shard)) {
+            return Err(DecodeError::corrupt("shard deltas without a write count"));
         }
         for tally in g.shard_writes.values_mut() {
             tally.prepare(g.totals.len());
@@ -335,11 +513,13 @@ impl Global {
         }
         g.stats = m.stats;
         g.rng = m.rng;
-        g.upstream = match (up, upstream) {
-            (None, _) => None,
-            (Some(Upstream::Snapshot(bytes)), Some(config)) => Some(Shard::restore(&bytes, config)?),
-            (Some(Upstream::Rows(rows)), Some(config)) => Some(Shard::from_rows(rows, config)?),
-            (Some(_), None) => return Err(DecodeError::corrupt("state of a tiered global: use restore_tiered / from_rows_tiered")),
+        g.upstream = match self.upstream {
+            None => None,
+            Some(Upstream::Snapshot(bytes)) => match self.upstream_config {
+                Some(config) => Some(Shard::restore(&bytes, config)?),
+                None => return Err(DecodeError::corrupt("state of a tiered global: use restore_tiered / from_rows_tiered")),
+            },
+            Some(Upstream::Rows(b)) => Some(b.finish()?),
         };
         g.drain_upstream();
         g.totals.clear_log();

@@ -71,11 +71,6 @@ impl Default for ShardTally {
 }
 
 impl ShardTally {
-    /// A tally of `writes` batches and no sums (being restored).
-    pub(crate) fn with_writes(writes: u64) -> Self {
-        ShardTally { writes, ..ShardTally::default() }
-    }
-
     /// Before applying a batch to a global of `keys` keys: turns the map into a column once
     /// the shard has written a quarter of them.
     pub(crate) fn prepare(&mut self, keys: usize) {

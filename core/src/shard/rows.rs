@@ -1,7 +1,8 @@
 //! A shard's persistence: the whole state as a snapshot, or as journal rows.
 //!
 //! Both forms hold the same parts — the meta row, the used key slots, the pending deltas and
-//! the in-flight batch — and are rebuilt by one validating path.
+//! the in-flight batch — and are rebuilt by one validating path, [`ShardBuilder`], which
+//! takes them one at a time.
 
 use super::{FlightState, InFlight, Shard, ShardOutput};
 use crate::config::ShardConfig;
@@ -12,6 +13,7 @@ use crate::message::{check_sorted_entries, Batch, BatchEntry, FlushReason};
 use crate::snapshot::{self, Kind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The serialized form of a shard.
 #[derive(Serialize, Deserialize)]
@@ -39,7 +41,19 @@ impl Shard {
     /// have crashed before sending it, and the global ignores duplicates.
     pub fn restore(bytes: &[u8], config: ShardConfig) -> Result<Shard, DecodeError> {
         let s: ShardState = snapshot::decode(Kind::ShardSnapshot, bytes)?;
-        Shard::from_state(config, s)
+        check_sorted_entries(&s.pending)?;
+        let mut b = ShardBuilder::new(config);
+        b.meta(s.meta)?;
+        for (id, key, pinned) in s.slots {
+            b.slot(id, key, pinned)?;
+        }
+        for e in s.pending {
+            b.pending(e)?;
+        }
+        if let Some(batch) = s.in_flight {
+            b.in_flight(batch)?;
+        }
+        b.finish()
     }
 
     /// The rows changed since the last call (see [`journal`](crate::journal)): apply them to
@@ -100,36 +114,13 @@ impl Shard {
 
     /// Rebuilds a shard from its stored rows, in any order (only upserted rows: `meta`,
     /// `slots`, `pending`, `in_flight`), validating them as [`restore`](Self::restore) does.
-    /// The journal starts empty; a batch that was in flight is offered again.
+    /// The journal starts empty; a batch that was in flight is offered again. Each row goes
+    /// into the machine as it comes (see [`ShardBuilder`], which also takes rows a few at a
+    /// time).
     pub fn from_rows(rows: impl IntoIterator<Item = ShardRow>, config: ShardConfig) -> Result<Shard, DecodeError> {
-        let mut meta = None;
-        let mut slots: BTreeMap<u32, SlotEntry> = BTreeMap::new();
-        let mut pending: Vec<BatchEntry> = Vec::new();
-        let mut in_flight = None;
-        for row in rows {
-            match row {
-                ShardRow::Meta(m) => {
-                    if meta.replace(m).is_some() {
-                        return Err(DecodeError::corrupt("two meta rows"));
-                    }
-                }
-                ShardRow::Slot { id, key, pinned } => {
-                    if slots.insert(id, (id, key, pinned)).is_some() {
-                        return Err(DecodeError::corrupt("two rows for one slot"));
-                    }
-                }
-                ShardRow::Pending { key, generation, delta } => pending.push(BatchEntry { key, generation, delta }),
-                ShardRow::InFlight(b) => {
-                    if in_flight.replace(b).is_some() {
-                        return Err(DecodeError::corrupt("two in-flight rows"));
-                    }
-                }
-                _ => return Err(DecodeError::corrupt("a delete row is not a stored row")),
-            }
-        }
-        let meta = meta.ok_or_else(|| DecodeError::corrupt("no meta row"))?;
-        pending.sort_unstable_by(|a, b| (&a.key, a.generation).cmp(&(&b.key, b.generation)));
-        Shard::from_state(config, ShardState { meta, slots: slots.into_values().collect(), pending, in_flight })
+        let mut builder = ShardBuilder::new(config);
+        builder.add_rows(rows)?;
+        builder.finish()
     }
 
     /// The `meta` row.
@@ -150,14 +141,188 @@ impl Shard {
             stats: self.stats,
         }
     }
+}
 
-    fn from_state(config: ShardConfig, s: ShardState) -> Result<Shard, DecodeError> {
-        let m = s.meta;
-        check_sorted_entries(&s.pending)?;
+/// The primary key of a `pending` row.
+fn pending_key(row: &ShardRow) -> (&str, u64) {
+    match row {
+        ShardRow::Pending { key, generation, .. } | ShardRow::PendingRemoved { key, generation } => (key, *generation),
+        _ => ("", 0),
+    }
+}
+
+/// Rebuilds a [`Shard`] from its stored rows one at a time, in any order, validating them as
+/// [`Shard::restore`] does: each row goes into the machine's key table as it comes, so
+/// rebuilding a shard with many pending keys holds the machine and one row, never a list of
+/// every row ([`Shard::from_rows`] is this over an iterator; see
+/// [`GlobalBuilder`](crate::journal::GlobalBuilder) for a global).
+///
+/// A `pending` row of the current generation waits until its key's `slots` row and the
+/// `meta` row were added: reading `meta`, then `slots`, then `pending` keeps nothing
+/// waiting. The first error is final: every later call returns it again.
+///
+/// ```
+/// use shardtally::journal::{RowStore, ShardBuilder};
+/// use shardtally::{Shard, ShardConfig, ShardRef, Timestamp};
+///
+/// let mut shard = Shard::new(ShardConfig::default(), ShardRef { shard: 0, incarnation: 1 });
+/// let mut store = RowStore::new();
+/// shard.increment("x", 2, Timestamp::from_millis(5))?;
+/// store.apply_shard(&shard.take_changes());
+/// let mut builder = ShardBuilder::new(ShardConfig::default());
+/// for (table, value) in store.pairs() {
+///     builder.add_stored(table, value)?;
+/// }
+/// assert_eq!(builder.finish()?.snapshot(), shard.snapshot());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ShardBuilder {
+    config: ShardConfig,
+    /// Most slots a stored key table may have under `config`.
+    bound: usize,
+    meta: Option<ShardMeta>,
+    /// The slots added so far (ids not added yet are free).
+    keys: KeyTable,
+    /// Pending deltas of older generations.
+    older: BTreeMap<(Arc<str>, u64), i64>,
+    /// `pending` rows that came before the `meta` row or their key's slot.
+    waiting: Vec<BatchEntry>,
+    in_flight: Option<Batch>,
+    /// The first error: every later call returns it.
+    failed: Option<DecodeError>,
+}
+
+impl std::fmt::Debug for ShardBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardBuilder").field("slots", &self.keys.export_len()).field("failed", &self.failed).finish_non_exhaustive()
+    }
+}
+
+impl ShardBuilder {
+    /// A builder of a shard with this configuration (its identity is in the `meta` row).
+    pub fn new(config: ShardConfig) -> ShardBuilder {
+        ShardBuilder {
+            bound: config.max_interned_keys() + 2 * config.max_pending_keys() + 16,
+            config,
+            meta: None,
+            keys: KeyTable::default(),
+            older: BTreeMap::new(),
+            waiting: Vec::new(),
+            in_flight: None,
+            failed: None,
+        }
+    }
+
+    /// Adds a stored row: the `(table, value)` pair a store read back (see
+    /// [`ShardRow::decode_stored`]).
+    pub fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
+        self.check()?;
+        let result = ShardRow::decode_stored(table, value).and_then(|row| self.add_row(row));
+        self.fail(result)
+    }
+
+    /// Adds a row (only upserted rows: a delete row is `DECODE_CORRUPT`).
+    pub fn add(&mut self, row: ShardRow) -> Result<(), DecodeError> {
+        self.check()?;
+        let result = self.add_row(row);
+        self.fail(result)
+    }
+
+    /// Adds rows, in order, stopping at the first error.
+    pub fn add_rows(&mut self, rows: impl IntoIterator<Item = ShardRow>) -> Result<(), DecodeError> {
+        rows.into_iter().try_for_each(|row| self.add(row))
+    }
+
+    /// The shard, once every row was added: checks what single rows could not (a meta row,
+    /// the slot count, every pending key of the current generation having a slot, the
+    /// in-flight batch against the meta row). Its journal starts empty; a batch that was in
+    /// flight is offered again.
+    pub fn finish(self) -> Result<Shard, DecodeError> {
+        self.check()?;
+        self.build()
+    }
+
+    fn check(&self) -> Result<(), DecodeError> {
+        self.failed.clone().map_or(Ok(()), Err)
+    }
+
+    fn fail(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+        }
+        result
+    }
+
+    fn add_row(&mut self, row: ShardRow) -> Result<(), DecodeError> {
+        match row {
+            ShardRow::Meta(m) => self.meta(m),
+            ShardRow::Slot { id, key, pinned } => self.slot(id, key, pinned),
+            ShardRow::Pending { key, generation, delta } => self.pending(BatchEntry { key, generation, delta }),
+            ShardRow::InFlight(b) => self.in_flight(b),
+            _ => Err(DecodeError::corrupt("a delete row is not a stored row")),
+        }
+    }
+
+    fn meta(&mut self, m: ShardMeta) -> Result<(), DecodeError> {
+        if self.meta.replace(m).is_some() {
+            return Err(DecodeError::corrupt("two meta rows"));
+        }
+        Ok(())
+    }
+
+    fn slot(&mut self, id: u32, key: Arc<str>, pinned: bool) -> Result<(), DecodeError> {
+        self.keys.import_slot(id, key, pinned, self.bound).map_err(DecodeError::corrupt)
+    }
+
+    /// A pending delta: into its slot (current generation) or among the older ones, or
+    /// waiting for the meta row or its slot.
+    fn pending(&mut self, e: BatchEntry) -> Result<(), DecodeError> {
+        if e.key.is_empty() {
+            return Err(DecodeError::corrupt("empty key"));
+        }
+        let Some(generation) = self.meta.as_ref().map(|m| m.generation) else {
+            self.waiting.push(e);
+            return Ok(());
+        };
+        if let Some(e) = self.place(e, generation)? {
+            self.waiting.push(e);
+        }
+        Ok(())
+    }
+
+    /// Places a pending delta under the shard's `generation`; gives it back when its slot is
+    /// not there (yet).
+    fn place(&mut self, e: BatchEntry, generation: u64) -> Result<Option<BatchEntry>, DecodeError> {
+        if e.generation > generation {
+            return Err(DecodeError::corrupt("pending delta from a future generation"));
+        }
+        if e.generation < generation {
+            if self.older.insert((e.key, e.generation), e.delta).is_some() {
+                return Err(DecodeError::corrupt("two pending rows for one key and generation"));
+            }
+            return Ok(None);
+        }
+        let Some(id) = self.keys.lookup(&e.key) else { return Ok(Some(e)) };
+        if self.keys.slot(id).is_present() {
+            return Err(DecodeError::corrupt("two pending rows for one key and generation"));
+        }
+        self.keys.set(id, e.delta);
+        Ok(None)
+    }
+
+    fn in_flight(&mut self, batch: Batch) -> Result<(), DecodeError> {
+        if self.in_flight.replace(batch).is_some() {
+            return Err(DecodeError::corrupt("two in-flight rows"));
+        }
+        Ok(())
+    }
+
+    fn build(mut self) -> Result<Shard, DecodeError> {
+        let m = self.meta.take().ok_or_else(|| DecodeError::corrupt("no meta row"))?;
         if m.next_seq == 0 {
             return Err(DecodeError::corrupt("next seq 0"));
         }
-        let in_flight = match (s.in_flight, m.flight) {
+        let in_flight = match (self.in_flight.take(), m.flight) {
             (None, None) => None,
             (Some(batch), Some((attempts, state))) => {
                 check_sorted_entries(&batch.entries)?;
@@ -168,23 +333,18 @@ impl Shard {
             }
             _ => return Err(DecodeError::corrupt("in-flight batch and its state disagree")),
         };
-        let bound = config.max_interned_keys() + 2 * config.max_pending_keys() + 16;
-        let mut shard = Shard::new(config, m.me);
+        self.keys.import_finish(m.slot_count, self.bound).map_err(DecodeError::corrupt)?;
+        for e in std::mem::take(&mut self.waiting) {
+            if self.place(e, m.generation)?.is_some() {
+                return Err(DecodeError::corrupt("pending key without a slot"));
+            }
+        }
+        let mut shard = Shard::new(self.config, m.me);
         shard.clock = m.clock;
         shard.generation = m.generation;
         shard.next_seq = m.next_seq;
-        shard.keys = KeyTable::import(m.slot_count, s.slots, bound).map_err(DecodeError::corrupt)?;
-        for e in s.pending {
-            if e.generation > m.generation {
-                return Err(DecodeError::corrupt("pending delta from a future generation"));
-            }
-            if e.generation == m.generation {
-                let id = shard.keys.lookup(&e.key).ok_or_else(|| DecodeError::corrupt("pending key without a slot"))?;
-                shard.keys.set(id, e.delta);
-            } else {
-                shard.older.insert((e.key, e.generation), e.delta);
-            }
-        }
+        shard.keys = self.keys;
+        shard.older = self.older;
         shard.keys.take_pend_log();
         shard.requests = m.requests;
         shard.first_pending_at = m.first_pending_at.filter(|_| shard.has_pending());
@@ -202,13 +362,5 @@ impl Shard {
         shard.retrigger();
         shard.journal.last_meta = Some(shard.meta());
         Ok(shard)
-    }
-}
-
-/// The primary key of a `pending` row.
-fn pending_key(row: &ShardRow) -> (&str, u64) {
-    match row {
-        ShardRow::Pending { key, generation, .. } | ShardRow::PendingRemoved { key, generation } => (key, *generation),
-        _ => ("", 0),
     }
 }
