@@ -23,6 +23,8 @@ outputs!(PyGateway);
 
 /// Any Python argument or result.
 type Obj<'py> = Bound<'py, PyAny>;
+/// `Gateway::emit` or `Gateway::broadcast`.
+type Plan = fn(&Gateway, &str, &str, &str, bool) -> Result<Vec<shardtally::Delivery>, shardtally::Error>;
 
 #[pymethods]
 impl PyGateway {
@@ -155,10 +157,7 @@ impl PyGateway {
         sender: &Obj<'_>,
         include_sender: &Obj<'_>,
     ) -> PyResult<Obj<'py>> {
-        let (group, replica, sender) = (text(group, "group")?, text(replica, "replica")?, text(sender, "sender")?);
-        let include_sender = convert::flag(include_sender, "include_sender")?;
-        let plan = self.inner.read(py).emit(group, replica, sender, include_sender);
-        to_py(py, &views::deliveries(&plan.map_err(|e| raise(py, e))?))
+        self.plan(py, [group, replica, sender], include_sender, Gateway::emit)
     }
 
     /// The deliveries of a message from `sender` to every replica.
@@ -170,10 +169,7 @@ impl PyGateway {
         sender: &Obj<'_>,
         include_sender: &Obj<'_>,
     ) -> PyResult<Obj<'py>> {
-        let (group, replica, sender) = (text(group, "group")?, text(replica, "replica")?, text(sender, "sender")?);
-        let include_sender = convert::flag(include_sender, "include_sender")?;
-        let plan = self.inner.read(py).broadcast(group, replica, sender, include_sender);
-        to_py(py, &views::deliveries(&plan.map_err(|e| raise(py, e))?))
+        self.plan(py, [group, replica, sender], include_sender, Gateway::broadcast)
     }
 
     /// The delivery of a message from `sender` to request id `target` (none when unknown).
@@ -248,5 +244,21 @@ impl PyGateway {
     fn __repr__(&self, py: Python<'_>) -> String {
         let g = self.inner.read(py);
         format!("<Gateway group={:?} replicas={} request_ids={}>", g.group(), g.replicas().len(), g.request_ids())
+    }
+}
+
+impl PyGateway {
+    /// `emit` or `broadcast`: the arguments checked, the plan made, its deliveries as values.
+    fn plan<'py>(
+        &self,
+        py: Python<'py>,
+        [group, replica, sender]: [&Obj<'_>; 3],
+        include_sender: &Obj<'_>,
+        make: Plan,
+    ) -> PyResult<Obj<'py>> {
+        let (group, replica, sender) = (text(group, "group")?, text(replica, "replica")?, text(sender, "sender")?);
+        let include_sender = convert::flag(include_sender, "include_sender")?;
+        let plan = make(&self.inner.read(py), group, replica, sender, include_sender);
+        to_py(py, &views::deliveries(&plan.map_err(|e| raise(py, e))?))
     }
 }
