@@ -19,13 +19,16 @@
 //
 // The per-call cases use a shard whose flush triggers are off and that already holds every
 // key. Rounds interleave the cases (a change in machine load hits all of them alike) and
-// each keeps its best round.
+// each keeps its best round, after a warm-up round. Each key count runs in a fresh process.
 //
 // Options: --smoke (1 and 100 keys, a few thousand increments: checks every case runs),
 // --sizes 1,100 (key counts), --ops N (increments per case and round), --rounds N,
 // --json PATH (writes the rows `{ op, lang, keys, ns, baseline_ns, ratio }`, plus the memory
 // rows a runtime adds, for scripts/bench.sh).
-import { writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const NOW = 1_700_000_000_000
 const BATCH_IDS = 10_000
@@ -40,14 +43,17 @@ const chunks = (items, size) => {
   return out
 }
 
+// Flush triggers off; the key limits at their defaults (100 000) or more: pending room for
+// twice the key count, since the JavaScript buffer only holds as many distinct keys as the
+// shard has room for (`coalescing_room`).
 export const quiet = (n) => ({
   shard: 0,
   incarnation: 1,
   flushAfterRequests: 0,
   flushAfterIdleMs: 0,
   flushMaxAgeMs: 0,
-  maxPendingKeys: Math.max(n, 100),
-  maxInternedKeys: Math.max(n, 100),
+  maxPendingKeys: Math.max(2 * n, 100_000),
+  maxInternedKeys: Math.max(n, 100_000),
 })
 
 /** Acknowledges every publish the global has cut. */
@@ -184,6 +190,28 @@ function measure(api, lang, sizes, ops, rounds, warm) {
   return rows
 }
 
+/**
+ * Measures each size in a fresh process of this script (its own heap and JIT state: one
+ * size's leftovers do not bill the next; and Node 20's V8 was seen to abort in a
+ * deoptimisation after several sizes in one process).
+ */
+function perSize(argv, sizes) {
+  const rows = []
+  const dir = mkdtempSync(join(tmpdir(), 'shardtally-bench-'))
+  const rest = []
+  for (let i = 0; i < argv.length; i++) {
+    if (['--sizes', '--json'].includes(argv[i])) i++
+    else rest.push(argv[i])
+  }
+  for (const n of sizes) {
+    const json = join(dir, `${n}.json`)
+    execFileSync(process.execPath, [process.argv[1], ...rest, '--no-memory', '--sizes', String(n), '--json', json], { stdio: ['ignore', 'ignore', 'inherit'] })
+    rows.push(...JSON.parse(readFileSync(json, 'utf8')))
+  }
+  rmSync(dir, { recursive: true, force: true })
+  return rows
+}
+
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits
 
 /** Parses the options shared by both benches. */
@@ -210,7 +238,7 @@ export function options(argv) {
  */
 export async function run(api, lang, argv, { header = '', extra = async () => [] } = {}) {
   const opts = options(argv)
-  const rows = measure(api, lang, opts.sizes, opts.ops, opts.rounds, !opts.smoke)
+  const rows = opts.sizes.length > 1 && !opts.smoke ? perSize(argv, opts.sizes) : measure(api, lang, opts.sizes, opts.ops, opts.rounds, !opts.smoke)
   rows.push(...(await extra(opts)))
   console.log(`${header}node ${process.version}: ${opts.ops} increments per case, best of ${opts.rounds}; baseline: JS Map`)
   console.log(`${'operation'.padEnd(22)} ${'keys'.padStart(9)} ${'ns/op'.padStart(9)} ${'Map ns'.padStart(9)} ${'ratio'.padStart(7)}`)
