@@ -47,6 +47,7 @@ mkdir -p "$rows"
 if [ $smoke = 1 ]; then results="$out_dir/smoke.json"; else results="$out_dir/results.json"; fi
 
 started=$(date +%s)
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 step() { printf '==> [bench %3ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 fail() {
   printf 'bench: %s\n' "$1" >&2
@@ -184,4 +185,6 @@ if smoke:
         sys.exit(1)
     print(f"\nsmoke: every case ran ({len(rows)} rows)")
 EOF
-printf '\nrows written to %s (%ss)\n' "$results" $(($(date +%s) - started))
+printf '\n%s cores; load average %s at the start, %s at the end\n' "$(nproc 2>/dev/null || echo ?)" \
+  "$load_at_start" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+printf 'rows written to %s (%ss)\n' "$results" $(($(date +%s) - started))
