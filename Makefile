@@ -9,6 +9,8 @@ demo:
 test:
 	./scripts/test.sh
 
-## Runs the benchmarks and prints ratios to their baselines (not part of `make test`).
+## Runs the Rust, Python, Node and WebAssembly benchmarks (release builds) and prints one table
+## of ns/op and bytes per counter against HashMap / dict / Map baselines, with ratios; writes
+## target/bench/results.json. `make test` only runs them in smoke mode.
 bench:
-	cargo bench -p shardtally-benches
+	./scripts/bench.sh

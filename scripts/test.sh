@@ -68,4 +68,9 @@ for part in bindings-python bindings-node bindings-wasm bindings-wasm/durable-ob
   fi
 done
 
+# 4. The benchmarks of every language still run and write their JSON rows (tiny sizes; reuses
+#    the builds above: scripts/bench.sh --smoke builds only what is missing).
+run "benchmarks: smoke run of every language" "rerun with: scripts/bench.sh --smoke (make bench for the full run)" \
+  scripts/bench.sh --smoke
+
 printf '\nAll checks passed in %ss.\n' $(( $(date +%s) - started ))

@@ -1,9 +1,10 @@
-//! Benchmarks of shardtally: `benches/engine.rs` (time per operation, each against a plain
-//! hash map doing the same work in the same run, at 1 to 1 000 000 keys), `benches/memory.rs`
-//! (bytes per counter) and `benches/gateway.rs`. Run them with `cargo bench -p
-//! shardtally-benches`; each prints a table at the end, and the engine and memory benches
-//! also write it as JSON (see [`json_path`]) for `make bench` to merge with the other
-//! languages' tables.
+//! Benchmarks of shardtally, each against a plain hash map doing the same work in the same
+//! run: `benches/table.rs` (ns per increment of every case of `make bench`, at 1 to 1 000 000
+//! keys), `benches/memory.rs` (bytes per counter), and the criterion benches
+//! `benches/engine.rs` and `benches/gateway.rs`. Run them with `cargo bench -p
+//! shardtally-benches`; each prints a table at the end, and table, memory and engine also
+//! write it as JSON (see [`json_path`]). `make bench` (scripts/bench.sh) runs table and memory
+//! and merges their rows with the other languages'.
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,9 @@
 // against it (scripts/test.sh); the native addon's own typing (binding.d.ts) is internal.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import * as pkg from 'shardtally'
 
@@ -49,9 +51,12 @@ test('declared class methods are the runtime methods', () => {
   }
 })
 
-test('the benchmark still runs (smoke mode)', () => {
-  const out = execFileSync(process.execPath, [new URL('../bench/bench.mjs', import.meta.url).pathname, '--smoke'], { encoding: 'utf8' })
-  assert.match(out, /JS Map/)
-  assert.match(out, /shard\.increment\(key, 1, nowMs\)/)
-  assert.match(out, /incrementIds/)
+test('the benchmark still runs (smoke mode) and writes a row for every case', () => {
+  const json = join(mkdtempSync(join(tmpdir(), 'shardtally-bench-')), 'rows.json')
+  const out = execFileSync(process.execPath, [new URL('../bench/bench.mjs', import.meta.url).pathname, '--smoke', '--json', json], { encoding: 'utf8' })
+  assert.match(out, /baseline: JS Map/)
+  const rows = JSON.parse(readFileSync(json, 'utf8'))
+  const ops = ['keyed_increment', 'increment_id', 'increment_ids', 'increments', 'end_to_end']
+  assert.deepEqual(rows.map((r) => `${r.op}/${r.keys}`).sort(), [1, 100].flatMap((n) => ops.map((op) => `${op}/${n}`)).sort())
+  for (const r of rows) assert.ok(r.lang === 'node' && r.ns > 0 && r.baseline_ns > 0, JSON.stringify(r))
 })
