@@ -49,19 +49,8 @@ const OPS = {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Rows per group when reading every row back (a group's hex stays far below 2 MB). */
-const READ_GROUP = 2_000;
-
-/** Bytes from an upper-case hex string (SQLite's `hex()`). */
-function fromHex(hex) {
-  const out = new Uint8Array(hex.length >>> 1);
-  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
-    const hi = hex.charCodeAt(j);
-    const lo = hex.charCodeAt(j + 1);
-    out[i] = ((hi > 64 ? hi - 55 : hi - 48) << 4) | (lo > 64 ? lo - 55 : lo - 48);
-  }
-  return out;
-}
+/** Rows per page when reading every row back (see `engineRowPages`). */
+const READ_PAGE = 4_096;
 
 const counters = new Map();
 
@@ -220,29 +209,29 @@ export class Storage {
     return typeof stored === "string" ? stored : null;
   }
 
+  /** Whether any engine row is stored. */
+  hasEngineRows() {
+    return this.sql.exec("SELECT 1 FROM shardtally_rows LIMIT 1").toArray().length > 0;
+  }
+
   /**
-   * Every stored engine row as `[table, value]` (what `fromRows` takes), split values joined.
-   * Rows are read a few thousand at a time as one hex string (each value a view into one
-   * buffer per group): a million rows read one by one would each cost a result object and
-   * a buffer of their own, several times the rows' size in memory.
+   * Every stored engine row as `[table, value]` (what a builder's `add` takes), split values
+   * joined, a page of at most `pageRows` at a time: one cursor over the table, stepped as the
+   * pages are taken (rows as arrays, not objects), so memory holds one page, never every row.
+   * @param {number} [pageRows]
+   * @returns {Generator<Array<[string, Uint8Array]>>}
    */
-  engineRows() {
-    const pairs = [];
-    const groups = this.sql.exec(
-      `SELECT tbl, group_concat(hex(v), '') AS hex, group_concat(length(v)) AS lens
-       FROM (SELECT tbl, v, (row_number() OVER (ORDER BY tbl, k)) / ${READ_GROUP} AS g FROM shardtally_rows WHERE length(v) > 0)
-       GROUP BY g, tbl`,
-    );
-    for (const { tbl, hex, lens } of groups) {
-      const bytes = fromHex(hex);
-      let at = 0;
-      for (const len of lens.split(",")) {
-        const end = at + Number(len);
-        pairs.push([tbl, bytes.subarray(at, end)]);
-        at = end;
+  *engineRowPages(pageRows = READ_PAGE) {
+    let page = [];
+    for (const [tbl, v] of this.sql.exec("SELECT tbl, v FROM shardtally_rows WHERE length(v) > 0").raw()) {
+      page.push([tbl, new Uint8Array(v)]);
+      if (page.length === pageRows) {
+        yield page;
+        page = [];
       }
     }
-    for (const { tbl, k } of this.sql.exec("SELECT tbl, k FROM shardtally_rows WHERE length(v) = 0")) {
+    if (page.length > 0) yield page;
+    for (const { tbl, k } of this.sql.exec("SELECT tbl, k FROM shardtally_rows WHERE length(v) = 0").toArray()) {
       const pieces = this.sql.exec("SELECT v FROM shardtally_chunks WHERE tbl = ? AND k = ? ORDER BY i", tbl, k).toArray().map((r) => new Uint8Array(r.v));
       const value = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
       let at = 0;
@@ -250,9 +239,19 @@ export class Storage {
         value.set(p, at);
         at += p.length;
       }
-      pairs.push([tbl, value]);
+      yield [[tbl, value]];
     }
-    return pairs;
+  }
+
+  /**
+   * Rebuilds an engine machine from the stored rows, page by page.
+   * @template M
+   * @param {{add(rows: Array<[string, Uint8Array]>): void, finish(): M}} builder a `GlobalBuilder` or `ShardBuilder`
+   * @returns {M}
+   */
+  rebuild(builder) {
+    for (const page of this.engineRowPages()) builder.add(page);
+    return builder.finish();
   }
 
   /**
