@@ -32,6 +32,9 @@ use shardtally::{DecodeError, Global, Shard};
 pub trait StoredRows {
     /// The machine it builds.
     type Machine;
+    /// The tables to read first, in this order, before every other: then no row waits for
+    /// another in the builder.
+    const READ_FIRST: &'static [&'static str];
     /// Adds one stored row (its first error is final: every later call returns it).
     fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError>;
     /// The machine, once every row was added.
@@ -40,6 +43,7 @@ pub trait StoredRows {
 
 impl StoredRows for GlobalBuilder {
     type Machine = Global;
+    const READ_FIRST: &'static [&'static str] = GlobalBuilder::READ_FIRST;
     fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
         GlobalBuilder::add_stored(self, table, value)
     }
@@ -50,6 +54,7 @@ impl StoredRows for GlobalBuilder {
 
 impl StoredRows for ShardBuilder {
     type Machine = Shard;
+    const READ_FIRST: &'static [&'static str] = ShardBuilder::READ_FIRST;
     fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
         ShardBuilder::add_stored(self, table, value)
     }
@@ -80,6 +85,11 @@ impl<B: StoredRows> Rebuild<B> {
             builder.add_stored(table.as_ref(), value.as_ref())?;
         }
         Ok(())
+    }
+
+    /// The tables to read first, in this order (see [`StoredRows::READ_FIRST`]).
+    pub fn read_first() -> &'static [&'static str] {
+        B::READ_FIRST
     }
 
     /// The machine (checks what single rows could not); the builder is spent after it,

@@ -912,7 +912,8 @@ function makeApi(native) {
 
   // A builder rebuilds a machine from its stored `[table, value]` rows one page at a time
   // (what `fromRows` does with every row at once): a host reads its rows with a cursor and
-  // hands each page to `add`, so no list of every row is ever held. A bad row throws its
+  // hands each page to `add`, so no list of every row is ever held; reading the tables of
+  // `readFirst()` first, in that order, keeps every row from waiting for another. A bad row throws its
   // `DECODE_*` error, and so does every later call; `finish()` returns the machine and spends
   // the builder (a later call is `INVALID_ARGUMENT`).
 
@@ -921,6 +922,9 @@ function makeApi(native) {
     #n
     constructor(opts) {
       this.#n = new native.GlobalBuilder(...options(opts))
+    }
+    static readFirst() {
+      return native.GlobalBuilder.readFirst()
     }
     add(pairs) {
       this.#n.add(...storedPairs(pairs))
@@ -935,6 +939,9 @@ function makeApi(native) {
     #n
     constructor(opts) {
       this.#n = new native.ShardBuilder(...options(opts))
+    }
+    static readFirst() {
+      return native.ShardBuilder.readFirst()
     }
     add(pairs) {
       this.#n.add(...storedPairs(pairs))

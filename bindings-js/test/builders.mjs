@@ -59,6 +59,19 @@ export function builderTests(api) {
     }
   })
 
+  test('readFirst names the tables to read before every other, meta first', () => {
+    assert.deepEqual(GlobalBuilder.readFirst().slice(0, 2), ['meta', 'totals'])
+    assert.deepEqual(ShardBuilder.readFirst(), ['meta', 'slots'])
+    const { global } = counted()
+    const first = GlobalBuilder.readFirst()
+    const rank = ([table]) => (first.includes(table) ? first.indexOf(table) : first.length)
+    const rows = stored(global).sort((a, b) => rank(a) - rank(b))
+    assert.deepEqual(rows[0][0], 'meta')
+    const builder = new GlobalBuilder(global.config())
+    for (const row of rows) builder.add([row])
+    assert.equal(hex(builder.finish().snapshot()), hex(global.snapshot()))
+  })
+
   test('a tiered global builder takes the upstream shard settings', () => {
     const tiered = new Global({ upstream: { shard: 5, incarnation: 1, flushAfterRequests: 1 } })
     const shard = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 1 })

@@ -159,6 +159,11 @@ macro_rules! builder {
                 let make = |o: &shardtally_api::options::Options| $make(shardtally_api::Naming::Camel, o);
                 crate::js::make(env, names, &values, make).map(|b| $builder { inner: shardtally_api::rebuild::Rebuild::new(b) })
             }
+            /// The tables to read first, in this order, before every other.
+            #[napi]
+            pub fn read_first() -> Vec<String> {
+                shardtally_api::rebuild::Rebuild::<$core>::read_first().iter().map(|t| t.to_string()).collect()
+            }
             /// Adds a page of stored `(table, value)` pairs (packed: `js::pairs`).
             #[napi]
             pub fn add(

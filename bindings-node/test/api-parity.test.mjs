@@ -493,6 +493,9 @@ test('both packages export the same names, classes and methods', opts, () => {
   for (const cls of BUILDERS) {
     assert.deepEqual(methods(node[cls]), ['add', 'finish'], `${cls} methods`)
     assert.deepEqual(methods(wasm[cls]), ['add', 'finish'], `${cls} methods`)
+    assert.deepEqual(statics(node[cls]), ['readFirst'], `${cls} static methods`)
+    assert.deepEqual(statics(wasm[cls]), ['readFirst'], `${cls} static methods`)
+    assert.deepEqual(node[cls].readFirst(), wasm[cls].readFirst())
   }
 })
 

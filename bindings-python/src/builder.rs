@@ -37,6 +37,13 @@ impl PyGlobalBuilder {
         Ok(PyGlobalBuilder { inner: Locked::new(Rebuild::new(builder)) })
     }
 
+    /// The tables to read first, in this order, before every other: then no row waits for
+    /// another in the builder.
+    #[staticmethod]
+    fn read_first() -> Vec<&'static str> {
+        Rebuild::<GlobalBuilder>::read_first().to_vec()
+    }
+
     /// Adds a page of stored `(table, value)` rows, in any order.
     fn add(&self, rows: &Bound<'_, PyAny>) -> PyResult<()> {
         add(&self.inner, rows)
@@ -62,6 +69,13 @@ impl PyShardBuilder {
     fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let builder = api::shard_builder(Naming::Snake, &options(settings)?).map_err(|e| raise(py, e))?;
         Ok(PyShardBuilder { inner: Locked::new(Rebuild::new(builder)) })
+    }
+
+    /// The tables to read first, in this order, before every other: then no row waits for
+    /// another in the builder.
+    #[staticmethod]
+    fn read_first() -> Vec<&'static str> {
+        Rebuild::<ShardBuilder>::read_first().to_vec()
     }
 
     /// Adds a page of stored `(table, value)` rows, in any order.

@@ -53,6 +53,19 @@ def test_page_by_page_in_any_order_equals_from_rows() -> None:
         assert shard_builder.finish().snapshot() == shard.snapshot()
 
 
+def test_read_first_names_the_tables_to_read_before_every_other() -> None:
+    assert GlobalBuilder.read_first()[:2] == ["meta", "totals"]
+    assert ShardBuilder.read_first() == ["meta", "slots"]
+    _, global_ = counted()
+    first = GlobalBuilder.read_first()
+    rows = sorted(stored(global_), key=lambda row: first.index(row[0]) if row[0] in first else len(first))
+    assert rows[0][0] == "meta"
+    builder = GlobalBuilder(**global_.config)
+    for row in rows:
+        builder.add([row])
+    assert builder.finish().snapshot() == global_.snapshot()
+
+
 def test_a_tiered_global_needs_its_upstream_settings() -> None:
     tiered = Global(upstream={"shard": 5, "incarnation": 1, "flush_after_requests": 1})
     shard = Shard(shard=0, incarnation=1, flush_after_requests=1)
