@@ -70,7 +70,7 @@ export function rebuildWithin(build, settings, stored, section, objectName) {
  * @param {import("./storage.js").Storage} store
  */
 export function shardFromRows(store, settings) {
-  return store.rebuild(new ShardBuilder(settings));
+  return store.rebuild(new ShardBuilder(settings), ShardBuilder.readFirst());
 }
 
 /**
@@ -78,5 +78,5 @@ export function shardFromRows(store, settings) {
  * @param {import("./storage.js").Storage} store
  */
 export function globalFromRows(store, settings, upstream) {
-  return store.rebuild(new GlobalBuilder(upstream ? { ...settings, upstream } : settings));
+  return store.rebuild(new GlobalBuilder(upstream ? { ...settings, upstream } : settings), GlobalBuilder.readFirst());
 }

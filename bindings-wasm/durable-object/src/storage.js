@@ -216,18 +216,33 @@ export class Storage {
 
   /**
    * Every stored engine row as `[table, value]` (what a builder's `add` takes), split values
-   * joined, a page of at most `pageRows` at a time: one cursor over the table, stepped as the
-   * pages are taken (rows as arrays, not objects), so memory holds one page, never every row.
+   * joined, a page of at most `pageRows` at a time. The tables of `first` come first, in that
+   * order (the builder's `readFirst()`: then no row waits in the builder for another), then
+   * every other table. Each part is one cursor over a range of the primary key, stepped as
+   * the pages are taken (rows as arrays, not objects), so memory holds one page, never every
+   * row.
+   * @param {string[]} [first]
    * @param {number} [pageRows]
    * @returns {Generator<Array<[string, Uint8Array]>>}
    */
-  *engineRowPages(pageRows = READ_PAGE) {
+  *engineRowPages(first = [], pageRows = READ_PAGE) {
+    const ROWS = "SELECT tbl, v FROM shardtally_rows WHERE length(v) > 0 AND";
+    const cursors = first.map((table) => () => this.sql.exec(`${ROWS} tbl = ?`, table));
+    // The other tables: the ranges of table names between those of `first`.
+    const bounds = [...new Set(first)].sort();
+    for (let i = 0; i <= bounds.length; i++) {
+      const low = i === 0 ? "" : bounds[i - 1];
+      if (i < bounds.length) cursors.push(() => this.sql.exec(`${ROWS} tbl > ? AND tbl < ?`, low, bounds[i]));
+      else cursors.push(() => this.sql.exec(`${ROWS} tbl > ?`, low));
+    }
     let page = [];
-    for (const [tbl, v] of this.sql.exec("SELECT tbl, v FROM shardtally_rows WHERE length(v) > 0").raw()) {
-      page.push([tbl, new Uint8Array(v)]);
-      if (page.length === pageRows) {
-        yield page;
-        page = [];
+    for (const cursor of cursors) {
+      for (const [tbl, v] of cursor().raw()) {
+        page.push([tbl, new Uint8Array(v)]);
+        if (page.length === pageRows) {
+          yield page;
+          page = [];
+        }
       }
     }
     if (page.length > 0) yield page;
@@ -244,13 +259,15 @@ export class Storage {
   }
 
   /**
-   * Rebuilds an engine machine from the stored rows, page by page.
+   * Rebuilds an engine machine from the stored rows, page by page, the tables its builder
+   * reads first (`readFirst()`) first.
    * @template M
    * @param {{add(rows: Array<[string, Uint8Array]>): void, finish(): M}} builder a `GlobalBuilder` or `ShardBuilder`
+   * @param {string[]} first the builder class's `readFirst()`
    * @returns {M}
    */
-  rebuild(builder) {
-    for (const page of this.engineRowPages()) builder.add(page);
+  rebuild(builder, first) {
+    for (const page of this.engineRowPages(first)) builder.add(page);
     return builder.finish();
   }
 
