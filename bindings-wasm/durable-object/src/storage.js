@@ -49,8 +49,19 @@ const OPS = {
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Rows per page when reading every row back (see `engineRowPages`). */
+/** Rows per page when reading every row back (see `engineRowPages`; a page's hex stays far below 2 MB). */
 const READ_PAGE = 4_096;
+
+/** Bytes from an upper-case hex string (SQLite's `hex()`). */
+function fromHex(hex) {
+  const out = new Uint8Array(hex.length >>> 1);
+  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+    const hi = hex.charCodeAt(j);
+    const lo = hex.charCodeAt(j + 1);
+    out[i] = ((hi > 64 ? hi - 55 : hi - 48) << 4) | (lo > 64 ? lo - 55 : lo - 48);
+  }
+  return out;
+}
 
 const counters = new Map();
 
@@ -216,36 +227,33 @@ export class Storage {
 
   /**
    * Every stored engine row as `[table, value]` (what a builder's `add` takes), split values
-   * joined, a page of at most `pageRows` at a time. The tables of `first` come first, in that
-   * order (the builder's `readFirst()`: then no row waits in the builder for another), then
-   * every other table. Each part is one cursor over a range of the primary key, stepped as
-   * the pages are taken (rows as arrays, not objects), so memory holds one page, never every
-   * row.
+   * joined, a page of at most `pageRows` at a time, so memory holds one page, never every
+   * row. The tables of `first` come first, in that order (the builder's `readFirst()`: then
+   * no row waits in the builder for another), then every other table.
+   *
+   * A page is one query over a range of the primary key (`tbl = ? AND k > last key`, the
+   * index's order), answered as one hex string and a list of lengths: each value is a view
+   * into one buffer per page. Rows read one by one would each cost a result array and a
+   * buffer of their own (a million rows: about 50 MB more of the process's memory, and 40%
+   * more time).
    * @param {string[]} [first]
    * @param {number} [pageRows]
    * @returns {Generator<Array<[string, Uint8Array]>>}
    */
   *engineRowPages(first = [], pageRows = READ_PAGE) {
-    const ROWS = "SELECT tbl, v FROM shardtally_rows WHERE length(v) > 0 AND";
-    const cursors = first.map((table) => () => this.sql.exec(`${ROWS} tbl = ?`, table));
-    // The other tables: the ranges of table names between those of `first`.
-    const bounds = [...new Set(first)].sort();
-    for (let i = 0; i <= bounds.length; i++) {
-      const low = i === 0 ? "" : bounds[i - 1];
-      if (i < bounds.length) cursors.push(() => this.sql.exec(`${ROWS} tbl > ? AND tbl < ?`, low, bounds[i]));
-      else cursors.push(() => this.sql.exec(`${ROWS} tbl > ?`, low));
-    }
-    let page = [];
-    for (const cursor of cursors) {
-      for (const [tbl, v] of cursor().raw()) {
-        page.push([tbl, new Uint8Array(v)]);
-        if (page.length === pageRows) {
-          yield page;
-          page = [];
-        }
+    const tables = [...new Set(first)];
+    // The other tables, by name: each found by one index lookup.
+    const next = (after) => this.sql.exec("SELECT min(tbl) AS t FROM shardtally_rows WHERE tbl > ?", after).one().t;
+    for (let t = next(""); t !== null; t = next(t)) if (!tables.includes(t)) tables.push(t);
+    for (const table of tables) {
+      let last = null;
+      for (;;) {
+        const { page, end } = this.#rowPage(table, last, pageRows);
+        if (page.length > 0) yield page;
+        if (page.length < pageRows) break;
+        last = end;
       }
     }
-    if (page.length > 0) yield page;
     for (const { tbl, k } of this.sql.exec("SELECT tbl, k FROM shardtally_rows WHERE length(v) = 0").toArray()) {
       const pieces = this.sql.exec("SELECT v FROM shardtally_chunks WHERE tbl = ? AND k = ? ORDER BY i", tbl, k).toArray().map((r) => new Uint8Array(r.v));
       const value = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
@@ -256,6 +264,42 @@ export class Storage {
       }
       yield [[tbl, value]];
     }
+  }
+
+  /**
+   * One page of `table`'s rows after key `last` (null: from the first), as `[table, value]`
+   * pairs, and the page's last key.
+   * @returns {{page: Array<[string, Uint8Array]>, end: ArrayBuffer | null}}
+   */
+  #rowPage(table, last, limit) {
+    const after = last === null ? "" : "AND k > ?";
+    const args = last === null ? [table, limit] : [table, last, limit];
+    const rows = `SELECT k, v FROM shardtally_rows WHERE tbl = ? ${after} AND length(v) > 0 ORDER BY k LIMIT ?`;
+    let answer;
+    try {
+      answer = this.sql.exec(`SELECT group_concat(hex(v), '') AS hex, group_concat(length(v)) AS lens, max(k) AS end, count(*) AS n FROM (${rows})`, ...args).one();
+    } catch {
+      // The page's hex is above SQLite's largest string (2 MB; rows of large values): the
+      // same rows one by one.
+      const page = [];
+      let end = null;
+      for (const [k, v] of this.sql.exec(rows, ...args).raw()) {
+        page.push([table, new Uint8Array(v)]);
+        end = k;
+      }
+      return { page, end };
+    }
+    const page = new Array(answer.n);
+    if (answer.n === 0) return { page, end: null };
+    const bytes = fromHex(answer.hex);
+    let at = 0;
+    let i = 0;
+    for (const len of answer.lens.split(",")) {
+      const next = at + Number(len);
+      page[i++] = [table, bytes.subarray(at, next)];
+      at = next;
+    }
+    return { page, end: answer.end };
   }
 
   /**
