@@ -25,6 +25,8 @@
 //! - **Run loop** ([`machine::RunLoop`]): `poll_timeout`, `handle_timeout`,
 //!   `take_state_changed`, `snapshot`, `next_deadline`, outputs and stats of every machine
 //!   behind one trait, wrapped once per binding.
+//! - **Rebuilding from rows** ([`rebuild`]): a global or shard rebuilt from its stored rows a
+//!   page at a time ([`rebuild::Rebuild`] over the core builders).
 //! - **JavaScript numbers** ([`js`]): time, delta and integer checks and the columnar packing
 //!   shared by both JS bindings.
 //!
@@ -49,6 +51,7 @@ pub mod js;
 pub mod machine;
 pub mod naming;
 pub mod options;
+pub mod rebuild;
 pub mod value;
 pub mod views;
 

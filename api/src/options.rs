@@ -5,8 +5,9 @@
 
 use crate::errors::AnyError;
 use crate::naming::{closest, Naming};
+use crate::rebuild::Rebuild;
 use shardtally::buckets::{Buckets, BucketsMeta, BucketsRow, Day};
-use shardtally::journal::{GatewayRow, GlobalRow, OutboxRow, ShardRow};
+use shardtally::journal::{GatewayRow, GlobalBuilder, OutboxRow, ShardBuilder};
 use shardtally::outbox::Outbox;
 use shardtally::settings::{ConfigBuilder, SettingType, SettingValue};
 use shardtally::{
@@ -259,9 +260,15 @@ pub fn shard_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
     rows: impl IntoIterator<Item = (T, B)>,
     options: &Options,
 ) -> Result<Shard, AnyError> {
-    let config = shard_config(naming, options)?;
-    let rows = rows.into_iter().map(|(t, v)| ShardRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
-    Ok(Shard::from_rows(rows, config)?)
+    let mut builder = Rebuild::new(shard_builder(naming, options)?);
+    builder.add(rows)?;
+    builder.finish()
+}
+
+/// A builder of a shard from its stored rows, taken a page at a time (see
+/// [`Rebuild`](crate::rebuild::Rebuild)), and its settings (as [`shard_from_rows`]).
+pub fn shard_builder(naming: Naming, options: &Options) -> Result<ShardBuilder, ConfigError> {
+    Ok(ShardBuilder::new(shard_config(naming, options)?))
 }
 
 /// A global rebuilt from the rows a host stored by applying its `RowOp`s, as
@@ -272,12 +279,19 @@ pub fn global_from_rows<T: AsRef<str>, B: AsRef<[u8]>>(
     rows: impl IntoIterator<Item = (T, B)>,
     options: &Options,
 ) -> Result<Global, AnyError> {
+    let mut builder = Rebuild::new(global_builder(naming, options)?);
+    builder.add(rows)?;
+    builder.finish()
+}
+
+/// A builder of a global from its stored rows, taken a page at a time (see
+/// [`Rebuild`](crate::rebuild::Rebuild)), and its settings (as [`global_from_rows`]: a
+/// tiered global's with `upstream`).
+pub fn global_builder(naming: Naming, options: &Options) -> Result<GlobalBuilder, ConfigError> {
     let (config, upstream) = global_parts(naming, options)?;
-    let upstream = upstream.map(|up| shard_config(naming, &up)).transpose()?;
-    let rows = rows.into_iter().map(|(t, v)| GlobalRow::decode_stored(t.as_ref(), v.as_ref())).collect::<Result<Vec<_>, _>>()?;
     Ok(match upstream {
-        Some(up) => Global::from_rows_tiered(rows, config, up)?,
-        None => Global::from_rows(rows, config)?,
+        Some(up) => GlobalBuilder::tiered(config, shard_config(naming, &up)?),
+        None => GlobalBuilder::new(config),
     })
 }
 

@@ -298,6 +298,8 @@ function makeApi(native) {
 
   /** Byte strings as one `Uint8Array`. */
   function concat(parts) {
+    // One part (a page of one large row): no copy.
+    if (parts.length === 1) return parts[0]
     let size = 0
     for (const p of parts) size += p.length
     const out = new Uint8Array(size)
@@ -906,6 +908,49 @@ function makeApi(native) {
     rows: [],
   })
 
+  // ----- builders: a machine rebuilt from its stored rows a page at a time -----
+
+  // A builder rebuilds a machine from its stored `[table, value]` rows one page at a time
+  // (what `fromRows` does with every row at once): a host reads its rows with a cursor and
+  // hands each page to `add`, so no list of every row is ever held; reading the tables of
+  // `readFirst()` first, in that order, keeps every row from waiting for another. A bad row throws its
+  // `DECODE_*` error, and so does every later call; `finish()` returns the machine and spends
+  // the builder (a later call is `INVALID_ARGUMENT`).
+
+  /** A `Global` rebuilt from its stored rows page by page (its settings as for `fromRows`). */
+  class GlobalBuilder {
+    #n
+    constructor(opts) {
+      this.#n = new native.GlobalBuilder(...options(opts))
+    }
+    static readFirst() {
+      return native.GlobalBuilder.readFirst()
+    }
+    add(pairs) {
+      this.#n.add(...storedPairs(pairs))
+    }
+    finish() {
+      return new Global(WRAP, this.#n.finish())
+    }
+  }
+
+  /** A `Shard` rebuilt from its stored rows page by page (its settings as for `fromRows`). */
+  class ShardBuilder {
+    #n
+    constructor(opts) {
+      this.#n = new native.ShardBuilder(...options(opts))
+    }
+    static readFirst() {
+      return native.ShardBuilder.readFirst()
+    }
+    add(pairs) {
+      this.#n.add(...storedPairs(pairs))
+    }
+    finish() {
+      return new Shard(WRAP, this.#n.finish())
+    }
+  }
+
   // ----- partition helpers -----
 
   /** The stable 64-bit hash of a key (FNV-1a then a mixer), the same in every runtime. */
@@ -958,6 +1003,8 @@ function makeApi(native) {
     Membership,
     Buckets,
     Outbox,
+    GlobalBuilder,
+    ShardBuilder,
     ShardtallyError,
     keyHash,
     jumpHash,

@@ -401,6 +401,36 @@ export declare class Global {
 }
 
 /**
+ * Rebuilds a machine from its stored rows a page at a time: what `fromRows` does with every
+ * row at once, for a host that reads its rows with a cursor (a few thousand per `add`) and so
+ * never holds all of them. Rows may come in any order; reading the tables of `readFirst()`
+ * first, in that order, keeps every row from waiting for another in the builder. A bad row throws its `DECODE_*` error
+ * (e.g. `DECODE_CORRUPT`), and every later `add` or `finish` throws it again; `finish()`
+ * returns the machine and spends the builder (a later call is `INVALID_ARGUMENT`).
+ */
+export declare class GlobalBuilder {
+  /** The global's settings, as for `Global.fromRows` (a tiered global's with `upstream`). */
+  constructor(options?: GlobalRestoreOptions)
+  /** The tables to read first, in this order, before every other (`meta`, `totals`, ...). */
+  static readFirst(): string[]
+  /** Adds a page of stored `[table, value]` rows. */
+  add(rows: StoredRow[]): void
+  /** The global, once every row was added (checks what single rows could not). */
+  finish(): Global
+}
+/** A `Shard` rebuilt from its stored rows a page at a time, as `GlobalBuilder`. */
+export declare class ShardBuilder {
+  /** The shard's settings, as for `Shard.fromRows` (the identity is in the `meta` row). */
+  constructor(options?: ShardSettings)
+  /** The tables to read first, in this order, before every other (`meta`, `slots`). */
+  static readFirst(): string[]
+  /** Adds a page of stored `[table, value]` rows. */
+  add(rows: StoredRow[]): void
+  /** The shard, once every row was added. */
+  finish(): Shard
+}
+
+/**
  * Picks a shard for each increment. When the shard count is lowered, the shards at or above
  * it are draining: `drain` each, then `markDrained` once it `isDrained()`.
  */

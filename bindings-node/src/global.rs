@@ -18,6 +18,7 @@ fn value<'e>(env: &'e Env, v: impl Into<Value>) -> Result<Unknown<'e>> {
 }
 
 crate::machine!(Global, |inner| Global { inner }, options::new_global, options::restore_global, rows: options::global_from_rows);
+crate::builder!(GlobalBuilder, st::journal::GlobalBuilder, options::global_builder, Global, |inner| Global { inner });
 
 #[napi]
 impl Global {

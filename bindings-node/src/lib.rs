@@ -139,6 +139,53 @@ macro_rules! machine {
 }
 pub(crate) use machine;
 
+/// The builder of a machine from its stored rows, page by page (`shardtally_api::rebuild`),
+/// written once: `new` from settings (through `$make`), `add` (a page of stored
+/// `(table, value)` pairs, packed: `js::pairs`) and `finish` (the machine, `$wrap` making its
+/// class; the builder is spent).
+macro_rules! builder {
+    ($builder:ident, $core:ty, $make:path, $machine:ty, $wrap:expr) => {
+        /// A machine being rebuilt from its stored rows, a page at a time.
+        #[napi]
+        pub struct $builder {
+            inner: shardtally_api::rebuild::Rebuild<$core>,
+        }
+
+        #[napi]
+        impl $builder {
+            /// A builder from the machine's settings.
+            #[napi(constructor)]
+            pub fn new(env: &napi::Env, names: Vec<String>, values: napi::bindgen_prelude::Array<'_>) -> napi::Result<Self> {
+                let make = |o: &shardtally_api::options::Options| $make(shardtally_api::Naming::Camel, o);
+                crate::js::make(env, names, &values, make).map(|b| $builder { inner: shardtally_api::rebuild::Rebuild::new(b) })
+            }
+            /// The tables to read first, in this order, before every other.
+            #[napi]
+            pub fn read_first() -> Vec<String> {
+                shardtally_api::rebuild::Rebuild::<$core>::read_first().iter().map(|t| t.to_string()).collect()
+            }
+            /// Adds a page of stored `(table, value)` pairs (packed: `js::pairs`).
+            #[napi]
+            pub fn add(
+                &mut self,
+                env: &napi::Env,
+                tables: String,
+                lens: napi::bindgen_prelude::Uint32ArraySlice<'_>,
+                bytes: napi::bindgen_prelude::Uint8ArraySlice<'_>,
+            ) -> napi::Result<()> {
+                let pairs = crate::js::pairs(&tables, &lens, &bytes)?;
+                self.inner.add(pairs).map_err(|e| crate::js::error(env, e))
+            }
+            /// The machine; the builder is spent.
+            #[napi]
+            pub fn finish(&mut self, env: &napi::Env) -> napi::Result<$machine> {
+                self.inner.finish().map($wrap).map_err(|e| crate::js::error(env, e))
+            }
+        }
+    };
+}
+pub(crate) use builder;
+
 /// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
 /// once by the shared JS).
 #[napi]

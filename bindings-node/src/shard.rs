@@ -44,6 +44,7 @@ impl Shard {
 }
 
 crate::machine!(Shard, Shard::wrap, options::new_shard, options::restore_shard, rows: options::shard_from_rows);
+crate::builder!(ShardBuilder, st::journal::ShardBuilder, options::shard_builder, Shard, Shard::wrap);
 
 #[napi]
 impl Shard {

@@ -479,22 +479,30 @@ function exported(M, own = []) {
 }
 
 const MACHINES = ['Shard', 'Global', 'Router', 'Gateway', 'Membership', 'Buckets', 'Outbox']
+const BUILDERS = ['GlobalBuilder', 'ShardBuilder']
 const FUNCTIONS = ['defaultRoute', 'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'requestKey', 'shardRange']
 
 test('both packages export the same names, classes and methods', opts, () => {
-  assert.deepEqual(exported(node), [...MACHINES, 'ShardtallyError', ...FUNCTIONS].sort())
+  assert.deepEqual(exported(node), [...MACHINES, ...BUILDERS, 'ShardtallyError', ...FUNCTIONS].sort())
   assert.deepEqual(exported(node), exported(wasm))
   for (const cls of MACHINES) {
     assert.deepEqual(methods(node[cls]), methods(wasm[cls]), `${cls} methods`)
     assert.deepEqual(statics(node[cls]), statics(wasm[cls]), `${cls} static methods`)
     assert.ok(methods(node[cls]).length > 5, `${cls} has methods`)
   }
+  for (const cls of BUILDERS) {
+    assert.deepEqual(methods(node[cls]), ['add', 'finish'], `${cls} methods`)
+    assert.deepEqual(methods(wasm[cls]), ['add', 'finish'], `${cls} methods`)
+    assert.deepEqual(statics(node[cls]), ['readFirst'], `${cls} static methods`)
+    assert.deepEqual(statics(wasm[cls]), ['readFirst'], `${cls} static methods`)
+    assert.deepEqual(node[cls].readFirst(), wasm[cls].readFirst())
+  }
 })
 
 test('both native halves have the same low-level surface', opts, () => {
   // Loader-specific names: napi-rs's artifact marker; wasm-bindgen's initialisation.
   assert.deepEqual(exported(nodeNative, ['__napiBindingTarget']), exported(wasmNative, ['initSync']))
-  for (const cls of MACHINES) {
+  for (const cls of [...MACHINES, ...BUILDERS]) {
     assert.deepEqual(methods(nodeNative[cls]), methods(wasmNative[cls]), `native ${cls} methods`)
     assert.deepEqual(statics(nodeNative[cls]), statics(wasmNative[cls]), `native ${cls} static methods`)
   }

@@ -1,6 +1,6 @@
 // How an ES module TypeScript user writes against the package; type-checked by
 // scripts/test.sh (`tsc --noEmit`), not executed.
-import { Global, Router, Shard, ShardtallyError, type BatchOutput, type GlobalOutput, type ShardOptions, type ShardtallyErrorCode, type ShardWrites } from 'shardtally'
+import { Global, GlobalBuilder, Router, Shard, ShardBuilder, ShardtallyError, type BatchOutput, type GlobalOutput, type ShardOptions, type ShardtallyErrorCode, type ShardWrites } from 'shardtally'
 
 const options: ShardOptions = { shard: 0, incarnation: Date.now(), flushAfterRequests: 500 }
 const router = new Router({ strategy: 'hash', shardCount: 2 })
@@ -178,6 +178,12 @@ export function journal(shard: Shard, nowMs: number): HashRange | null {
     if (out.type === 'notice') back.handleGenerationNotice(out, nowMs)
   }
   Global.fromRows(global.rows().map((o): [string, Uint8Array] => [o.table, o.value!]))
+  const builder = new GlobalBuilder(global.config())
+  builder.add(global.rows().map((o): [string, Uint8Array] => [o.table, o.value!]))
+  const rebuilt: Global = builder.finish()
+  const shardBuilder = new ShardBuilder()
+  shardBuilder.add([])
+  void rebuilt, (): Shard => shardBuilder.finish()
   void global.generationNotice('a', 0, 1).keys
   void knuthHash(7), ownerMod(keyHash('a'), 4), ownerRange(1n, 4)
   const key: string = requestKey('GET', defaultRoute('/users/1'), 64)

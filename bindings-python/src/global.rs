@@ -36,6 +36,12 @@ impl Machine for PyGlobal {
 
 run_loop!(PyGlobal);
 
+impl PyGlobal {
+    pub(crate) fn wrap(global: Global) -> Self {
+        PyGlobal { inner: Locked::new(global) }
+    }
+}
+
 #[pymethods]
 impl PyGlobal {
     #[new]

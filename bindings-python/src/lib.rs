@@ -6,10 +6,13 @@
 //! - [`shard`], [`global`], [`router`], [`gateway`], [`membership`], [`buckets`],
 //!   [`outbox`]: each machine's methods and argument conversions, behind a GIL-aware lock
 //!   ([`lock`]); [`machine`] adds the run-loop methods once.
+//! - [`builder`]: `GlobalBuilder` and `ShardBuilder`, a machine rebuilt from its stored rows
+//!   page by page.
 //! - [`message`]: the opaque `Batch`, `Ack` and `Notice`.
 //! - [`convert`]: arguments and settings in; [`value`]: values and exceptions out.
 
 pub mod buckets;
+pub mod builder;
 pub mod convert;
 pub mod gateway;
 pub mod global;
@@ -93,6 +96,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<membership::PyMembership>()?;
     m.add_class::<buckets::PyBuckets>()?;
     m.add_class::<outbox::PyOutbox>()?;
+    m.add_class::<builder::PyGlobalBuilder>()?;
+    m.add_class::<builder::PyShardBuilder>()?;
     for f in [
         wrap_pyfunction!(key_hash, m)?,
         wrap_pyfunction!(jump_hash, m)?,

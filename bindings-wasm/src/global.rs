@@ -16,6 +16,7 @@ fn value(v: impl Into<Value>) -> JsValue {
 }
 
 crate::machine!(JsGlobal, Global, |inner| JsGlobal { inner }, options::new_global, options::restore_global, rows: options::global_from_rows);
+crate::builder!(JsGlobalBuilder, GlobalBuilder, st::journal::GlobalBuilder, options::global_builder, JsGlobal, |inner| JsGlobal { inner });
 
 #[wasm_bindgen(js_class = Global)]
 impl JsGlobal {

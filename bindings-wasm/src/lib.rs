@@ -125,6 +125,45 @@ macro_rules! machine {
 }
 pub(crate) use machine;
 
+/// The builder of a machine from its stored rows, page by page (`shardtally_api::rebuild`),
+/// written once: `new` from settings (through `$make`), `add` (a page of stored
+/// `(table, value)` pairs, packed: `js::pairs`) and `finish` (the machine, `$wrap` making its
+/// class; the builder is spent).
+macro_rules! builder {
+    ($builder:ident, $class:ident, $core:ty, $make:path, $machine:ty, $wrap:expr) => {
+        /// A machine being rebuilt from its stored rows, a page at a time.
+        #[wasm_bindgen(js_name = $class)]
+        pub struct $builder {
+            inner: shardtally_api::rebuild::Rebuild<$core>,
+        }
+
+        #[wasm_bindgen(js_class = $class)]
+        impl $builder {
+            /// A builder from the machine's settings.
+            #[wasm_bindgen(constructor)]
+            pub fn new(names: Vec<String>, values: Vec<wasm_bindgen::JsValue>) -> crate::js::JsResult<$builder> {
+                let make = |o: &shardtally_api::options::Options| $make(shardtally_api::Naming::Camel, o);
+                crate::js::make(names, values, make).map(|b| $builder { inner: shardtally_api::rebuild::Rebuild::new(b) })
+            }
+            /// The tables to read first, in this order, before every other.
+            #[wasm_bindgen(js_name = readFirst)]
+            pub fn read_first() -> Vec<String> {
+                shardtally_api::rebuild::Rebuild::<$core>::read_first().iter().map(|t| t.to_string()).collect()
+            }
+            /// Adds a page of stored `(table, value)` pairs (packed: `js::pairs`).
+            pub fn add(&mut self, tables: &str, lens: &[u32], bytes: &[u8]) -> crate::js::JsResult<()> {
+                let pairs = crate::js::pairs(tables, lens, bytes)?;
+                self.inner.add(pairs).map_err(crate::js::error)
+            }
+            /// The machine; the builder is spent.
+            pub fn finish(&mut self) -> crate::js::JsResult<$machine> {
+                self.inner.finish().map($wrap).map_err(crate::js::error)
+            }
+        }
+    };
+}
+pub(crate) use builder;
+
 /// Registers `ShardtallyError` and the builders of keyed lists and of row operations (called
 /// once by the shared JS).
 #[wasm_bindgen]

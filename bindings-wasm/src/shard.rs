@@ -48,6 +48,7 @@ fn value(v: impl Into<Value>) -> JsValue {
 }
 
 crate::machine!(JsShard, Shard, JsShard::wrap, options::new_shard, options::restore_shard, rows: options::shard_from_rows);
+crate::builder!(JsShardBuilder, ShardBuilder, st::journal::ShardBuilder, options::shard_builder, JsShard, JsShard::wrap);
 
 #[wasm_bindgen(js_class = Shard)]
 impl JsShard {

@@ -59,7 +59,7 @@ test('the public typing declares exactly the exports', async () => {
   const mod = await import('shardtally-wasm');
   assert.deepEqual(Object.keys(mod).sort(), declared);
   assert.deepEqual(declared, [
-    'Buckets', 'Gateway', 'Global', 'Membership', 'Outbox', 'Router', 'Shard', 'ShardtallyError',
+    'Buckets', 'Gateway', 'Global', 'GlobalBuilder', 'Membership', 'Outbox', 'Router', 'Shard', 'ShardBuilder', 'ShardtallyError',
     'defaultRoute', 'jumpHash', 'keyHash', 'knuthHash', 'ownerMod', 'ownerRange', 'requestKey', 'shardRange',
   ]);
 });

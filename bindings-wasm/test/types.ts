@@ -3,8 +3,10 @@
 // ts-expect-error directive prove that misuse is rejected.
 import {
   Global,
+  GlobalBuilder,
   Router,
   Shard,
+  ShardBuilder,
   ShardtallyError,
   jumpHash,
   keyHash,
@@ -179,6 +181,13 @@ void offered, outbox.queuedIds(), outbox.isDrained();
 
 const ops: RowOp[] = shard.takeChanges();
 Shard.fromRows(ops.filter((o) => o.value !== null).map((o): [string, Uint8Array] => [o.table, o.value!]), settings);
+const shardBuilder = new ShardBuilder(settings);
+shardBuilder.add(ops.filter((o) => o.value !== null).map((o): [string, Uint8Array] => [o.table, o.value!]));
+const rebuiltShard: Shard = shardBuilder.finish();
+const globalBuilder = new GlobalBuilder({ upstream: { flushAfterRequests: 10 } });
+// @ts-expect-error a page is stored [table, value] rows
+globalBuilder.add([1]);
+void rebuiltShard, (): Global => globalBuilder.finish();
 const gnotice = global.generationNotice('x', 0, 1);
 shard.handleGenerationNotice(gnotice, now);
 global.handleGenerationNotice(gnotice.bytes, now);

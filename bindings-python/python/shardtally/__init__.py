@@ -30,11 +30,13 @@ from shardtally._native import (
     Buckets,
     Gateway,
     Global,
+    GlobalBuilder,
     Membership,
     Notice,
     Outbox,
     Router,
     Shard,
+    ShardBuilder,
     default_route,
     jump_hash,
     key_hash,
@@ -51,6 +53,7 @@ __version__ = "0.1.0"
 __all__ = [  # fmt: skip (a test checks it lists every name of _native, _values and _errors)
     # machines, messages, partition and request-key functions, format (_native)
     "Shard", "Global", "Router", "Gateway", "Membership", "Buckets", "Outbox",
+    "GlobalBuilder", "ShardBuilder",
     "Batch", "Ack", "Notice",
     "key_hash", "jump_hash", "knuth_hash", "owner_mod", "owner_range", "shard_range",
     "default_route", "request_key",

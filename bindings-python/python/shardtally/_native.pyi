@@ -79,6 +79,8 @@ __all__ = [
     "Membership",
     "Buckets",
     "Outbox",
+    "GlobalBuilder",
+    "ShardBuilder",
     "Batch",
     "Ack",
     "Notice",
@@ -496,6 +498,49 @@ class Global(_RunLoop):
     def upstream_copy(self) -> Shard | None:
         """A copy of the upstream shard (snapshot, then restore: costs a snapshot of it), or
         ``None``. Changing the copy does not change this global."""
+
+@final
+class GlobalBuilder:
+    """Rebuilds a ``Global`` from its stored rows a page at a time: what ``Global.from_rows``
+    does with every row at once, for a host that reads its rows with a cursor (a few
+    thousand per ``add``) and so never holds all of them. Rows may come in any order;
+    reading the tables of ``read_first()`` first, in that order, keeps every row from waiting
+    for another in the builder.
+
+    A bad row raises its ``DecodeError`` subclass (e.g. ``CorruptError``), and every later
+    ``add`` or ``finish`` raises it again; ``finish()`` returns the global and spends the
+    builder (a later call raises ``InvalidArgumentError``)."""
+
+    def __new__(cls, *, upstream: ShardSettings | None = None, **settings: Unpack[GlobalSettings]) -> Self:
+        """A builder from the global's settings, as for ``Global.from_rows`` (a tiered
+        global's with ``upstream``)."""
+
+    @staticmethod
+    def read_first() -> list[str]:
+        """The tables to read first, in this order, before every other."""
+
+    def add(self, rows: _StoredRows) -> None:
+        """Adds a page of stored ``(table, value)`` rows."""
+
+    def finish(self) -> Global:
+        """The global, once every row was added (checks what single rows could not)."""
+
+@final
+class ShardBuilder:
+    """Rebuilds a ``Shard`` from its stored rows a page at a time, as ``GlobalBuilder``."""
+
+    def __new__(cls, **settings: Unpack[ShardSettings]) -> Self:
+        """A builder from the shard's settings (the identity is in the ``meta`` row)."""
+
+    @staticmethod
+    def read_first() -> list[str]:
+        """The tables to read first, in this order, before every other."""
+
+    def add(self, rows: _StoredRows) -> None:
+        """Adds a page of stored ``(table, value)`` rows."""
+
+    def finish(self) -> Shard:
+        """The shard, once every row was added."""
 
 @final
 class Router:

@@ -1,7 +1,7 @@
 // The one place the shim imports the engine: the shardtally WebAssembly package. Its
 // `workerd` export condition instantiates the module synchronously from a CompiledWasm
 // import, which is how wrangler (and the tests' bundler) load it.
-import { Global, Shard } from "shardtally-wasm";
+import { GlobalBuilder, ShardBuilder } from "shardtally-wasm";
 import { CounterError } from "./errors.js";
 
 export { Global, Router, Shard } from "shardtally-wasm";
@@ -65,12 +65,18 @@ export function rebuildWithin(build, settings, stored, section, objectName) {
   }
 }
 
-/** A shard from its stored rows. */
-export function shardFromRows(pairs, settings) {
-  return Shard.fromRows(pairs, settings);
+/**
+ * A shard from its stored rows, read page by page (`store`: storage.js's `Storage`).
+ * @param {import("./storage.js").Storage} store
+ */
+export function shardFromRows(store, settings) {
+  return store.rebuild(new ShardBuilder(settings), ShardBuilder.readFirst());
 }
 
-/** A global (tiered when `upstream` settings are given) from its stored rows. */
-export function globalFromRows(pairs, settings, upstream) {
-  return Global.fromRows(pairs, upstream ? { ...settings, upstream } : settings);
+/**
+ * A global (tiered when `upstream` settings are given) from its stored rows, read page by page.
+ * @param {import("./storage.js").Storage} store
+ */
+export function globalFromRows(store, settings, upstream) {
+  return store.rebuild(new GlobalBuilder(upstream ? { ...settings, upstream } : settings), GlobalBuilder.readFirst());
 }

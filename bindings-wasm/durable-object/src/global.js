@@ -123,9 +123,8 @@ export class GlobalObject extends DurableObject {
     await this.store.loadAlarm();
     this.children = this.store.children();
     this.publishedHeader = this.store.value("published") ?? this.publishedHeader;
-    const pairs = this.store.engineRows();
-    if (pairs.length > 0) {
-      this.engine = this.#rebuild(pairs);
+    if (this.store.hasEngineRows()) {
+      this.engine = this.#rebuild();
       this.parent = this.store.value("parent") ?? null;
       this.startGeneration = this.store.value("generation") ?? 0;
       this.stats_.restored = true;
@@ -177,10 +176,10 @@ export class GlobalObject extends DurableObject {
     return { ...this.options.shard, ...this.options.aggregator };
   }
 
-  #rebuild(pairs) {
-    if (this.#isTop) return globalFromRows(pairs, this.#config());
+  #rebuild() {
+    if (this.#isTop) return globalFromRows(this.store, this.#config());
     const { machine, bounds, kept } = rebuildWithin(
-      (settings) => globalFromRows(pairs, this.#config(), settings),
+      (settings) => globalFromRows(this.store, this.#config(), settings),
       this.#upstreamSettings(),
       this.store.value("bounds"),
       "aggregator",
@@ -619,8 +618,7 @@ export class GlobalObject extends DurableObject {
     this.forwardWaiters.clear();
     this.children = this.store.children();
     this.publishedHeader = this.store.value("published") ?? { version: 0, reason: null, at: null };
-    const pairs = this.store.engineRows();
-    this.engine = pairs.length > 0 ? this.#rebuild(pairs) : null;
+    this.engine = this.store.hasEngineRows() ? this.#rebuild() : null;
     if (this.engine !== null) {
       this.#drain();
       // Sends a forward that was in flight; a restored publish waits for the next write.

@@ -95,9 +95,8 @@ export class ShardObject extends DurableObject {
     this.index = parseShardName(this.name, this.options);
     if (this.index === null) return;
     await this.store.loadAlarm();
-    const pairs = this.store.engineRows();
-    if (pairs.length > 0) {
-      this.engine = this.#rebuild(pairs);
+    if (this.store.hasEngineRows()) {
+      this.engine = this.#rebuild();
       this.parent = this.store.value("parent") ?? this.options.globalName;
     } else {
       const legacy = await this.store.legacySnapshot("shard");
@@ -123,9 +122,9 @@ export class ShardObject extends DurableObject {
   }
 
   /** The engine from stored rows, with the bound settings the state needs (see engine.js). */
-  #rebuild(pairs) {
+  #rebuild() {
     const { machine, bounds, kept } = rebuildWithin(
-      (settings) => shardFromRows(pairs, settings),
+      (settings) => shardFromRows(this.store, settings),
       this.options.shard,
       this.store.value("bounds"),
       "shard",
@@ -426,12 +425,11 @@ export class ShardObject extends DurableObject {
     // Batches cut since the last good write are gone: nobody waits for them any more.
     for (const list of this.waiters.values()) for (const resolve of list) resolve(false);
     this.waiters.clear();
-    const pairs = this.store.engineRows();
-    if (pairs.length === 0) {
+    if (!this.store.hasEngineRows()) {
       this.engine = null;
       return;
     }
-    this.engine = this.#rebuild(pairs);
+    this.engine = this.#rebuild();
     const inFlight = this.engine.inFlight();
     this.persistedSeq = inFlight ? Number(inFlight.seq) : -1;
     for (let out = this.engine.pollOutput(); out !== null && out !== undefined; out = this.engine.pollOutput()) {

@@ -199,6 +199,16 @@ impl std::fmt::Debug for ShardBuilder {
 }
 
 impl ShardBuilder {
+    /// The tables to read first, in this order, before every other: then no `pending` row
+    /// waits for its key's `slots` row (`pending` sorts before `slots`).
+    pub const READ_FIRST: &'static [&'static str] = &["meta", "slots"];
+
+    /// Rows waiting for their key's slot or the meta row (tests).
+    #[cfg(test)]
+    pub(crate) fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// A builder of a shard with this configuration (its identity is in the `meta` row).
     pub fn new(config: ShardConfig) -> ShardBuilder {
         ShardBuilder {
