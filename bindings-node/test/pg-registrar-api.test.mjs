@@ -148,12 +148,14 @@ test('shardInfo throws NOT_ASSIGNED before start and after stop', needsPg, async
 
 test('a holder whose heartbeats stall gives its index up at its deadline', needsPg, async () => {
   const schema = fresh()
-  const { r, rec } = make({ cluster: 'x', schema, holder: 'h' })
+  // A longer grace period than FAST's: a busy machine must not expire the holder before the
+  // row is held.
+  const { r, rec } = make({ cluster: 'x', schema, holder: 'h', gracePeriodMs: 3000 })
   await r.start()
   await until(() => rec.changed.length === 1, 10_000, 'an index')
   const first = rec.changed[0]
   // Hold the cluster's row: the registrar's heartbeat waits for the lock. Its deadline (last
-  // heartbeat + 200 + 1000 ms) passes on its own clock while it waits.
+  // heartbeat + 200 + 3000 ms) passes on its own clock while it waits.
   const blocker = new pg.Client({ connectionString: PG_URL })
   await blocker.connect()
   try {

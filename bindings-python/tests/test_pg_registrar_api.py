@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from shardtally import EmptyIdError, NotAssignedError, ShardInfo, ShardLost, UnknownSettingError
+from shardtally._settings import MembershipSettings
 from shardtally.pg import ShardRegistrar
 from test_pg_support import FAST, PG_URL, cluster_row, needs_pg, schema
 
@@ -188,12 +189,15 @@ def _held(r: ShardRegistrar) -> bool:
 def test_a_holder_whose_heartbeats_stall_gives_its_index_up_at_its_deadline(schema: str) -> None:
     async def main() -> None:
         rec = Recorder()
-        r = ShardRegistrar(PG_URL, "x", schema=schema, holder="h", **rec.kwargs(), **FAST)
+        # A longer grace period than FAST's: a busy machine must not expire the holder before
+        # the row is held.
+        settings: MembershipSettings = {**FAST, "grace_period_ms": 3000}
+        r = ShardRegistrar(PG_URL, "x", schema=schema, holder="h", **rec.kwargs(), **settings)
         await r.start()
         await until(lambda: len(rec.changed) == 1, what="an index")
         first = rec.changed[0]
         # Hold the cluster's row: the registrar's heartbeat waits for the lock. Its deadline
-        # (last heartbeat + 200 + 1000 ms) passes on its own clock while it waits.
+        # (last heartbeat + 200 + 3000 ms) passes on its own clock while it waits.
         async with await psycopg.AsyncConnection.connect(PG_URL) as blocker:
             await blocker.execute(f'SELECT 1 FROM "{schema}".membership_clusters WHERE cluster = %s FOR UPDATE', ("x",))
             await until(lambda: len(rec.lost) == 1, what="the local expiry")
