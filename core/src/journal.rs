@@ -603,3 +603,53 @@ impl RowStore {
         self.tables.values().flat_map(|m| m.iter()).map(|(k, v)| k.len() + v.len()).sum()
     }
 }
+
+/// The public face of a row builder ([`GlobalBuilder`], [`ShardBuilder`]): rows are added one
+/// at a time, in any order, and the first error is final. The builder has a
+/// `failed: Option<DecodeError>` field, `add_row(&mut self, row)` and `build(self)`; the
+/// doc comment given is `finish`'s.
+macro_rules! row_builder {
+    ($builder:ident, $row:ident, $machine:ident, $(#[$finish:meta])*) => {
+        impl $builder {
+            /// Adds a stored row: the `(table, value)` pair a store read back (see
+            #[doc = concat!("[`", stringify!($row), "::decode_stored`]).")]
+            pub fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
+                self.check()?;
+                let result = $row::decode_stored(table, value).and_then(|row| self.add_row(row));
+                self.fail(result)
+            }
+
+            /// Adds a row (only upserted rows: a delete row is `DECODE_CORRUPT`).
+            pub fn add(&mut self, row: $row) -> Result<(), DecodeError> {
+                self.check()?;
+                let result = self.add_row(row);
+                self.fail(result)
+            }
+
+            /// Adds rows, in order, stopping at the first error.
+            pub fn add_rows(&mut self, rows: impl IntoIterator<Item = $row>) -> Result<(), DecodeError> {
+                rows.into_iter().try_for_each(|row| self.add(row))
+            }
+
+            $(#[$finish])*
+            pub fn finish(self) -> Result<$machine, DecodeError> {
+                self.check()?;
+                self.build()
+            }
+
+            /// The first error, again.
+            fn check(&self) -> Result<(), DecodeError> {
+                self.failed.clone().map_or(Ok(()), Err)
+            }
+
+            /// Keeps the first error.
+            fn fail(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
+                if let Err(e) = &result {
+                    self.failed = Some(e.clone());
+                }
+                result
+            }
+        }
+    };
+}
+pub(crate) use row_builder;

@@ -312,6 +312,13 @@ impl std::fmt::Debug for GlobalBuilder {
     }
 }
 
+crate::journal::row_builder! {
+    GlobalBuilder, GlobalRow, Global,
+    /// The global, once every row was added: checks what single rows could not (a meta row,
+    /// the write log's ids, the publish versions, every key of a `shard_deltas` row having a
+    /// total). Its journal starts empty; a publish that was in flight is offered again.
+}
+
 impl GlobalBuilder {
     /// The tables to read first, in this order, before every other (in any order): then no
     /// row waits for another, and a rebuild holds the machine and the row in hand only. Read
@@ -343,46 +350,6 @@ impl GlobalBuilder {
             upstream: None,
             failed: None,
         }
-    }
-
-    /// Adds a stored row: the `(table, value)` pair a store read back (see
-    /// [`GlobalRow::decode_stored`]).
-    pub fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
-        self.check()?;
-        let row = GlobalRow::decode_stored(table, value);
-        let result = row.and_then(|row| self.add_row(row));
-        self.fail(result)
-    }
-
-    /// Adds a row (only upserted rows: a delete row is `DECODE_CORRUPT`).
-    pub fn add(&mut self, row: GlobalRow) -> Result<(), DecodeError> {
-        self.check()?;
-        let result = self.add_row(row);
-        self.fail(result)
-    }
-
-    /// Adds rows, in order, stopping at the first error.
-    pub fn add_rows(&mut self, rows: impl IntoIterator<Item = GlobalRow>) -> Result<(), DecodeError> {
-        rows.into_iter().try_for_each(|row| self.add(row))
-    }
-
-    /// The global, once every row was added: checks what single rows could not (a meta row,
-    /// the write log's ids, the publish versions, every key of a `shard_deltas` row having a
-    /// total). Its journal starts empty; a publish that was in flight is offered again.
-    pub fn finish(self) -> Result<Global, DecodeError> {
-        self.check()?;
-        self.build()
-    }
-
-    fn check(&self) -> Result<(), DecodeError> {
-        self.failed.clone().map_or(Ok(()), Err)
-    }
-
-    fn fail(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
-        if let Err(e) = &result {
-            self.failed = Some(e.clone());
-        }
-        result
     }
 
     fn add_row(&mut self, row: GlobalRow) -> Result<(), DecodeError> {

@@ -198,6 +198,14 @@ impl std::fmt::Debug for ShardBuilder {
     }
 }
 
+crate::journal::row_builder! {
+    ShardBuilder, ShardRow, Shard,
+    /// The shard, once every row was added: checks what single rows could not (a meta row,
+    /// the slot count, every pending key of the current generation having a slot, the
+    /// in-flight batch against the meta row). Its journal starts empty; a batch that was in
+    /// flight is offered again.
+}
+
 impl ShardBuilder {
     /// The tables to read first, in this order, before every other: then no `pending` row
     /// waits for its key's `slots` row (`pending` sorts before `slots`).
@@ -221,46 +229,6 @@ impl ShardBuilder {
             in_flight: None,
             failed: None,
         }
-    }
-
-    /// Adds a stored row: the `(table, value)` pair a store read back (see
-    /// [`ShardRow::decode_stored`]).
-    pub fn add_stored(&mut self, table: &str, value: &[u8]) -> Result<(), DecodeError> {
-        self.check()?;
-        let result = ShardRow::decode_stored(table, value).and_then(|row| self.add_row(row));
-        self.fail(result)
-    }
-
-    /// Adds a row (only upserted rows: a delete row is `DECODE_CORRUPT`).
-    pub fn add(&mut self, row: ShardRow) -> Result<(), DecodeError> {
-        self.check()?;
-        let result = self.add_row(row);
-        self.fail(result)
-    }
-
-    /// Adds rows, in order, stopping at the first error.
-    pub fn add_rows(&mut self, rows: impl IntoIterator<Item = ShardRow>) -> Result<(), DecodeError> {
-        rows.into_iter().try_for_each(|row| self.add(row))
-    }
-
-    /// The shard, once every row was added: checks what single rows could not (a meta row,
-    /// the slot count, every pending key of the current generation having a slot, the
-    /// in-flight batch against the meta row). Its journal starts empty; a batch that was in
-    /// flight is offered again.
-    pub fn finish(self) -> Result<Shard, DecodeError> {
-        self.check()?;
-        self.build()
-    }
-
-    fn check(&self) -> Result<(), DecodeError> {
-        self.failed.clone().map_or(Ok(()), Err)
-    }
-
-    fn fail(&mut self, result: Result<(), DecodeError>) -> Result<(), DecodeError> {
-        if let Err(e) = &result {
-            self.failed = Some(e.clone());
-        }
-        result
     }
 
     fn add_row(&mut self, row: ShardRow) -> Result<(), DecodeError> {
