@@ -21,7 +21,7 @@
 use ahash::AHashMap;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use shardtally::*;
-use shardtally_benches::{criterion_dir, keys, mean_ns, measuring, walk, write_json};
+use shardtally_benches::{criterion_dir, keys, mean_ns, measuring, quiet_global, quiet_shard, walk, write_json};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -37,30 +37,6 @@ type Ran = RefCell<BTreeSet<(String, String)>>;
 
 fn sizes() -> [usize; 4] {
     [1, 100, 10_000, if measuring() { 1_000_000 } else { 100_000 }]
-}
-
-fn quiet_shard(n: usize) -> Shard {
-    // No automatic flushes: the benchmark measures the increment path alone.
-    let config = ShardConfig::builder()
-        .flush_after_requests(0)
-        .flush_after_idle_ms(0)
-        .flush_max_age_ms(0)
-        .max_pending_keys(n.max(100))
-        .max_interned_keys(n.max(100))
-        .build()
-        .expect("valid config");
-    Shard::new(config, ShardRef { shard: 0, incarnation: 1 })
-}
-
-fn quiet_global(n: usize) -> Global {
-    let config = GlobalConfig::builder()
-        .persist_after_writes(0)
-        .persist_after_idle_ms(0)
-        .persist_max_age_ms(0)
-        .max_keys(n.max(100))
-        .build()
-        .expect("valid config");
-    Global::new(config)
 }
 
 /// A group doing `per_iter` operations an iteration: few, flat samples when an iteration
@@ -96,7 +72,7 @@ fn keyed(c: &mut Criterion, n: usize, ran: &Ran) {
     let mut group = sized(c, "keyed_increment", OPS);
     group.bench_function(BenchmarkId::new("shardtally", n), |b| {
         mark(ran, "keyed_increment", "shardtally", n);
-        let mut shard = quiet_shard(n);
+        let mut shard = quiet_shard(n.max(100), n.max(100));
         for k in &keys {
             shard.increment(k, 1, now).expect("increment");
         }
@@ -128,7 +104,7 @@ fn keyed(c: &mut Criterion, n: usize, ran: &Ran) {
 fn interned(c: &mut Criterion, n: usize, ran: &Ran) {
     let keys = keys(n);
     let now = Timestamp::from_millis(1);
-    let mut shard = quiet_shard(n);
+    let mut shard = quiet_shard(n.max(100), n.max(100));
     let ids: Vec<KeyId> = keys.iter().map(|k| shard.intern(k).expect("intern")).collect();
     let order: Vec<KeyId> = walk(n, n.max(OPS)).into_iter().map(|i| ids[i]).collect();
     let ones = vec![1i64; CHUNK];
@@ -167,7 +143,7 @@ fn merge(c: &mut Criterion, n: usize, ran: &Ran) {
     let mut group = sized(c, "flush_merge", n);
     group.bench_function(BenchmarkId::new("shardtally", n), |b| {
         mark(ran, "flush_merge", "shardtally", n);
-        let mut shard = quiet_shard(n);
+        let mut shard = quiet_shard(n.max(100), n.max(100));
         let ids: Vec<KeyId> = keys.iter().map(|k| shard.intern(k).expect("intern")).collect();
         let deltas = vec![3i64; n];
         let mut global = quiet_global(n);

@@ -21,7 +21,7 @@
 use ahash::AHashMap;
 use cap::Cap;
 use shardtally::*;
-use shardtally_benches::{keys, measuring, write_json};
+use shardtally_benches::{keys, measuring, quiet_shard, write_json};
 use std::alloc::System;
 
 #[global_allocator]
@@ -34,19 +34,8 @@ fn allocated_by<T>(f: impl FnOnce() -> T) -> (usize, T) {
     (ALLOCATOR.allocated().saturating_sub(before), value)
 }
 
-fn quiet_shard(max: usize) -> Shard {
-    let config = ShardConfig::builder()
-        .flush_after_requests(0)
-        .flush_after_idle_ms(0)
-        .flush_max_age_ms(0)
-        .max_pending_keys(max)
-        .build()
-        .expect("valid config");
-    Shard::new(config, ShardRef { shard: 0, incarnation: 1 })
-}
-
 fn shard_pending(keys: &[String]) -> Shard {
-    let mut shard = quiet_shard(keys.len());
+    let mut shard = quiet_shard(keys.len(), ShardConfig::default().max_interned_keys());
     let now = Timestamp::from_millis(1);
     for k in keys {
         shard.increment(k, 1, now).expect("increment");
@@ -64,7 +53,7 @@ fn global_totals(keys: &[String]) -> Global {
         .build()
         .expect("valid config");
     let mut global = Global::new(config);
-    let mut shard = quiet_shard(10_000);
+    let mut shard = quiet_shard(10_000, ShardConfig::default().max_interned_keys());
     let now = Timestamp::from_millis(1);
     for chunk in keys.chunks(10_000) {
         let entries: Vec<(&str, i64)> = chunk.iter().map(|k| (k.as_str(), 1)).collect();

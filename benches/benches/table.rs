@@ -28,7 +28,7 @@
 
 use ahash::AHashMap;
 use shardtally::*;
-use shardtally_benches::{keys, measuring, walk, write_json};
+use shardtally_benches::{keys, measuring, quiet_global, quiet_shard, walk, write_json};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -54,29 +54,10 @@ fn plan() -> Plan {
     }
 }
 
-fn quiet_shard(n: usize) -> Shard {
-    // No automatic flushes: the per-call cases measure the increment path alone. The key
-    // limits at their defaults (100 000) or more, as in the other languages' benches.
-    let config = ShardConfig::builder()
-        .flush_after_requests(0)
-        .flush_after_idle_ms(0)
-        .flush_max_age_ms(0)
-        .max_pending_keys((2 * n).max(100_000))
-        .max_interned_keys(n.max(100_000))
-        .build()
-        .expect("valid config");
-    Shard::new(config, ShardRef { shard: 0, incarnation: 1 })
-}
-
-fn quiet_global(n: usize) -> Global {
-    let config = GlobalConfig::builder()
-        .persist_after_writes(0)
-        .persist_after_idle_ms(0)
-        .persist_max_age_ms(0)
-        .max_keys(n.max(100))
-        .build()
-        .expect("valid config");
-    Global::new(config)
+/// A shard for `n` keys: no automatic flushes (the per-call cases measure the increment path
+/// alone), key limits at their defaults (100 000) or more, as in the other languages' benches.
+fn shard_for(n: usize) -> Shard {
+    quiet_shard((2 * n).max(100_000), n.max(100_000))
 }
 
 /// Adds `delta` to `key` in the map, inserting it when absent.
@@ -149,7 +130,7 @@ fn cases(data: &Data, ops: usize) -> Vec<Case<'_>> {
     let now = Timestamp::from_millis(1);
     let stream: Vec<&str> = data.order.iter().map(|&i| data.keys[i].as_str()).collect();
 
-    let mut keyed_shard = quiet_shard(n);
+    let mut keyed_shard = shard_for(n);
     for k in &data.keys {
         keyed_shard.increment(k, 1, now).expect("increment");
     }
@@ -163,7 +144,7 @@ fn cases(data: &Data, ops: usize) -> Vec<Case<'_>> {
         })
     });
 
-    let mut id_shard = quiet_shard(n);
+    let mut id_shard = shard_for(n);
     let ids: Vec<KeyId> = data.keys.iter().map(|k| id_shard.intern(k).expect("intern")).collect();
     let ones = vec![1i64; BATCH_IDS];
     for chunk in ids.chunks(BATCH_IDS) {
@@ -195,7 +176,7 @@ fn cases(data: &Data, ops: usize) -> Vec<Case<'_>> {
     let per_call = PER_CALL.min(n);
     let calls: Vec<Vec<(&str, i64)>> = stream.chunks(per_call).map(|c| c.iter().map(|k| (*k, 1)).collect()).collect();
     let entries: usize = calls.iter().map(Vec::len).sum();
-    let mut many_shard = quiet_shard(n);
+    let mut many_shard = shard_for(n);
     for k in &data.keys {
         many_shard.increment(k, 1, now).expect("increment");
     }
@@ -223,7 +204,7 @@ fn cases(data: &Data, ops: usize) -> Vec<Case<'_>> {
     // End to end, default settings: the global starts with every key, merged from another
     // shard (as it would hold them after a while at this many keys).
     let mut global = Global::new(GlobalConfig::default());
-    let mut feeder = quiet_shard(BATCH_IDS);
+    let mut feeder = shard_for(BATCH_IDS);
     for chunk in data.keys.chunks(BATCH_IDS) {
         let entries: Vec<(&str, i64)> = chunk.iter().map(|k| (k.as_str(), 1)).collect();
         feeder.increments(&entries, now).expect("increments");
@@ -252,7 +233,7 @@ fn cases(data: &Data, ops: usize) -> Vec<Case<'_>> {
     });
 
     // Flush and merge of every key: the refill is not timed.
-    let mut flush_shard = quiet_shard(n);
+    let mut flush_shard = shard_for(n);
     let flush_ids: Vec<KeyId> = data.keys.iter().map(|k| flush_shard.intern(k).expect("intern")).collect();
     let threes = vec![3i64; n];
     let mut merge_global = quiet_global(n);

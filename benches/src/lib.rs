@@ -6,7 +6,34 @@
 //! write it as JSON (see [`json_path`]). `make bench` (scripts/bench.sh) runs table and memory
 //! and merges their rows with the other languages'.
 
+use shardtally::{Global, GlobalConfig, Shard, ShardConfig, ShardRef};
 use std::path::{Path, PathBuf};
+
+/// A shard with no automatic flushes (a benchmark measures the increment path alone) and
+/// these key limits.
+pub fn quiet_shard(max_pending_keys: usize, max_interned_keys: usize) -> Shard {
+    let config = ShardConfig::builder()
+        .flush_after_requests(0)
+        .flush_after_idle_ms(0)
+        .flush_max_age_ms(0)
+        .max_pending_keys(max_pending_keys)
+        .max_interned_keys(max_interned_keys)
+        .build()
+        .expect("valid config");
+    Shard::new(config, ShardRef { shard: 0, incarnation: 1 })
+}
+
+/// A global that never persists on its own, holding up to `max_keys` (at least 100) keys.
+pub fn quiet_global(max_keys: usize) -> Global {
+    let config = GlobalConfig::builder()
+        .persist_after_writes(0)
+        .persist_after_idle_ms(0)
+        .persist_max_age_ms(0)
+        .max_keys(max_keys.max(100))
+        .build()
+        .expect("valid config");
+    Global::new(config)
+}
 
 /// Where criterion writes its estimates for this run.
 pub fn criterion_dir() -> PathBuf {
