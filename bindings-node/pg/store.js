@@ -215,9 +215,15 @@ class BucketsStore {
     return this._read((client) => periodTotals(client, period, { schema: this._schema }))
   }
 
-  /** Closes the connection (releasing the writer lock). */
+  /** Closes the connection, releasing the writer lock first: another store may open the
+   * schema as soon as this resolves. */
   close() {
     return this._serial(async () => {
+      const client = this._client
+      if (client !== null) {
+        // A broken connection throws here; the server releases the lock when it ends.
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [WRITER_LOCK, this._schema]).catch(() => {})
+      }
       await this._drop()
       this._stale = true
     })

@@ -272,6 +272,19 @@ test('one writer per schema, and one time zone offset per schema', { skip }, () 
     await store.close()
   }))
 
+test('a closed store has released its writer lock: the next writer opens at once', { skip }, () =>
+  inSchema(async (schema) => {
+    for (let i = 0; i < 10; i++) {
+      const store = await open(schema)
+      await store.record('GET /a', T0, T0)
+      await store.close()
+      // Before close resolved the lock was released, not left to the server's end of session.
+      const again = await open(schema)
+      assert.equal(again.buckets.rawCount('2024-03-01', 'GET /a'), i + 1)
+      await again.close()
+    }
+  }))
+
 // ----- the README -----
 
 test('the README example runs', { skip }, () =>

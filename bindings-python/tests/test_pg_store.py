@@ -337,6 +337,19 @@ def test_a_lost_connection_is_not_resumed_when_another_writer_changed_the_rows(s
     asyncio.run(run())
 
 
+def test_a_closed_store_has_released_its_writer_lock(schema: str) -> None:
+    # aclose releases the lock before it returns, not at the server's end of the session:
+    # the next writer opens at once.
+    async def run() -> None:
+        for i in range(10):
+            async with opened(schema) as store:
+                await store.record("GET /a", T0, T0)
+            async with opened(schema) as again:
+                assert again.buckets.raw_count("2024-03-01", "GET /a") == i + 1
+
+    asyncio.run(run())
+
+
 def test_one_writer_per_schema_and_one_offset_per_schema(schema: str) -> None:
     async def run() -> None:
         async with opened(schema, utc_offset_minutes=60) as store:

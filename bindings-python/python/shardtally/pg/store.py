@@ -301,9 +301,16 @@ class BucketsStore:
         return result
 
     async def aclose(self) -> None:
-        """Closes the connection (releasing the writer lock)."""
+        """Closes the connection, releasing the writer lock first: another store may open
+        the schema as soon as this returns."""
         async with self._lock:
-            await self._drop_connection()
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                try:
+                    await conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_WRITER_LOCK, self._schema))
+                except psycopg.Error:
+                    pass  # a broken connection: the server releases the lock when it ends
+                await _close(conn)
             self._stale = True
 
     # ----- internals -----
