@@ -27,11 +27,13 @@
 //! // The host's timer fires at poll_timeout(): the reshard is due 5 s after the first one.
 //! assert_eq!(m.poll_timeout(), Some(t(5_000)));
 //! m.handle_timeout(t(5_000));
+//! let mut changed = Vec::new(); // what the host tells each holder
 //! while let Some(out) = m.poll_output() {
 //!     if let MembershipOutput::ShardChanged(i) = out {
-//!         println!("{} of {}: shard {} of {} (epoch {})", i.holder, i.cluster, i.shard, i.num_shards, i.epoch);
+//!         changed.push((i.holder, i.shard, i.num_shards, i.epoch));
 //!     }
 //! }
+//! assert!(changed.iter().any(|(holder, shard, n, epoch)| &**holder == "r2" && (*shard, *n, *epoch) == (1, 2, 2)));
 //! assert_eq!(m.shard_info("workers", "r1", t(5_000))?.shard, 0); // r1 keeps its index
 //! assert_eq!(m.shard_info("workers", "r2", t(5_000))?.num_shards, 2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
