@@ -5,8 +5,7 @@
 // builder is spent (INVALID_ARGUMENT).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-
-const hex = (bytes) => Buffer.from(bytes).toString('hex')
+import { hex } from './assertions.mjs'
 
 /** Every stored `[table, value]` of a machine, as a host reads them back. */
 const stored = (machine) => machine.rows().map((op) => [op.table, op.value])

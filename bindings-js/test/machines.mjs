@@ -9,26 +9,9 @@
 // table, rebuild the machine they came from.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { hex, rejects } from './assertions.mjs'
 
-const hex = (bytes) => Buffer.from(bytes).toString('hex')
 const DAY = 86_400_000
-
-/** `fn` throws a ShardtallyError with `code` and `props`; `machine`'s snapshot is unchanged. */
-function rejects(api, machine, fn, code, props = {}) {
-  const before = machine ? hex(machine.snapshot()) : null
-  let error
-  try {
-    fn()
-  } catch (e) {
-    error = e
-  }
-  assert.ok(error instanceof api.ShardtallyError, `expected ${code}, got ${error}`)
-  assert.equal(error.code, code, error.message)
-  assert.equal(error.name, 'ShardtallyError')
-  for (const [k, v] of Object.entries(props)) assert.deepStrictEqual(error[k], v, `${code}.${k}`)
-  if (machine) assert.equal(hex(machine.snapshot()), before, `${code}: state unchanged`)
-  return error
-}
 
 /** `f(boom)` throws exactly `boom`, the caller's own error, and `machine` is unchanged. */
 function callerThrows(machine, f) {

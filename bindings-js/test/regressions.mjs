@@ -11,23 +11,7 @@
 //   used to stay poisoned: "recursive use of an object detected").
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-
-const hex = (bytes) => Buffer.from(bytes).toString('hex')
-
-/** `fn` throws a ShardtallyError with `code` (and `props`). */
-function throwsCode(api, fn, code, props = {}) {
-  let error
-  try {
-    fn()
-  } catch (e) {
-    error = e
-  }
-  assert.ok(error instanceof api.ShardtallyError, `expected ${code}, got ${error}`)
-  assert.equal(error.code, code, error.message)
-  assert.equal(error.name, 'ShardtallyError')
-  for (const [k, v] of Object.entries(props)) assert.deepStrictEqual(error[k], v, `${code}.${k}`)
-  return error
-}
+import { hex, throwsCode } from './assertions.mjs'
 
 export function regressionTests(api) {
   const { Shard, Global, Router } = api
