@@ -50,7 +50,10 @@ pub fn deltas(values: &[f64], out: &mut Vec<i64>) -> Result<u64, ArgError> {
         largest = largest.max(d.unsigned_abs());
         d
     }));
-    match values.iter().find(|f| !all_safe && delta(**f).is_err()) {
+    if all_safe {
+        return Ok(largest);
+    }
+    match values.iter().find(|f| delta(**f).is_err()) {
         Some(bad) => delta(*bad).map(|_| 0),
         None => Ok(largest),
     }
@@ -287,7 +290,7 @@ pub fn argument_error(code: &str, argument: String, expected: String, value: Str
     }
 }
 
-/// Most single-key increments the JS layer buffers between two calls into the engine.
+/// Most requests the JS layer buffers between two calls into the engine.
 const BUFFER_REQUESTS: u64 = 1 << 16;
 /// Pending magnitudes above this stop buffering: a buffered sum (a safe integer) added to a
 /// pending delta can then not reach the 64-bit limit, so `OVERFLOW` stays with its call.
@@ -322,7 +325,7 @@ impl Coalescing {
         self.bound = self.bound.saturating_add(magnitude);
     }
 
-    /// How many more single-key increments at the time of the last input the JS layer may
+    /// How many more requests at the time of the last input the JS layer may
     /// buffer (high bits, above [`KEY_ROOM_SPAN`]) and how many new distinct keys (low 32
     /// bits): core's room, capped, and zero once pending magnitudes come near the limit.
     pub fn room(&mut self, shard: &Shard) -> f64 {

@@ -407,6 +407,9 @@ function makeApi(native) {
   class Shard {
     #n
     #buffer = new Map()
+    // Scratch of `#absorb`: each entry's buffer slot (or undefined) and delta.
+    #held = []
+    #deltas = []
     #count = 0
     #now = NaN
     #requestRoom = 0
@@ -469,6 +472,50 @@ function makeApi(native) {
       this.#setRoom(room)
     }
 
+    /**
+     * `increments` of a plain object into the buffer, when each entry could go there as
+     * `increment` would put it: every entry is read and checked before any is added, and
+     * the call counts as one request. Otherwise false (the engine takes the call).
+     */
+    #absorb(input, nowMs) {
+      if (nowMs !== this.#now || this.#count >= this.#requestRoom) return false
+      if (input === null || typeof input !== 'object' || Array.isArray(input) || input instanceof Map || ArrayBuffer.isView(input)) return false
+      const keys = Object.keys(input)
+      const n = keys.length
+      if (n === 0) return false
+      const buffer = this.#buffer
+      const held = this.#held
+      const ds = this.#deltas
+      let fresh = 0
+      for (let i = 0; i < n; i++) {
+        const k = keys[i]
+        const d = input[k]
+        const units = k.length
+        if (typeof d !== 'number' || !Number.isSafeInteger(d) || units === 0) return false
+        if (units > this.#maxKeyUnits && utf8Length(k) > this.#maxKeyBytes) return false
+        const slot = buffer.get(k)
+        if (slot === undefined) {
+          if (!k.isWellFormed()) return false
+          fresh++
+        } else {
+          const sum = slot.sum + d
+          if (sum > MAX_SAFE || sum < -MAX_SAFE) return false
+        }
+        held[i] = slot
+        ds[i] = d
+      }
+      if (buffer.size + fresh > this.#keyRoom) return false
+      for (let i = 0; i < n; i++) {
+        const slot = held[i]
+        if (slot === undefined) buffer.set(keys[i], { sum: ds[i] })
+        else slot.sum += ds[i]
+      }
+      held.length = 0
+      ds.length = 0
+      this.#count++
+      return true
+    }
+
     #setRoom(room) {
       this.#requestRoom = Math.floor(room / KEY_ROOM_SPAN)
       this.#keyRoom = room % KEY_ROOM_SPAN
@@ -511,9 +558,12 @@ function makeApi(native) {
     }
 
     increments(input, nowMs) {
+      if (this.#absorb(input, nowMs)) return
       const [joined, lens, ds] = pack(input)
       const t = time(nowMs)
-      this.#input().increments(joined, lens, ds, t)
+      const room = this.#input().increments(joined, lens, ds, t)
+      this.#now = nowMs
+      this.#setRoom(room)
     }
     incrementsCoalesced(input, requests, nowMs) {
       const [joined, lens, ds] = pack(input)

@@ -276,12 +276,13 @@ export declare class Shard {
   /** Adds several deltas as one atomic request (repeated keys are summed). */
   increments(entries: Record<string, Delta> | Map<string, Delta> | Array<[string, Delta]>, nowMs: number): void
   /**
-   * Adds `requests` single-key increments that all arrived at `nowMs`, given as their deltas
-   * summed per key (what a host that groups requests holds): pending deltas, `pendingRequests()`
-   * and the idle and max-age timers end exactly as if they had been made one by one. Flush
-   * conditions are checked once, after all of them: a group that reaches `flushAfterRequests`
-   * cuts one batch of all of it. Atomic. Errors (nothing changes): those of `increments`, and
-   * `LENGTH_MISMATCH` when `requests` is smaller than the number of distinct keys.
+   * Adds `requests` requests (increments, or `increments` of several keys) that all arrived at
+   * `nowMs`, given as their deltas summed per key (what a host that groups requests holds):
+   * pending deltas, `pendingRequests()` and the idle and max-age timers end exactly as if they
+   * had been made one by one. Flush conditions are checked once, after all of them: a group that
+   * reaches `flushAfterRequests` cuts one batch of all of it. Atomic. Errors (nothing changes):
+   * those of `increments`, and `LENGTH_MISMATCH` for entries without requests or requests
+   * without entries.
    */
   incrementsCoalesced(entries: Record<string, Delta> | Map<string, Delta> | Array<[string, Delta]>, requests: number | bigint, nowMs: number): void
   /** Interns `key` for `incrementId` / `incrementIds`; the same key gets the same id, ids survive snapshots. */

@@ -88,7 +88,7 @@ export function machineTests(api) {
     assert.equal(hex(sent.bytes), hex(expected.bytes))
     assert.equal(hex(group.snapshot()), hex(one.snapshot()))
 
-    fails(group, () => group.incrementsCoalesced({ x: 1, y: 1, z: 1 }, 2, 200), 'LENGTH_MISMATCH', { what: 'requests and keys', left: 2, right: 3 })
+    fails(group, () => group.incrementsCoalesced({ x: 1, y: 1, z: 1 }, 0, 200), 'LENGTH_MISMATCH', { what: 'requests and keys', left: 0, right: 3 })
     fails(group, () => group.incrementsCoalesced({}, 1, 200), 'LENGTH_MISMATCH', { left: 1, right: 0 })
     fails(group, () => group.incrementsCoalesced([['x', 1], ['', 1]], 2, 200), 'EMPTY_KEY')
     fails(group, () => group.incrementsCoalesced({ x: 1 }, -1, 200), 'INVALID_ARGUMENT', { argument: 'requests' })

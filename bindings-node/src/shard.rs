@@ -57,7 +57,7 @@ impl Shard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// `requests` single-key increments that arrived at `nowMs`, summed per key (keys packed,
+    /// `requests` requests that arrived at `nowMs`, their deltas summed per key (keys packed,
     /// sums as typed array or list): the public method, and how the per-call buffer hands
     /// over; returns the room.
     #[napi]
@@ -77,12 +77,14 @@ impl Shard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// Several deltas as one request: keys packed, deltas as typed array or list.
+    /// Several deltas as one request: keys packed, deltas as typed array or list; returns the
+    /// room.
     #[napi]
-    pub fn increments(&mut self, env: &Env, joined: String, lens: Uint32ArraySlice<'_>, deltas: Deltas<'_>, now_ms: f64) -> Result<()> {
+    pub fn increments(&mut self, env: &Env, joined: String, lens: Uint32ArraySlice<'_>, deltas: Deltas<'_>, now_ms: f64) -> Result<f64> {
         let now = js::time(env, now_ms)?;
         let (items, magnitude) = self.keyed(env, &joined, &lens, deltas)?;
-        self.input(env, magnitude, |s| s.increments(&items, now))
+        self.input(env, magnitude, |s| s.increments(&items, now))?;
+        Ok(self.coalescing.room(&self.inner))
     }
 
     /// Interns a key; returns its id.
@@ -109,14 +111,19 @@ impl Shard {
         deltas: Deltas<'_>,
         now_ms: f64,
     ) -> Result<()> {
-        let ids: Vec<KeyId> = match ids {
-            Either::A(slice) => slice.iter().copied().map(KeyId::from_raw).collect(),
-            Either::B(slice) => slice.iter().map(|f| js::u32(env, "ids[i]", *f).map(KeyId::from_raw)).collect::<Result<_>>()?,
+        // A Uint32Array is read in place; numbers are range-checked into raw ids.
+        let numbers: Vec<u32>;
+        let ids: &[u32] = match &ids {
+            Either::A(slice) => slice,
+            Either::B(slice) => {
+                numbers = slice.iter().map(|f| js::u32(env, "ids[i]", *f)).collect::<Result<_>>()?;
+                &numbers
+            }
         };
         let magnitude = js::deltas(env, deltas, &mut self.deltas)?;
         let now = js::time(env, now_ms)?;
         let deltas = std::mem::take(&mut self.deltas);
-        let out = self.input(env, magnitude, |s| s.increment_ids(&ids, &deltas, now));
+        let out = self.input(env, magnitude, |s| s.increment_ids(ids, &deltas, now));
         self.deltas = deltas;
         out
     }

@@ -1,4 +1,5 @@
-// The JavaScript `Shard` buffers per-call increments (bindings-js/src/api.js). These tests
+// The JavaScript `Shard` buffers per-call increments and `increments` of plain objects
+// (bindings-js/src/api.js). These tests
 // drive it side by side with a shard that hands every increment to the engine at once, with
 // the same inputs, and require identical results, errors, outputs, deadlines and snapshot
 // bytes, plus targeted edge cases.
@@ -11,6 +12,11 @@ import { throwsCode, shardState } from './helpers.mjs'
 class Unbuffered extends Shard {
   increment(key, delta, nowMs) {
     super.increment(key, delta, nowMs)
+    this.pendingKeys()
+  }
+
+  increments(entries, nowMs) {
+    super.increments(entries, nowMs)
     this.pendingKeys()
   }
 }
@@ -119,8 +125,17 @@ function session(seed) {
         both(ref, sut, (s) => s.increment(key, delta, t), `${what} increment(${String(key)}, ${String(delta)}, ${String(t)})`)
       }
     } else if (op < 0.74) {
-      const entries = r() < 0.5 ? { [pick(KEYS)]: pickDelta(r, wild), [pick(ODD_KEYS)]: pickDelta(r, wild) } : [[pick(KEYS), pickOddDelta(r)], [pick(KEYS), 1]]
-      both(ref, sut, (s) => s.increments(entries, now), `${what} increments`)
+      // Plain objects of well-formed keys are buffered like increments; anything odd in
+      // one (a key, a delta, a time) sends the whole call to the engine.
+      const y = r()
+      const entries =
+        y < 0.6
+          ? Object.fromEntries(Array.from({ length: 1 + Math.floor(r() * 4) }, () => [pick(KEYS), pickDelta(r, wild)]))
+          : y < 0.8
+            ? { [pick(KEYS)]: pickDelta(r, wild), [pick(ODD_KEYS)]: pickDelta(r, wild) }
+            : [[pick(KEYS), pickOddDelta(r)], [pick(KEYS), 1]]
+      const t = r() < 0.95 ? now : pick([-1, 1.5, '5'])
+      both(ref, sut, (s) => s.increments(entries, t), `${what} increments`)
     } else if (op < 0.77) {
       const key = pick([...KEYS, ...ODD_KEYS])
       const id = both(ref, sut, (s) => s.intern(key), `${what} intern`)
@@ -233,4 +248,27 @@ test('pollOutput and pollTimeout stay in JavaScript between native inputs', () =
   assert.equal(batch.reason, 'idle')
   assert.deepEqual(batch.entries.map((e) => e.delta), [52])
   assert.equal(s.pollOutput(), null)
+})
+
+test('increments of a plain object are buffered as one request, and a bad entry sends the whole call to the engine', () => {
+  const s = new Shard({ shard: 0, incarnation: 1, flushAfterRequests: 5, maxPendingKeys: 3, maxKeyBytes: 4 })
+  s.increment('a', 1, 7) // a native input at 7: later inputs at 7 may be buffered
+  s.increments({ a: 2, b: 3 }, 7)
+  s.increments({ b: 1, c: 4 }, 7)
+  const before = shardState(s)
+  // A fourth key: the pending table is full; the whole call fails and nothing of it stays.
+  throwsCode(() => s.increments({ a: 1, d: 1 }, 7), 'TABLE_FULL', { table: 'pending keys', limit: 3 })
+  throwsCode(() => s.increments({ a: 1, abcde: 1 }, 7), 'KEY_TOO_LONG', { len: 5, max: 4 })
+  throwsCode(() => s.increments({ a: 1, b: 0.5 }, 7), 'INVALID_DELTA', { value: '0.5' })
+  assert.deepStrictEqual(shardState(s), before)
+  assert.deepEqual(s.pending().map((e) => [e.key, e.delta]), [['a', 3], ['b', 4], ['c', 4]])
+  assert.equal(s.pendingRequests(), 3)
+  // The fifth request reaches flushAfterRequests: it cuts the batch at once.
+  s.increments({ c: 1 }, 7)
+  assert.equal(s.pollOutput(), null)
+  s.increments({ a: 1, b: 1 }, 7)
+  const batch = s.pollOutput()
+  assert.equal(batch.reason, 'requests')
+  assert.deepEqual(batch.entries.map((e) => [e.key, e.delta]), [['a', 4], ['b', 5], ['c', 5]])
+  assert.equal(s.stats().requests, 5)
 })

@@ -191,12 +191,13 @@ fn buffer<T: Element + Copy>(obj: &Bound<'_, PyAny>) -> Option<PyResult<Vec<T>>>
     PyBuffer::<T>::get(obj).ok().map(|b| b.to_vec(obj.py()))
 }
 
-/// Key ids: a `uint32` buffer or any iterable of integers.
-pub(crate) fn key_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<KeyId>> {
+/// Key ids (raw, as the engine reads them in place): a `uint32` buffer or any iterable of
+/// integers.
+pub(crate) fn key_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
     if let Some(ids) = buffer::<u32>(obj) {
-        return Ok(ids?.into_iter().map(KeyId::from_raw).collect());
+        return ids;
     }
-    items(obj, "ids", "an iterable of integers or a uint32 buffer")?.iter().map(|i| Ok(Id::extract(i.as_borrowed())?.0)).collect()
+    items(obj, "ids", "an iterable of integers or a uint32 buffer")?.iter().map(|i| Ok(Id::extract(i.as_borrowed())?.0.raw())).collect()
 }
 
 /// Deltas for `len` items: one integer for every item, an `int64` buffer, or any iterable

@@ -65,7 +65,7 @@ impl PyShard {
         result.map_err(|e| raise(py, e))
     }
 
-    /// Adds `requests` single-key increments that arrived at `now_ms`, summed per key, with
+    /// Adds `requests` requests that arrived at `now_ms`, their deltas summed per key, with
     /// the outcome of making them one by one (flush conditions checked once, after all).
     fn increments_coalesced(
         &self,

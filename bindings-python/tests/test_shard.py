@@ -110,11 +110,11 @@ def test_increments_coalesced_ends_as_the_same_increments_one_by_one() -> None:
     assert group.snapshot() == one.snapshot()
 
 
-def test_increments_coalesced_rejects_fewer_requests_than_keys() -> None:
+def test_increments_coalesced_rejects_entries_without_requests() -> None:
     shard = quiet_shard()
     shard.increment("a", 1, 0)
-    error = rejected(shard, LengthMismatchError, lambda: shard.increments_coalesced({"a": 1, "b": 1, "c": 1}, 2, 0))
-    assert (error.code, error.what, error.left, error.right) == ("LENGTH_MISMATCH", "requests and keys", 2, 3)
+    error = rejected(shard, LengthMismatchError, lambda: shard.increments_coalesced({"a": 1, "b": 1, "c": 1}, 0, 0))
+    assert (error.code, error.what, error.left, error.right) == ("LENGTH_MISMATCH", "requests and keys", 0, 3)
     rejected(shard, LengthMismatchError, lambda: shard.increments_coalesced({}, 1, 0))
     rejected(shard, EmptyKeyError, lambda: shard.increments_coalesced([("a", 1), ("", 1)], 2, 0))
     rejected(shard, InvalidArgumentError, lambda: shard.increments_coalesced({"a": 1}, -1, 0))

@@ -60,7 +60,7 @@ impl JsShard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// `requests` single-key increments that arrived at `nowMs`, summed per key (keys packed,
+    /// `requests` requests that arrived at `nowMs`, their deltas summed per key (keys packed,
     /// sums as typed array or list): the public method, and how the per-call buffer hands
     /// over; returns the room.
     #[wasm_bindgen(js_name = incrementsCoalesced)]
@@ -71,10 +71,12 @@ impl JsShard {
         Ok(self.coalescing.room(&self.inner))
     }
 
-    /// Several deltas as one request: keys packed, deltas as typed array or list.
-    pub fn increments(&mut self, joined: &str, lens: &[u32], deltas: JsValue, now_ms: f64) -> JsResult<()> {
+    /// Several deltas as one request: keys packed, deltas as typed array or list; returns the
+    /// room.
+    pub fn increments(&mut self, joined: &str, lens: &[u32], deltas: JsValue, now_ms: f64) -> JsResult<f64> {
         let now = js::time(now_ms)?;
-        self.keyed(joined, lens, &deltas, |s, items| s.increments(items, now))
+        self.keyed(joined, lens, &deltas, |s, items| s.increments(items, now))?;
+        Ok(self.coalescing.room(&self.inner))
     }
 
     /// Interns a key; returns its id.
@@ -94,14 +96,16 @@ impl JsShard {
     /// Interned keys (`Uint32Array`, or numbers as `Float64Array`) and their deltas as one request.
     #[wasm_bindgen(js_name = incrementIds)]
     pub fn increment_ids(&mut self, ids: JsValue, deltas: JsValue, now_ms: f64) -> JsResult<()> {
-        let ids: Vec<KeyId> = match ids.dyn_ref::<Uint32Array>() {
-            Some(a) => a.to_vec().into_iter().map(KeyId::from_raw).collect(),
+        // A Uint32Array is copied into the module's memory as it is; numbers are
+        // range-checked into raw ids.
+        let ids: Vec<u32> = match ids.dyn_ref::<Uint32Array>() {
+            Some(a) => a.to_vec(),
             None => ids
                 .dyn_ref::<Float64Array>()
                 .ok_or_else(|| js::internal("ids"))?
                 .to_vec()
                 .into_iter()
-                .map(|f| js::u32("ids[i]", f).map(KeyId::from_raw))
+                .map(|f| js::u32("ids[i]", f))
                 .collect::<JsResult<_>>()?,
         };
         let (deltas, magnitude) = js::deltas(&deltas)?;

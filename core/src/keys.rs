@@ -45,6 +45,14 @@ impl KeyId {
     }
 }
 
+/// A raw id as [`KeyId::from_raw`]: lets [`Shard::increment_ids`](crate::Shard::increment_ids)
+/// read a binding's `u32` array in place.
+impl From<u32> for KeyId {
+    fn from(raw: u32) -> Self {
+        KeyId(raw)
+    }
+}
+
 /// A used slot in a snapshot: `(id, key, pinned)`.
 pub(crate) type SlotEntry = (u32, Arc<str>, bool);
 
@@ -274,7 +282,7 @@ impl KeyTable {
     /// order, stopping at the first [`Error::UnknownKeyId`] or [`Error::Overflow`]: returns
     /// how many were added, and the error if any (the failing one changed nothing).
     #[inline]
-    pub(crate) fn add_pinned(&mut self, ids: &[KeyId], deltas: &[i64]) -> (usize, Option<Error>) {
+    pub(crate) fn add_pinned<I: Copy + Into<KeyId>>(&mut self, ids: &[I], deltas: &[i64]) -> (usize, Option<Error>) {
         let n = ids.len().min(deltas.len());
         let mut i = 0;
         while i < n {
@@ -283,7 +291,7 @@ impl KeyTable {
             let slots = &mut self.slots[..];
             'pairs: for (id, delta) in ids[i..n].chunks_exact(2).zip(deltas[i..n].chunks_exact(2)) {
                 for k in 0..2 {
-                    let Some(slot) = slots.get_mut(id[k].0 as usize) else { break 'pairs };
+                    let Some(slot) = slots.get_mut(id[k].into().0 as usize) else { break 'pairs };
                     if slot.flags != PINNED | PRESENT | LOGGED {
                         break 'pairs;
                     }
@@ -293,7 +301,7 @@ impl KeyTable {
                 }
             }
             for (id, delta) in ids[i..n].iter().zip(&deltas[i..n]) {
-                let Some(slot) = slots.get_mut(id.0 as usize) else { break };
+                let Some(slot) = slots.get_mut((*id).into().0 as usize) else { break };
                 if slot.flags != PINNED | PRESENT | LOGGED {
                     break;
                 }
@@ -304,7 +312,7 @@ impl KeyTable {
             if i == n {
                 break;
             }
-            let (id, delta) = (ids[i], deltas[i]);
+            let (id, delta) = (ids[i].into(), deltas[i]);
             let Some(slot) = self.slots.get_mut(id.0 as usize) else { return (i, Some(Error::UnknownKeyId { id: id.0 })) };
             let Some(value) = slot.delta.checked_add(delta).filter(|_| slot.flags & PINNED != 0) else {
                 return (i, Some(Self::add_error(slot, id, delta)));

@@ -450,21 +450,22 @@ impl Shard {
         self.apply_request(&merged, 1, now)
     }
 
-    /// Applies `requests` single-key increments that all arrived at `now`, given as summed
-    /// deltas per key: the pending deltas, request count, idle and max-age timers end
-    /// exactly as if the increments had been made one by one, provided none of them alone
-    /// would have triggered a flush (flush conditions are checked once, after all of them).
-    /// Hosts that buffer increments in front of the shard (the Node wrapper) use it to
-    /// cross into the engine once per buffer.
+    /// Applies `requests` requests that all arrived at `now` (increments, or `increments` of
+    /// several keys), given as their deltas summed per key: the pending deltas, request count,
+    /// idle and max-age timers end exactly as if the requests had been made one by one,
+    /// provided none of them alone would have triggered a flush (flush conditions are checked
+    /// once, after all of them). Hosts that buffer requests in front of the shard (the
+    /// JavaScript wrapper) use it to cross into the engine once per buffer.
     ///
     /// Errors (nothing changes): those of [`increments`](Self::increments), and
-    /// [`Error::LengthMismatch`] when `requests` is smaller than the number of distinct keys.
+    /// [`Error::LengthMismatch`] when there are entries but no requests, or requests but no
+    /// entries.
     pub fn increments_coalesced<K: AsRef<str>>(&mut self, entries: &[(K, i64)], requests: u64, now: Timestamp) -> Result<(), Error> {
         if entries.is_empty() && requests == 0 {
             return Ok(());
         }
         let merged = self.merge_entries(entries)?;
-        if requests < merged.len() as u64 || merged.is_empty() {
+        if requests == 0 || merged.is_empty() {
             return Err(Error::LengthMismatch {
                 what: "requests and keys",
                 left: usize::try_from(requests).unwrap_or(usize::MAX),
@@ -569,9 +570,11 @@ impl Shard {
     /// id is unknown, any running sum overflows or the pending table would overflow, nothing
     /// is applied.
     ///
+    /// The ids are [`KeyId`]s or their raw `u32`s (a binding's typed array, read in place).
+    ///
     /// Errors (nothing changes): [`Error::LengthMismatch`], [`Error::UnknownKeyId`],
     /// [`Error::Overflow`], [`Error::TableFull`]. Empty slices are not a request.
-    pub fn increment_ids(&mut self, ids: &[KeyId], deltas: &[i64], now: Timestamp) -> Result<(), Error> {
+    pub fn increment_ids<I: Copy + Into<KeyId>>(&mut self, ids: &[I], deltas: &[i64], now: Timestamp) -> Result<(), Error> {
         if ids.len() != deltas.len() {
             return Err(Error::LengthMismatch { what: "ids and deltas", left: ids.len(), right: deltas.len() });
         }
@@ -595,8 +598,9 @@ impl Shard {
     /// Reverts the first `ids.len()` additions of a rejected `increment_ids`: every add was
     /// checked, so subtracting in reverse restores each slot exactly; slots that became
     /// pending or were logged for the journal after `mark` are not any more.
-    fn undo_ids(&mut self, ids: &[KeyId], deltas: &[i64], mark: crate::keys::Mark) {
+    fn undo_ids<I: Copy + Into<KeyId>>(&mut self, ids: &[I], deltas: &[i64], mark: crate::keys::Mark) {
         for (id, delta) in ids.iter().zip(deltas).rev() {
+            let id: KeyId = (*id).into();
             let value = self.keys.slot(id.0).delta() - delta;
             self.keys.restore_delta(id.0, value);
         }

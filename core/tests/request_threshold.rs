@@ -59,10 +59,18 @@ fn coalesced_increments_count_every_request_and_match_one_by_one() {
     assert_eq!(batches(&mut many).pop().map(|b| b.reason()), Some(FlushReason::Requests));
     let before = one.snapshot();
     assert_eq!(
-        one.increments_coalesced(&[("a", 1), ("b", 1)], 1, t(9)),
-        Err(Error::LengthMismatch { what: "requests and keys", left: 1, right: 2 })
+        one.increments_coalesced(&[("a", 1), ("b", 1)], 0, t(9)),
+        Err(Error::LengthMismatch { what: "requests and keys", left: 0, right: 2 })
     );
+    assert_eq!(one.increments_coalesced::<&str>(&[], 1, t(9)), Err(Error::LengthMismatch { what: "requests and keys", left: 1, right: 0 }));
     assert_eq!(one.snapshot(), before);
+    // Multi-key requests coalesce too: two `increments` calls as one group of 2 requests.
+    let (mut calls, mut group) = (shard(config, 0), shard(config, 0));
+    calls.increments(&[("a", 1), ("b", 2)], t(7)).unwrap();
+    calls.increments(&[("b", 1), ("c", 4)], t(7)).unwrap();
+    group.increments_coalesced(&[("a", 1), ("b", 3), ("c", 4)], 2, t(7)).unwrap();
+    assert_eq!(group.pending_requests(), 2);
+    assert_eq!(group.snapshot(), calls.snapshot());
 }
 
 #[test]

@@ -231,14 +231,15 @@ class Shard(_RunLoop):
         """
 
     def increments_coalesced(self, entries: _Entries, requests: _Int, now_ms: _Int) -> None:
-        """Adds ``requests`` single-key increments that all arrived at ``now_ms``, given as
-        their deltas summed per key (what a host that groups requests holds).
+        """Adds ``requests`` requests (increments, or ``increments`` of several keys) that all
+        arrived at ``now_ms``, given as their deltas summed per key (what a host that groups
+        requests holds).
 
         Pending deltas, ``pending_requests()`` and the idle and max-age timers end exactly as
-        if the increments had been made one by one. Flush conditions are checked once, after
+        if the requests had been made one by one. Flush conditions are checked once, after
         all of them: a group that reaches ``flush_after_requests`` cuts one batch of all of
-        it. Atomic. Raises what ``increments`` raises, and ``LengthMismatchError`` when
-        ``requests`` is smaller than the number of distinct keys; nothing changes then.
+        it. Atomic. Raises what ``increments`` raises, and ``LengthMismatchError`` for
+        entries without requests or requests without entries; nothing changes then.
         """
 
     def intern(self, key: str) -> int:
