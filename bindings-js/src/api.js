@@ -407,6 +407,8 @@ function makeApi(native) {
   class Shard {
     #n
     #buffer = new Map()
+    // The key of each id interned through (or used with) this object, by id.
+    #idKeys = []
     // Scratch of `#absorb`: each entry's buffer slot (or undefined) and delta.
     #held = []
     #deltas = []
@@ -573,13 +575,28 @@ function makeApi(native) {
     }
     intern(k) {
       const s = key(k)
-      return this.#input().intern(s)
+      const id = this.#input().intern(s)
+      this.#idKeys[id] = s
+      return id
     }
     incrementId(id, d, nowMs) {
+      // An interned id's key (ids stay interned for good): the same increment, so it takes
+      // the buffered path of `increment`.
+      const k = typeof id === 'number' ? this.#idKeys[id] : undefined
+      if (k !== undefined) {
+        this.increment(k, d, nowMs)
+        return
+      }
       const i = u32(id, 'id')
       const v = delta(d)
       const t = time(nowMs)
-      this.#input().incrementId(i, v, t)
+      const n = this.#input()
+      n.incrementId(i, v, t)
+      // Learnt once per id (a restored shard's ids were interned before this object), unless
+      // the key is longer than this object's `maxKeyBytes` allows (restored with a lower one):
+      // `increment` would refuse it.
+      const known = n.keyOf(i)
+      if (typeof known === 'string' && utf8Length(known) <= this.#maxKeyBytes) this.#idKeys[i] = known
     }
     incrementIds(i, d, nowMs) {
       const is = ids(i)

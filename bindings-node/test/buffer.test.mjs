@@ -8,7 +8,15 @@ import assert from 'node:assert/strict'
 import { Shard, Global, ShardtallyError } from 'shardtally'
 import { throwsCode, shardState } from './helpers.mjs'
 
-/** The reference: a view after every increment hands it over at once (nothing stays buffered). */
+const isDelta = (d) => (typeof d === 'number' && Number.isSafeInteger(d)) || (typeof d === 'bigint' && d >= -I64_MAX - 1n && d <= I64_MAX)
+
+/**
+ * The reference: a view after every increment hands it over at once (nothing stays
+ * buffered), and the calls the wrapper may buffer go to the engine by another route that
+ * has the same outcome (one request each): `increments` as `incrementsCoalesced(entries, 1)`,
+ * `incrementId` as `incrementIds` of one id (arguments of the wrong type take the wrapper's
+ * own method, whose checks come first).
+ */
 class Unbuffered extends Shard {
   increment(key, delta, nowMs) {
     super.increment(key, delta, nowMs)
@@ -16,7 +24,14 @@ class Unbuffered extends Shard {
   }
 
   increments(entries, nowMs) {
-    super.increments(entries, nowMs)
+    if (entries !== null && typeof entries === 'object' && Object.keys(entries).length > 0) super.incrementsCoalesced(entries, 1, nowMs)
+    else super.increments(entries, nowMs)
+    this.pendingKeys()
+  }
+
+  incrementId(id, delta, nowMs) {
+    if (Number.isInteger(id) && id >= 0 && id < 2 ** 32 && isDelta(delta) && typeof nowMs === 'number') super.incrementIds(Uint32Array.of(id), [delta], nowMs)
+    else super.incrementId(id, delta, nowMs)
     this.pendingKeys()
   }
 }
@@ -271,4 +286,21 @@ test('increments of a plain object are buffered as one request, and a bad entry 
   assert.equal(batch.reason, 'requests')
   assert.deepEqual(batch.entries.map((e) => [e.key, e.delta]), [['a', 4], ['b', 5], ['c', 5]])
   assert.equal(s.stats().requests, 5)
+})
+
+test('incrementId takes the buffered path for ids it knows, including a restored shard ids, but not for keys its settings would refuse', () => {
+  const opts = { shard: 0, incarnation: 1, flushAfterRequests: 0, maxKeyBytes: 8 }
+  const s = new Shard(opts)
+  const [short, long] = [s.intern('ab'), s.intern('abcdefg')]
+  const snapshot = s.snapshot()
+  // Restored with a lower maxKeyBytes: `increment('abcdefg')` would be KEY_TOO_LONG, the id still works.
+  const r = Shard.restore(snapshot, { flushAfterRequests: 0, maxKeyBytes: 4 })
+  for (let i = 0; i < 3; i++) {
+    r.incrementId(short, 2, 5)
+    r.incrementId(long, 1, 5)
+  }
+  throwsCode(() => r.incrementId(99, 1, 5), 'UNKNOWN_KEY_ID', { id: 99 })
+  assert.deepEqual(r.pending().map((e) => [e.key, e.delta]), [['ab', 6], ['abcdefg', 3]])
+  assert.equal(r.pendingRequests(), 6)
+  assert.equal(r.stats().requests, 6)
 })
