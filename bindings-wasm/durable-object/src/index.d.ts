@@ -57,6 +57,12 @@ export interface CounterOptions {
   fanIn?: number;
   /** Most counters mirrored to KV by a publish (0..=10000000); beyond, KV is not written (counted as `kvSkipped`). Default 100000. */
   kvMaxKeys?: number;
+  /**
+   * A shard whose whole state encodes to at most this many bytes (0..=1048576) is stored as
+   * one row, its snapshot, instead of its change rows: every write is then one row. 0: always
+   * change rows. Default 4096.
+   */
+  shardSnapshotRowBytes?: number;
   /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
   shard?: Omit<ShardSettings, "seed">;
   /** Engine settings of the global (defaults from the engine; the object sets `seed`). */
@@ -160,7 +166,7 @@ export declare class ShardObject extends DurableObject {
    * entry rejects the group and changes nothing: re-send its increments one by one), and
    * answers once the shard accepted it — in durable mode, once it is stored. Counts as its
    * `requests` towards `flushAfterRequests` (a group that reaches it cuts a batch at once) and
-   * in `stats()`; `requests` smaller than the number of counters is `LENGTH_MISMATCH`.
+   * in `stats()`; a group without entries is `LENGTH_MISMATCH`.
    */
   incrementCoalesced(entries: Array<[string, Delta]> | Record<string, Delta>, requests: number): Promise<{ shard: number; count: number }>;
   /** Deltas not yet acknowledged by the global (pending and in flight), per counter. */

@@ -30,6 +30,9 @@ export const DEFAULT_OPTIONS = Object.freeze({
   // Storage, resets and fan-in trees (shard.js, global.js, tree.js).
   fanIn: 32,
   kvMaxKeys: 100_000,
+  // A shard whose whole state encodes to at most this many bytes is stored as one row (its
+  // snapshot) instead of its change rows: one row per write. 0: always change rows.
+  shardSnapshotRowBytes: 4096,
   shard: Object.freeze({}),
   global: Object.freeze({}),
   aggregator: Object.freeze({}),
@@ -134,6 +137,7 @@ export function resolveOptions(user = {}) {
     coalesceWindowMs: integerIn(o, "coalesceWindowMs", 0, 100),
     fanIn: integerIn(o, "fanIn", 2, 10_000),
     kvMaxKeys: integerIn(o, "kvMaxKeys", 0, 10_000_000),
+    shardSnapshotRowBytes: integerIn(o, "shardSnapshotRowBytes", 0, 1 << 20),
     shard: Object.freeze(pickSettings("shard", o.shard)),
     global: Object.freeze(pickSettings("global", o.global)),
     aggregator: Object.freeze(pickSettings("aggregator", o.aggregator)),

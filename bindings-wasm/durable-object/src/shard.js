@@ -76,6 +76,14 @@ export class ShardObject extends DurableObject {
     /** Batch seq → resolvers waiting for the outcome of its next delivery. */
     this.waiters = new Map();
     this.engine = null;
+    /** How the engine's state is stored: `rows` (its change rows) or `snapshot` (one row). */
+    this.layout = "rows";
+    /** Entries of the batch in flight (0: none), for the snapshot row's size check. */
+    this.flightKeys = 0;
+    /** The state's size when last measured (a lower bound after a restore from rows). */
+    this.stateBytes = 0;
+    /** Whether the state may have shrunk since it was last measured (a cut, an acknowledgement). */
+    this.shrunk = true;
     this.starting = null;
     this.index = null;
     this.name = null;
@@ -95,7 +103,7 @@ export class ShardObject extends DurableObject {
     this.index = parseShardName(this.name, this.options);
     if (this.index === null) return;
     await this.store.loadAlarm();
-    if (this.store.hasEngineRows()) {
+    if (this.store.hasEngineState()) {
       this.engine = this.#rebuild();
       this.parent = this.store.value("parent") ?? this.options.globalName;
     } else {
@@ -105,8 +113,8 @@ export class ShardObject extends DurableObject {
         // its rows go to the tables, the old keys away. Its life knew only the global.
         this.engine = Shard.restore(legacy.bytes, this.options.shard);
         this.parent = this.options.globalName;
-        this.store.write(new Writes().rows(this.engine.rows()).value("parent", this.parent).value("bounds", boundsOf(this.options.shard)));
         this.engine.takeChanges();
+        this.#write(this.#stateWrites(this.engine.rows(), true), (w) => w.value("parent", this.parent).value("bounds", boundsOf(this.options.shard)));
         await this.store.dropLegacy(legacy.keys);
       }
     }
@@ -114,6 +122,7 @@ export class ShardObject extends DurableObject {
       this.stats_.restored = true;
       const inFlight = this.engine.inFlight();
       if (inFlight) this.persistedSeq = Number(inFlight.seq);
+      this.flightKeys = inFlight ? inFlight.entries.length : 0;
       // A restored batch in flight is offered again by the engine (the parent ignores
       // duplicates); restored deadlines get an alarm even if the saved one was lost.
       this.#afterInput();
@@ -121,10 +130,19 @@ export class ShardObject extends DurableObject {
     this.stats_.loadMs = Date.now() - started;
   }
 
-  /** The engine from stored rows, with the bound settings the state needs (see engine.js). */
+  /**
+   * The engine from its stored rows or snapshot row, with the bound settings the state needs
+   * (see engine.js).
+   */
   #rebuild() {
+    const snapshot = this.store.storedSnapshot();
+    this.layout = snapshot === null ? "rows" : "snapshot";
+    // Every stored row takes more than 4 bytes of a snapshot: a shard restored from many
+    // rows is never encoded to find out whether it fits one.
+    this.stateBytes = snapshot === null ? 4 * this.store.engineRowCount() : snapshot.length;
+    this.shrunk = true;
     const { machine, bounds, kept } = rebuildWithin(
-      (settings) => shardFromRows(this.store, settings),
+      snapshot === null ? (settings) => shardFromRows(this.store, settings) : (settings) => Shard.restore(snapshot, settings),
       this.options.shard,
       this.store.value("bounds"),
       "shard",
@@ -163,8 +181,16 @@ export class ShardObject extends DurableObject {
     const parent = shardParent(this.options, this.index);
     const { generation } = await nodeStub(this.env, this.options, parent).register(this.name, this.index, incarnation);
     const engine = new Shard({ ...this.options.shard, shard: this.index, incarnation, generation, seed: randomSeed() });
-    this.store.write(new Writes().rows(engine.takeChanges()).value("parent", parent).value("bounds", boundsOf(this.options.shard)));
     this.engine = engine;
+    this.flightKeys = 0;
+    this.stateBytes = 0;
+    this.shrunk = true;
+    try {
+      this.#write(this.#stateWrites(engine.takeChanges()), (w) => w.value("parent", parent).value("bounds", boundsOf(this.options.shard)));
+    } catch (error) {
+      this.engine = null;
+      throw error;
+    }
     this.parent = parent;
     return engine;
   }
@@ -208,8 +234,7 @@ export class ShardObject extends DurableObject {
    * entry (or an overflow, or a full pending table) rejects all of it and changes nothing,
    * so callers check names first and re-send the requests one by one on such an error. It
    * counts as its `requests` towards `flushAfterRequests` (a group that reaches it cuts a
-   * batch at once) and in `stats()`; `requests` smaller than the number of counters is
-   * `LENGTH_MISMATCH`.
+   * batch at once) and in `stats()`; a group without entries is `LENGTH_MISMATCH`.
    * @param {Array<[string, number | bigint]> | Record<string, number | bigint>} entries summed deltas per counter
    * @param {number} requests how many client increments the group stands for (>= 1)
    * @returns {Promise<{shard: number, count: number}>}
@@ -336,6 +361,7 @@ export class ShardObject extends DurableObject {
     return {
       shard: this.index,
       durability: this.options.durability,
+      storageLayout: this.layout,
       ...this.stats_,
       ...this.store.io,
       databaseBytes: this.ctx.storage.sql.databaseSize,
@@ -377,6 +403,10 @@ export class ShardObject extends DurableObject {
     for (let out = engine.pollOutput(); out !== null && out !== undefined; out = engine.pollOutput()) {
       if (out.type === "batch") batch = out;
     }
+    if (batch !== null) {
+      this.flightKeys = batch.entries.length;
+      this.shrunk = true;
+    }
     if (batch !== null && Number(batch.seq) > this.persistedSeq) {
       // A batch never leaves before the state that holds it is stored: restarting from
       // an older state would re-use its seq for different deltas.
@@ -392,7 +422,7 @@ export class ShardObject extends DurableObject {
     const ops = this.engine.takeChanges();
     if (ops.length === 0) return;
     try {
-      this.store.write(new Writes().rows(ops));
+      this.#write(this.#stateWrites(ops));
     } catch (error) {
       this.#rollback(error);
       throw error;
@@ -404,13 +434,64 @@ export class ShardObject extends DurableObject {
    * arrive while a write is being made durable share the next one.
    */
   #commit() {
+    let layout = null;
     return this.store.commit(
       () => {
         const ops = this.engine.takeChanges();
-        return ops.length === 0 ? null : new Writes().rows(ops);
+        if (ops.length === 0) return null;
+        const state = this.#stateWrites(ops);
+        layout = state.layout;
+        return state.writes;
       },
       (error) => this.#rollback(error),
+      () => {
+        this.layout = layout;
+      },
     );
+  }
+
+  /**
+   * The write of the engine's taken changes `ops`: those rows, or, while the whole state
+   * encodes to at most `options.shardSnapshotRowBytes`, one row holding its snapshot (a
+   * small shard's write is then one row, however many of its rows changed). Crossing the
+   * limit rewrites the state in the other layout once: every row (at most the limit's worth
+   * of state) when it grows past it; the rows deleted when it is small again. With `all`,
+   * `ops` are every row of the state (not changes since a stored state).
+   * @returns {{writes: Writes, layout: "rows" | "snapshot"}}
+   */
+  #stateWrites(ops, all = false) {
+    const limit = this.options.shardSnapshotRowBytes;
+    if (limit > 0 && this.#mayFit(limit)) {
+      const bytes = this.engine.snapshot();
+      this.stateBytes = bytes.length;
+      this.shrunk = false;
+      if (bytes.length <= limit) return { writes: new Writes().snapshot(bytes, this.layout === "rows" && !all), layout: "snapshot" };
+    }
+    if (this.layout === "snapshot" && !all) return { writes: new Writes().dropSnapshot().rows(this.engine.rows()), layout: "rows" };
+    return { writes: new Writes().rows(ops), layout: "rows" };
+  }
+
+  /**
+   * Whether the state may encode to at most `limit` bytes, without encoding it: its pending
+   * keys and in-flight entries take more than 4 bytes each; in the rows layout it is
+   * measured again only after it may have shrunk (a cut, an acknowledgement) and when last
+   * measured near the limit (retained keys keep a shard that saw many counters large).
+   */
+  #mayFit(limit) {
+    if ((this.engine.pendingKeys() + this.flightKeys) * 4 > limit) return false;
+    return this.layout === "snapshot" || (this.shrunk && this.stateBytes <= 4 * limit);
+  }
+
+  /** The batch in flight is gone (acknowledged or rejected): the state may be smaller. */
+  #landed() {
+    this.flightKeys = 0;
+    this.shrunk = true;
+  }
+
+  /** Stores `state` (from `#stateWrites`, with `extra` values) in one transaction. */
+  #write(state, extra = (w) => w) {
+    this.store.write(extra(state.writes));
+    this.layout = state.layout;
   }
 
   /**
@@ -425,13 +506,18 @@ export class ShardObject extends DurableObject {
     // Batches cut since the last good write are gone: nobody waits for them any more.
     for (const list of this.waiters.values()) for (const resolve of list) resolve(false);
     this.waiters.clear();
-    if (!this.store.hasEngineRows()) {
+    if (!this.store.hasEngineState()) {
       this.engine = null;
+      this.layout = "rows";
+      this.flightKeys = 0;
+      this.stateBytes = 0;
+      this.shrunk = true;
       return;
     }
     this.engine = this.#rebuild();
     const inFlight = this.engine.inFlight();
     this.persistedSeq = inFlight ? Number(inFlight.seq) : -1;
+    this.flightKeys = inFlight ? inFlight.entries.length : 0;
     for (let out = this.engine.pollOutput(); out !== null && out !== undefined; out = this.engine.pollOutput()) {
       if (out.type === "batch") this.#send(out);
     }
@@ -475,7 +561,7 @@ export class ShardObject extends DurableObject {
       if (this.engine === engine) {
         if (rejected) {
           this.stats_.globalRejections += 1;
-          this.engine.handleRejection(batch.seq, this.now());
+          if (this.engine.handleRejection(batch.seq, this.now())) this.#landed();
         } else {
           this.stats_.globalFailures += 1;
           this.engine.handleFailure(batch.seq, this.now());
@@ -489,6 +575,7 @@ export class ShardObject extends DurableObject {
     if (this.engine === engine) {
       try {
         matched = this.engine.handleAck(ack, this.now());
+        if (matched) this.#landed();
       } catch {
         // WRONG_SHARD: an acknowledgement for another shard life; nothing to learn from it.
       }

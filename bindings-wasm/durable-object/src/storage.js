@@ -20,6 +20,9 @@ import { CounterError } from "./errors.js";
  * - `shardtally_chunks`: values above `CHUNK_BYTES` (a batch in flight, a publish), in
  *   pieces: a Durable Object's SQLite refuses values over 2 MB (`SQLITE_TOOBIG`). Their row
  *   in `shardtally_rows` has an empty value.
+ * - `shardtally_state`: a small shard's whole state as one row (`k = 'snapshot'`, `v` its
+ *   snapshot bytes) instead of its rows in `shardtally_rows` — never both (see
+ *   `options.shardSnapshotRowBytes`).
  */
 const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS shardtally_rows (tbl TEXT NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID",
@@ -27,6 +30,7 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS shardtally_published (k TEXT NOT NULL PRIMARY KEY, total) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS shardtally_children (shard INTEGER NOT NULL PRIMARY KEY, incarnation INTEGER NOT NULL, name TEXT NOT NULL) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS shardtally_chunks (tbl TEXT NOT NULL, k BLOB NOT NULL, i INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k, i)) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_state (k TEXT NOT NULL PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID",
 ];
 
 /** Largest value stored in one row; larger ones go in pieces of this size. */
@@ -115,6 +119,27 @@ export class Writes {
       else if (op === "clear") this.statements.push([OPS.clear, [table], 0]);
       else this.statements.push([OPS[op], [table, key], 0]);
     }
+    return this;
+  }
+
+  /**
+   * The machine's whole state as one row (its snapshot), in place of its engine rows: with
+   * `replacingRows`, every engine row goes (the state was stored as rows until now).
+   * @param {Uint8Array} bytes
+   * @param {boolean} replacingRows
+   */
+  snapshot(bytes, replacingRows) {
+    if (replacingRows) {
+      this.statements.push(["DELETE FROM shardtally_rows", [], 0]);
+      this.statements.push(["DELETE FROM shardtally_chunks", [], 0]);
+    }
+    this.statements.push(["INSERT OR REPLACE INTO shardtally_state (k, v) VALUES ('snapshot', ?)", [bytes], 8 + bytes.length]);
+    return this;
+  }
+
+  /** The snapshot row goes (the state is stored as engine rows from this write on). */
+  dropSnapshot() {
+    this.statements.push(["DELETE FROM shardtally_state WHERE k = 'snapshot'", [], 0]);
     return this;
   }
 
@@ -223,6 +248,22 @@ export class Storage {
   /** Whether any engine row is stored. */
   hasEngineRows() {
     return this.sql.exec("SELECT 1 FROM shardtally_rows LIMIT 1").toArray().length > 0;
+  }
+
+  /** Whether the engine's state is stored (as rows or as one snapshot row). */
+  hasEngineState() {
+    return this.hasEngineRows() || this.sql.exec("SELECT 1 FROM shardtally_state WHERE k = 'snapshot'").toArray().length > 0;
+  }
+
+  /** How many engine rows are stored. */
+  engineRowCount() {
+    return this.sql.exec("SELECT count(*) AS n FROM shardtally_rows").one().n;
+  }
+
+  /** The state stored as one row (`Writes.snapshot`), or null. */
+  storedSnapshot() {
+    const row = this.sql.exec("SELECT v FROM shardtally_state WHERE k = 'snapshot'").toArray()[0];
+    return row === undefined ? null : new Uint8Array(row.v);
   }
 
   /**

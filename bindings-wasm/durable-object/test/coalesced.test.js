@@ -39,9 +39,9 @@ test("requests add up across groups and single increments: the one that complete
   assert.deepEqual([live.a, live.b, live.c], [50, 49, 1]);
 });
 
-test("a group with fewer requests than counters is LENGTH_MISMATCH and changes nothing", async () => {
+test("a group of requests without counters is LENGTH_MISMATCH and changes nothing", async () => {
   const before = await view(2);
-  const r = await worker.request("POST", "/__test/shard/2/coalesced", { entries: [["p", 1], ["q", 1]], requests: 1 });
+  const r = await worker.request("POST", "/__test/shard/2/coalesced", { entries: [], requests: 3 });
   assert.equal(r.json.error, "LENGTH_MISMATCH");
   const after = await view(2);
   assert.deepEqual([after.pending, after.pendingRequests ?? 0], [before.pending, before.pendingRequests ?? 0]);

@@ -20,6 +20,7 @@ export const options = (env) => ({
   kvBinding: env.KV === "none" ? null : "COUNTER_KV",
   kvPrefix: "test",
   kvMaxKeys: num(env.KV_MAX_KEYS, 100_000),
+  ...(env.SHARD_SNAPSHOT_ROW_BYTES ? { shardSnapshotRowBytes: Number(env.SHARD_SNAPSHOT_ROW_BYTES) } : {}),
   // Admin routes open: these tests are about counting (auth has its own tests).
   authorize: allowAll,
   shard: {
@@ -75,9 +76,10 @@ const hooks = (Base) =>
       this.store.failAfter = after;
     }
 
-    /** Stored engine rows per table. */
+    /** Stored engine rows per table (`snapshot`: the state as one row). */
     async storedRows() {
       const out = {};
+      for (const { n } of this.ctx.storage.sql.exec("SELECT count(*) AS n FROM shardtally_state")) if (n > 0) out.snapshot = n;
       for (const { tbl, n } of this.ctx.storage.sql.exec("SELECT tbl, count(*) AS n FROM shardtally_rows GROUP BY tbl")) out[tbl] = n;
       for (const { tbl, n } of this.ctx.storage.sql.exec("SELECT tbl, count(*) AS n FROM shardtally_chunks GROUP BY tbl")) out[`${tbl} (pieces)`] = n;
       return out;
@@ -108,7 +110,7 @@ export class TestShard extends hooks(ShardObject) {
   async seedLegacy(incarnation, entries) {
     const engine = new Shard({ shard: this.index, incarnation, flushAfterRequests: 0 });
     engine.increments(entries, Date.now());
-    for (const table of ["shardtally_rows", "shardtally_meta"]) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
+    for (const table of ["shardtally_rows", "shardtally_state", "shardtally_meta"]) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
     await this.ctx.storage.put({ name: this.name, shard: engine.snapshot() });
   }
 
