@@ -10,6 +10,18 @@ export const COUNTER_OBJECTS = {
 };
 
 /**
+ * Variables under which shards and the global act only when the test asks: no flush by
+ * count, idle time or age, no persist timers.
+ */
+export const MANUAL = Object.freeze({
+  FLUSH_AFTER_REQUESTS: "0",
+  FLUSH_AFTER_IDLE_MS: "0",
+  FLUSH_MAX_AGE_MS: "0",
+  PERSIST_AFTER_IDLE_MS: "0",
+  PERSIST_MAX_AGE_MS: "0",
+});
+
+/**
  * Starts the counter test Worker.
  * @param {Record<string, string>} [bindings] variables (DURABILITY, STRATEGY, SHARD_COUNT, FAN_IN, ...)
  * @param {string} [persist] directory to persist Durable Objects and KV in

@@ -4,20 +4,12 @@
 // any flush in between, and none accepted before it count.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { call, flushTree, startCounter } from "./counter-harness.js";
+import { MANUAL, call, flushTree, startCounter } from "./counter-harness.js";
 
 let worker;
 before(async () => {
   // Shards and the global act only when the test asks: no flush by count, idle or age.
-  worker = await startCounter({
-    SHARD_COUNT: "6",
-    FLUSH_AFTER_REQUESTS: "0",
-    FLUSH_AFTER_IDLE_MS: "0",
-    FLUSH_MAX_AGE_MS: "0",
-    PERSIST_AFTER_IDLE_MS: "0",
-    PERSIST_MAX_AGE_MS: "0",
-    KV: "none",
-  });
+  worker = await startCounter({ ...MANUAL, SHARD_COUNT: "6", KV: "none" });
 });
 after(() => worker?.dispose());
 

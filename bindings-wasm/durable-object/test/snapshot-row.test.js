@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { call, flushTree, startCounter } from "./counter-harness.js";
+import { MANUAL, call, flushTree, startCounter } from "./counter-harness.js";
 
 const dirs = [];
 let worker;
@@ -19,16 +19,7 @@ after(async () => {
 
 // One shard, no flush but the test's, an 800-byte limit: 63 pending counters (~1.1 KB)
 // are past it; once they are acknowledged, the keys the shard retains (~0.6 KB) are not.
-const env = {
-  SHARD_COUNT: "1",
-  FLUSH_AFTER_REQUESTS: "0",
-  FLUSH_AFTER_IDLE_MS: "0",
-  FLUSH_MAX_AGE_MS: "0",
-  PERSIST_AFTER_IDLE_MS: "0",
-  PERSIST_MAX_AGE_MS: "0",
-  KV: "none",
-  SHARD_SNAPSHOT_ROW_BYTES: "800",
-};
+const env = { ...MANUAL, SHARD_COUNT: "1", KV: "none", SHARD_SNAPSHOT_ROW_BYTES: "800" };
 
 const shardStats = () => call(worker, "GET", "/__test/shard/0/stats");
 const rows = () => call(worker, "GET", "/__test/shard/0/rows");

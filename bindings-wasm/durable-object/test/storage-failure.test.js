@@ -4,7 +4,7 @@
 // answered as a duplicate), and only increments that were acknowledged count.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { call, flushTree, startCounter } from "./counter-harness.js";
+import { MANUAL, call, flushTree, startCounter } from "./counter-harness.js";
 
 let worker;
 before(async () => {
@@ -12,11 +12,7 @@ before(async () => {
     SHARD_COUNT: "2",
     // Shards retry a failed batch only when the test delivers their alarm.
     RETRY_MS: "60000",
-    FLUSH_AFTER_REQUESTS: "0",
-    FLUSH_AFTER_IDLE_MS: "0",
-    FLUSH_MAX_AGE_MS: "0",
-    PERSIST_AFTER_IDLE_MS: "0",
-    PERSIST_MAX_AGE_MS: "0",
+    ...MANUAL,
     KV: "none",
   });
 });

@@ -5,17 +5,13 @@
 // `kvMaxKeys`. And the shard's RPC for coalesced increments.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { call, flushTree, startCounter } from "./counter-harness.js";
+import { MANUAL, call, flushTree, startCounter } from "./counter-harness.js";
 
 let worker;
 before(async () => {
   worker = await startCounter({
     SHARD_COUNT: "2",
-    FLUSH_AFTER_REQUESTS: "0",
-    FLUSH_AFTER_IDLE_MS: "0",
-    FLUSH_MAX_AGE_MS: "0",
-    PERSIST_AFTER_IDLE_MS: "0",
-    PERSIST_MAX_AGE_MS: "0",
+    ...MANUAL,
     PUBLISH_MODE: "changes",
     KV_MAX_KEYS: "1000",
   });
