@@ -205,6 +205,8 @@ export declare class ShardObject extends DurableObject {
       /** Time to rebuild the engine from storage when the object started (ms). */
       loadMs: number;
       keptSettings: KeptSettings;
+      /** How the state is stored: one snapshot row (a small state, `shardSnapshotRowBytes`) or its change rows. */
+      storageLayout: "snapshot" | "rows";
     }
   >;
   /** Fires due deadlines; safe to deliver twice or early. */

@@ -354,7 +354,8 @@ export class ShardObject extends DurableObject {
    * parent), `globalFailures`, `globalRejections` (batches the parent rejected for good and
    * this shard dropped; and the `lastFailure` of either), `staleAcks`, `notices`,
    * `rollbacks` (writes that failed, and `lastStorageError`), `restored`, `loadMs`,
-   * `keptSettings`, the storage I/O of `Storage.io` and the SQLite `databaseBytes`.
+   * `keptSettings`, `storageLayout` (`snapshot`: the state is one row; `rows`), the storage
+   * I/O of `Storage.io` and the SQLite `databaseBytes`.
    */
   async stats() {
     if (this.index === null) throw this.#wrongName();

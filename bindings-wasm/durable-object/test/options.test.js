@@ -10,6 +10,8 @@ test("defaults fill every option", () => {
   assert.equal(o.durability, "durable");
   assert.equal(o.strategy, "random");
   assert.deepEqual(o.shard, {});
+  assert.equal(o.shardSnapshotRowBytes, 4096);
+  assert.equal(resolveOptions({ shardSnapshotRowBytes: 0 }).shardSnapshotRowBytes, 0);
   assert.ok(Object.isFrozen(o));
 });
 
@@ -37,6 +39,9 @@ test("bad options are typed errors naming the option", () => {
     [{ basePath: "api/" }, "basePath"],
     [{ globalName: "shard:global" }, "globalName"],
     [{ shardCounts: 4 }, "shardCounts"],
+    [{ shardSnapshotRowBytes: -1 }, "shardSnapshotRowBytes"],
+    [{ shardSnapshotRowBytes: 1.5 }, "shardSnapshotRowBytes"],
+    [{ shardSnapshotRowBytes: 2 ** 20 + 1 }, "shardSnapshotRowBytes"],
   ];
   for (const [options, option] of bad) {
     assert.throws(() => resolveOptions(options), { code: "INVALID_OPTIONS", option }, JSON.stringify(options));
