@@ -488,34 +488,37 @@ function makeApi(native) {
       const buffer = this.#buffer
       const held = this.#held
       const ds = this.#deltas
-      let fresh = 0
-      for (let i = 0; i < n; i++) {
-        const k = keys[i]
-        const d = input[k]
-        const units = k.length
-        if (typeof d !== 'number' || !Number.isSafeInteger(d) || units === 0) return false
-        if (units > this.#maxKeyUnits && utf8Length(k) > this.#maxKeyBytes) return false
-        const slot = buffer.get(k)
-        if (slot === undefined) {
-          if (!k.isWellFormed()) return false
-          fresh++
-        } else {
-          const sum = slot.sum + d
-          if (sum > MAX_SAFE || sum < -MAX_SAFE) return false
+      try {
+        let fresh = 0
+        for (let i = 0; i < n; i++) {
+          const k = keys[i]
+          const d = input[k]
+          const units = k.length
+          if (typeof d !== 'number' || !Number.isSafeInteger(d) || units === 0) return false
+          if (units > this.#maxKeyUnits && utf8Length(k) > this.#maxKeyBytes) return false
+          const slot = buffer.get(k)
+          if (slot === undefined) {
+            if (!k.isWellFormed()) return false
+            fresh++
+          } else {
+            const sum = slot.sum + d
+            if (sum > MAX_SAFE || sum < -MAX_SAFE) return false
+          }
+          held[i] = slot
+          ds[i] = d
         }
-        held[i] = slot
-        ds[i] = d
+        if (buffer.size + fresh > this.#keyRoom) return false
+        for (let i = 0; i < n; i++) {
+          const slot = held[i]
+          if (slot === undefined) buffer.set(keys[i], { sum: ds[i] })
+          else slot.sum += ds[i]
+        }
+        this.#count++
+        return true
+      } finally {
+        held.length = 0
+        ds.length = 0
       }
-      if (buffer.size + fresh > this.#keyRoom) return false
-      for (let i = 0; i < n; i++) {
-        const slot = held[i]
-        if (slot === undefined) buffer.set(keys[i], { sum: ds[i] })
-        else slot.sum += ds[i]
-      }
-      held.length = 0
-      ds.length = 0
-      this.#count++
-      return true
     }
 
     #setRoom(room) {
