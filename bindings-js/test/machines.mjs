@@ -67,7 +67,7 @@ export function machineTests(api) {
     fails(null, () => new Outbox({ colour: 1 }), 'CONFIG_UNKNOWN_SETTING', { setting: 'colour', suggestion: null })
   })
 
-  test('shard: incrementsCoalesced ends as the same increments one by one; fewer requests than keys is LENGTH_MISMATCH', () => {
+  test('shard: incrementsCoalesced ends as the same increments one by one; entries without requests are LENGTH_MISMATCH', () => {
     const settings = { shard: 1, incarnation: 2, flushAfterRequests: 10, flushAfterIdleMs: 1000, flushMaxAgeMs: 5000 }
     const [one, group] = [new Shard(settings), new Shard(settings)]
     // `increments` of one entry is one request, and one the per-call buffer never holds.

@@ -330,7 +330,7 @@ function badInputs(M) {
     'increments not an object': () => s.increments(5, 2),
     'increments bad pair': () => s.increments([['a']], 2),
     'increments bad delta': () => s.increments({ a: 1.5 }, 2),
-    'coalesced: fewer requests than keys': () => s.incrementsCoalesced({ a: 1, b: 1 }, 1, 2),
+    'coalesced: entries without requests': () => s.incrementsCoalesced({ a: 1, b: 1 }, 0, 2),
     'coalesced: requests not an integer': () => s.incrementsCoalesced({ a: 1 }, 1.5, 2),
     'coalesced: requests a string': () => s.incrementsCoalesced({ a: 1 }, '1', 2),
     'unknown key id': () => s.incrementId(99, 1, 2),
