@@ -412,6 +412,9 @@ function makeApi(native) {
     // Scratch of `#absorb`: each entry's buffer slot (or undefined) and delta.
     #held = []
     #deltas = []
+    // The arrays `#sync` hands over (reused).
+    #lens = new Uint32Array(16)
+    #sums = new Float64Array(16)
     #count = 0
     #now = NaN
     #requestRoom = 0
@@ -531,8 +534,15 @@ function makeApi(native) {
       const count = this.#count
       if (count === 0) return
       const buffer = this.#buffer
-      const lens = new Uint32Array(buffer.size)
-      const sums = new Float64Array(buffer.size)
+      const n = buffer.size
+      // The hand-over's arrays are kept for the next one (grown as needed): no new buffers
+      // for the garbage collector at every hand-over.
+      if (this.#lens.length < n) {
+        this.#lens = new Uint32Array(Math.max(n, 2 * this.#lens.length))
+        this.#sums = new Float64Array(this.#lens.length)
+      }
+      const lens = this.#lens
+      const sums = this.#sums
       let joined = ''
       let i = 0
       for (const [k, slot] of buffer) {
@@ -544,7 +554,7 @@ function makeApi(native) {
       this.#count = 0
       this.#requestRoom = 0
       this.#timeout = undefined
-      this.#setRoom(this.#n.incrementsCoalesced(joined, lens, sums, count, this.#now))
+      this.#setRoom(this.#n.incrementsCoalesced(joined, lens.subarray(0, n), sums.subarray(0, n), count, this.#now))
     }
 
     /** The native shard for an input other than `increment`: the buffer handed over first. */
