@@ -12,6 +12,8 @@
 function makeApi(native) {
   const MAX_SAFE = Number.MAX_SAFE_INTEGER
   const MAX_SAFE_BIG = BigInt(MAX_SAFE)
+  // See `Shard#direct`.
+  const DIRECT_CALLS = 1 << 20
   // Shard room values pack the request room above 32 bits of key room (shardtally_api::js).
   const KEY_ROOM_SPAN = 4294967296
   const U32_RANGE = 'an integer in 0..=4294967295'
@@ -412,6 +414,10 @@ function makeApi(native) {
     // Scratch of `#absorb`: each entry's buffer slot (or undefined) and delta.
     #held = []
     #deltas = []
+    // `incrementId` calls left to make directly: `DIRECT_CALLS` when a hand-over carried
+    // almost only distinct keys (buffering then costs a new buffer entry per increment, more
+    // than a direct call), then buffering is tried again.
+    #direct = 0
     // The arrays `#sync` hands over (reused).
     #lens = new Uint32Array(16)
     #sums = new Float64Array(16)
@@ -551,6 +557,7 @@ function makeApi(native) {
         sums[i++] = slot.sum
       }
       buffer.clear()
+      if (count >= 1024 && 10 * n > 9 * count) this.#direct = DIRECT_CALLS
       this.#count = 0
       this.#requestRoom = 0
       this.#timeout = undefined
@@ -594,8 +601,12 @@ function makeApi(native) {
     }
     incrementId(id, d, nowMs) {
       // An interned id's key (ids stay interned for good): the same increment, so it takes
-      // the buffered path of `increment`.
-      const k = typeof id === 'number' ? this.#idKeys[id] : undefined
+      // the buffered path of `increment` — unless buffering does not pay (`#direct`).
+      let k
+      if (typeof id === 'number') {
+        if (this.#direct > 0) this.#direct--
+        else k = this.#idKeys[id]
+      }
       if (k !== undefined) {
         this.increment(k, d, nowMs)
         return
@@ -608,8 +619,10 @@ function makeApi(native) {
       // Learnt once per id (a restored shard's ids were interned before this object), unless
       // the key is longer than this object's `maxKeyBytes` allows (restored with a lower one):
       // `increment` would refuse it.
-      const known = n.keyOf(i)
-      if (typeof known === 'string' && utf8Length(known) <= this.#maxKeyBytes) this.#idKeys[i] = known
+      if (this.#idKeys[i] === undefined) {
+        const known = n.keyOf(i)
+        if (typeof known === 'string' && utf8Length(known) <= this.#maxKeyBytes) this.#idKeys[i] = known
+      }
     }
     incrementIds(i, d, nowMs) {
       const is = ids(i)

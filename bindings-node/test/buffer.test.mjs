@@ -304,3 +304,20 @@ test('incrementId takes the buffered path for ids it knows, including a restored
   assert.equal(r.pendingRequests(), 6)
   assert.equal(r.stats().requests, 6)
 })
+
+test('incrementId over many distinct ids (sent directly once the buffer stops paying) ends as the reference', () => {
+  const opts = { shard: 0, incarnation: 1, flushAfterRequests: 0, maxPendingKeys: 10_000, maxInternedKeys: 10_000 }
+  const [ref, sut] = [new Unbuffered(opts), new Shard(opts)]
+  const ids = []
+  for (let i = 0; i < 3000; i++) ids.push(both(ref, sut, (s) => s.intern(`k${i}`), `intern ${i}`).ok)
+  // A first pass of distinct ids fills the buffer with as many keys as increments; the view
+  // hands it over, and the next passes go to the engine one call each, then buffer again.
+  for (let pass = 0; pass < 3; pass++) {
+    for (const id of ids) both(ref, sut, (s) => s.incrementId(id, pass + 1, 7), `pass ${pass} id ${id}`)
+    assert.equal(sut.pendingKeys(), 3000)
+  }
+  both(ref, sut, (s) => s.incrementId(99_999, 1, 7), 'an unknown id')
+  compareState(ref, sut, 'after three passes')
+  assert.equal(sut.pendingDelta('k2999'), 6)
+  assert.equal(sut.pendingRequests(), 9000)
+})
