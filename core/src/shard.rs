@@ -7,7 +7,6 @@ use crate::keys::{hash_of, validate_key, KeyId, KeyTable};
 use crate::message::{Ack, Batch, BatchEntry, FlushReason, GenerationNotice, ShardRef};
 use crate::rng::Rng;
 use crate::time::{Clock, Timestamp};
-use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -502,14 +501,28 @@ impl Shard {
     fn merge_entries<'k, K: AsRef<str>>(&self, entries: &'k [(K, i64)]) -> Result<Vec<Staged<'k>>, Error> {
         let max = self.config.max_key_bytes();
         let mut merged: Vec<Staged<'k>> = Vec::with_capacity(entries.len());
-        // Small requests find repeats by scanning; large ones by a map.
-        let mut seen: Option<AHashMap<&str, usize>> = (entries.len() > 16).then(|| AHashMap::with_capacity(entries.len()));
+        // Small requests find repeats by scanning; large ones by an open-addressing table of
+        // staged positions probed with the hash each key needs anyway (no second hashing).
+        let mut seen: Vec<u32> = if entries.len() > 16 { vec![u32::MAX; (2 * entries.len()).next_power_of_two()] } else { Vec::new() };
+        let mask = seen.len().wrapping_sub(1);
         for (key, delta) in entries {
             let key = key.as_ref();
             validate_key(key, max)?;
-            let found = match &seen {
-                Some(map) => map.get(key).copied(),
-                None => merged.iter().position(|s| s.key == key),
+            let hash = hash_of(key);
+            let found = if seen.is_empty() {
+                merged.iter().position(|s| s.key == key)
+            } else {
+                let mut at = (hash as usize).wrapping_mul(0x9e37_79b9) & mask;
+                loop {
+                    match seen[at] {
+                        u32::MAX => {
+                            seen[at] = merged.len() as u32;
+                            break None;
+                        }
+                        i if merged[i as usize].hash == hash && merged[i as usize].key == key => break Some(i as usize),
+                        _ => at = (at + 1) & mask,
+                    }
+                }
             };
             match found {
                 Some(i) => {
@@ -520,13 +533,7 @@ impl Shard {
                         delta: *delta,
                     })?;
                 }
-                None => {
-                    if let Some(map) = seen.as_mut() {
-                        map.insert(key, merged.len());
-                    }
-                    let hash = hash_of(key);
-                    merged.push(Staged { key, hash, id: self.keys.find(key, hash), delta: *delta });
-                }
+                None => merged.push(Staged { key, hash, id: self.keys.find(key, hash), delta: *delta }),
             }
         }
         Ok(merged)
