@@ -452,8 +452,7 @@ function makeApi(native) {
 
     increment(k, d, nowMs) {
       if (nowMs === this.#now && typeof k === 'string' && typeof d === 'number' && this.#count < this.#requestRoom) {
-        const units = k.length
-        if (units !== 0 && Number.isSafeInteger(d) && (units <= this.#maxKeyUnits || utf8Length(k) <= this.#maxKeyBytes)) {
+        if (Number.isSafeInteger(d) && this.#keyFits(k)) {
           const buffer = this.#buffer
           const slot = buffer.get(k)
           if (slot === undefined) {
@@ -502,9 +501,7 @@ function makeApi(native) {
         for (let i = 0; i < n; i++) {
           const k = keys[i]
           const d = input[k]
-          const units = k.length
-          if (typeof d !== 'number' || !Number.isSafeInteger(d) || units === 0) return false
-          if (units > this.#maxKeyUnits && utf8Length(k) > this.#maxKeyBytes) return false
+          if (typeof d !== 'number' || !Number.isSafeInteger(d) || !this.#keyFits(k)) return false
           const slot = buffer.get(k)
           if (slot === undefined) {
             if (!k.isWellFormed()) return false
@@ -529,6 +526,13 @@ function makeApi(native) {
         // slots they hold.
         for (let i = 0; i < n; i++) held[i] = undefined
       }
+    }
+
+    /** A key the buffer may hold: not empty, within `maxKeyBytes` (well-formedness aside). */
+    #keyFits(k) {
+      const units = k.length
+      // A UTF-16 code unit never takes more than 3 UTF-8 bytes: most keys need no count.
+      return units !== 0 && (units <= this.#maxKeyUnits || utf8Length(k) <= this.#maxKeyBytes)
     }
 
     #setRoom(room) {

@@ -76,14 +76,7 @@ export class ShardObject extends DurableObject {
     /** Batch seq → resolvers waiting for the outcome of its next delivery. */
     this.waiters = new Map();
     this.engine = null;
-    /** How the engine's state is stored: `rows` (its change rows) or `snapshot` (one row). */
-    this.layout = "rows";
-    /** Entries of the batch in flight (0: none), for the snapshot row's size check. */
-    this.flightKeys = 0;
-    /** The state's size when last measured (a lower bound after a restore from rows). */
-    this.stateBytes = 0;
-    /** Whether the state may have shrunk since it was last measured (a cut, an acknowledgement). */
-    this.shrunk = true;
+    this.#noState();
     this.starting = null;
     this.index = null;
     this.name = null;
@@ -182,9 +175,7 @@ export class ShardObject extends DurableObject {
     const { generation } = await nodeStub(this.env, this.options, parent).register(this.name, this.index, incarnation);
     const engine = new Shard({ ...this.options.shard, shard: this.index, incarnation, generation, seed: randomSeed() });
     this.engine = engine;
-    this.flightKeys = 0;
-    this.stateBytes = 0;
-    this.shrunk = true;
+    this.#noState();
     try {
       this.#write(this.#stateWrites(engine.takeChanges()), (w) => w.value("parent", parent).value("bounds", boundsOf(this.options.shard)));
     } catch (error) {
@@ -483,6 +474,18 @@ export class ShardObject extends DurableObject {
     return this.layout === "snapshot" || (this.shrunk && this.stateBytes <= 4 * limit);
   }
 
+  /** What the storage layout knows of a state that was never stored (a new shard life). */
+  #noState() {
+    /** How the engine's state is stored: `rows` (its change rows) or `snapshot` (one row). */
+    this.layout = "rows";
+    /** Entries of the batch in flight (0: none), for the snapshot row's size check. */
+    this.flightKeys = 0;
+    /** The state's size when last measured (a lower bound after a restore from rows). */
+    this.stateBytes = 0;
+    /** Whether the state may have shrunk since it was last measured (a cut, an acknowledgement). */
+    this.shrunk = true;
+  }
+
   /** The batch in flight is gone (acknowledged or rejected): the state may be smaller. */
   #landed() {
     this.flightKeys = 0;
@@ -509,10 +512,7 @@ export class ShardObject extends DurableObject {
     this.waiters.clear();
     if (!this.store.hasEngineState()) {
       this.engine = null;
-      this.layout = "rows";
-      this.flightKeys = 0;
-      this.stateBytes = 0;
-      this.shrunk = true;
+      this.#noState();
       return;
     }
     this.engine = this.#rebuild();
