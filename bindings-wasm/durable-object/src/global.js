@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Global, boundsOf, globalFromRows, rebuildWithin } from "./engine.js";
 import { CounterError } from "./errors.js";
 import { optionsOf } from "./options.js";
+import { PAGED_TABLE, RowPack } from "./pack.js";
 import { Storage, Writes, countersOf } from "./storage.js";
 import { nodeStub } from "./stubs.js";
 import { aggregatorParent, childName, isAggregatorIndex, mapLimited, parseGlobalName, upstreamIndex } from "./tree.js";
@@ -43,7 +44,8 @@ const SETTLE_ROUNDS = 16;
  * route reaches the internal ones.
  *
  * Every applied batch and reset is in storage before it is acknowledged (concurrent
- * batches share one write, which writes only the rows they changed); a write that fails
+ * batches share one write, which writes only the rows they changed, or, while the state is
+ * small, one row holding it: `options.globalPackedRowBytes`); a write that fails
  * rolls the object back to storage, and the batch's sender retries. A reset answers once
  * every shard (through the aggregators, down to the leaves) was told: the engine's notices
  * go by RPC to every child this object knows, `NOTICE_CONCURRENCY` at a time. Each publish
@@ -102,6 +104,7 @@ export class GlobalObject extends DurableObject {
     this.forwardInFlight = null;
     this.forwardWaiters = new Map();
     this.kvPublishing = new Set();
+    this.#layoutOf(null, false);
     ctx.blockConcurrencyWhile(() => this.#load());
   }
 
@@ -123,7 +126,8 @@ export class GlobalObject extends DurableObject {
     await this.store.loadAlarm();
     this.children = this.store.children();
     this.publishedHeader = this.store.value("published") ?? this.publishedHeader;
-    if (this.store.hasEngineRows()) {
+    if (this.store.hasEngineState()) {
+      this.#storedLayout();
       this.engine = this.#rebuild();
       this.parent = this.store.value("parent") ?? null;
       this.startGeneration = this.store.value("generation") ?? 0;
@@ -146,13 +150,13 @@ export class GlobalObject extends DurableObject {
     const legacy = await this.store.legacySnapshot("global");
     if (!legacy) {
       const engine = new Global({ ...this.#config(), seed: randomSeed() });
-      this.store.write(new Writes().rows(engine.takeChanges()));
+      this.store.write(this.#stateWrites(new Writes(), engine, engine.takeChanges(), true));
       return engine;
     }
     // State of an earlier version of the shim (one snapshot and the last publish through
     // the key-value API): its rows go to the tables, the old keys away.
     const engine = Global.restore(legacy.bytes, this.#config());
-    const w = new Writes().rows(engine.rows());
+    const w = this.#stateWrites(new Writes(), engine, engine.rows(), true);
     const record = await this.ctx.storage.get("published");
     if (record && typeof record === "object") {
       const header = { version: record.version, reason: record.reason, at: record.at };
@@ -229,8 +233,7 @@ export class GlobalObject extends DurableObject {
     const upstream = { ...this.#upstreamSettings(), shard, incarnation, generation, seed: randomSeed() };
     const engine = new Global({ ...this.#config(), seed: randomSeed(), upstream });
     this.store.write(
-      new Writes()
-        .rows(engine.takeChanges())
+      this.#stateWrites(new Writes(), engine, engine.takeChanges(), true)
         .value("parent", parent)
         .value("generation", generation)
         .value("bounds", boundsOf(this.#upstreamSettings())),
@@ -509,12 +512,13 @@ export class GlobalObject extends DurableObject {
    * (publishes not mirrored to KV beyond `kvMaxKeys`, and `lastKvError`), `notices`
    * (delivered to children), `noticeFailures`, `registrations`, `forwards` and
    * `forwardFailures` (an aggregator's calls to its parent), `rollbacks` (writes that
-   * failed, and `lastStorageError`), `restored`, `loadMs`, `keptSettings`, the storage I/O
-   * of `Storage.io` and the SQLite `databaseBytes`.
+   * failed, and `lastStorageError`), `restored`, `loadMs`, `keptSettings`, `storageLayout`
+   * (`packed`: the state is one row and write-log pages; `rows`), the storage I/O of
+   * `Storage.io` and the SQLite `databaseBytes`.
    */
   async stats() {
     this.#view();
-    return { ...this.stats_, ...this.store.io, databaseBytes: this.ctx.storage.sql.databaseSize };
+    return { ...this.stats_, storageLayout: this.layout, ...this.store.io, databaseBytes: this.ctx.storage.sql.databaseSize };
   }
 
   /** Alarm handler: publish deadlines and retries, an aggregator's forwarding. Safe to deliver twice or early. */
@@ -574,8 +578,63 @@ export class GlobalObject extends DurableObject {
       }
       this.#drain();
     }
-    w.rows(this.engine.takeChanges());
-    return w;
+    return this.#stateWrites(w, this.engine, this.engine.takeChanges());
+  }
+
+  /**
+   * Adds the write of the engine's taken changes `ops` to `w`: those rows, or, while the
+   * state packs into at most `options.globalPackedRowBytes`, the packed row (pack.js: one
+   * row, however many engine rows changed) and the write-log pages it filled. A state that
+   * grows past the limit moves to rows once (every row of it); a state stored as rows moves
+   * to the packed row only when it was found small at a restore (a global's state rarely
+   * shrinks). With `all`, `ops` are every row of a state not stored yet.
+   * @returns {Writes} `w`
+   */
+  #stateWrites(w, engine, ops, all = false) {
+    if (ops.length === 0 && !all) return w;
+    const limit = this.options.globalPackedRowBytes;
+    const packed = this.layout === "packed" && !all;
+    if (packed || (limit > 0 && (all || this.repack))) {
+      // The packed layout's mirror, or a new one of every row.
+      const pack = packed ? this.pack : new RowPack();
+      const paged = pack.apply(packed || all ? ops : engine.rows());
+      const bytes = pack.encode();
+      if (bytes.length <= limit) {
+        if (!packed && !all) w.dropRows();
+        this.#layoutOf(pack, false);
+        return w.packed(bytes, paged);
+      }
+      if (packed) {
+        this.#layoutOf(null, false);
+        return w.dropPacked().rows(engine.rows());
+      }
+    }
+    this.#layoutOf(null, false);
+    return w.rows(ops);
+  }
+
+  /**
+   * The storage layout: `packed` with the rows `pack` mirrors, or `rows` (null); `repack`:
+   * a state in rows is tried packed with the next write.
+   * @param {RowPack | null} pack
+   * @param {boolean} repack
+   */
+  #layoutOf(pack, repack) {
+    /** How the engine's state is stored: `packed` (one row, `this.pack`) or `rows`. */
+    this.layout = pack === null ? "rows" : "packed";
+    this.pack = pack;
+    this.repack = repack;
+  }
+
+  /**
+   * The layout of the stored state. A state stored as rows is tried packed with the next
+   * write when it has few rows besides its write log (every row takes more than 16 bytes
+   * packed; the write log goes to pages).
+   */
+  #storedLayout() {
+    const pack = this.store.storedPack();
+    const limit = this.options.globalPackedRowBytes;
+    this.#layoutOf(pack, pack === null && limit > 0 && this.store.engineRowsAtMost(Math.floor(limit / 16), PAGED_TABLE));
   }
 
   #commit() {
@@ -618,7 +677,10 @@ export class GlobalObject extends DurableObject {
     this.forwardWaiters.clear();
     this.children = this.store.children();
     this.publishedHeader = this.store.value("published") ?? { version: 0, reason: null, at: null };
-    this.engine = this.store.hasEngineRows() ? this.#rebuild() : null;
+    const stored = this.store.hasEngineState();
+    if (stored) this.#storedLayout();
+    else this.#layoutOf(null, false);
+    this.engine = stored ? this.#rebuild() : null;
     if (this.engine !== null) {
       this.#drain();
       // Sends a forward that was in flight; a restored publish waits for the next write.

@@ -63,6 +63,13 @@ export interface CounterOptions {
    * change rows. Default 4096.
    */
   shardSnapshotRowBytes?: number;
+  /**
+   * A global whose engine rows, all but its write log, pack into at most this many bytes
+   * (0..=1048576) is stored as one row (its packed rows) and its write log in pages of 32
+   * records, instead of its change rows: applying a batch is then one row. 0: always change
+   * rows. Default 16384.
+   */
+  globalPackedRowBytes?: number;
   /** Engine settings of every shard (defaults from the engine; the objects set `seed`). */
   shard?: Omit<ShardSettings, "seed">;
   /** Engine settings of the global (defaults from the engine; the object sets `seed`). */
@@ -282,6 +289,8 @@ export declare class GlobalObject extends DurableObject {
       restored: boolean;
       loadMs: number;
       keptSettings: KeptSettings;
+      /** How the state is stored: one packed row and write-log pages (a small state, `globalPackedRowBytes`) or its change rows. */
+      storageLayout: "packed" | "rows";
     }
   >;
   alarm(): Promise<void>;

@@ -33,6 +33,9 @@ export const DEFAULT_OPTIONS = Object.freeze({
   // A shard whose whole state encodes to at most this many bytes is stored as one row (its
   // snapshot) instead of its change rows: one row per write. 0: always change rows.
   shardSnapshotRowBytes: 4096,
+  // A global whose rows (all but its write log, which goes in pages of 32 records) pack into
+  // at most this many bytes is stored as one row: one row per write. 0: always change rows.
+  globalPackedRowBytes: 16384,
   shard: Object.freeze({}),
   global: Object.freeze({}),
   aggregator: Object.freeze({}),
@@ -138,6 +141,7 @@ export function resolveOptions(user = {}) {
     fanIn: integerIn(o, "fanIn", 2, 10_000),
     kvMaxKeys: integerIn(o, "kvMaxKeys", 0, 10_000_000),
     shardSnapshotRowBytes: integerIn(o, "shardSnapshotRowBytes", 0, 1 << 20),
+    globalPackedRowBytes: integerIn(o, "globalPackedRowBytes", 0, 1 << 20),
     shard: Object.freeze(pickSettings("shard", o.shard)),
     global: Object.freeze(pickSettings("global", o.global)),
     aggregator: Object.freeze(pickSettings("aggregator", o.aggregator)),

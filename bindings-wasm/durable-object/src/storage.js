@@ -5,6 +5,7 @@
 // counters of every billed write.
 
 import { CounterError } from "./errors.js";
+import { RowPack } from "./pack.js";
 
 /**
  * Tables. Every table is `WITHOUT ROWID` (one b-tree: an insert, replace or delete of a row
@@ -20,9 +21,12 @@ import { CounterError } from "./errors.js";
  * - `shardtally_chunks`: values above `CHUNK_BYTES` (a batch in flight, a publish), in
  *   pieces: a Durable Object's SQLite refuses values over 2 MB (`SQLITE_TOOBIG`). Their row
  *   in `shardtally_rows` has an empty value.
- * - `shardtally_state`: a small shard's whole state as one row (`k = 'snapshot'`, `v` its
- *   snapshot bytes) instead of its rows in `shardtally_rows` — never both (see
- *   `options.shardSnapshotRowBytes`).
+ * - `shardtally_state`: a small machine's whole state as one row instead of its rows in
+ *   `shardtally_rows` — never both: a shard's snapshot (`k = 'snapshot'`, see
+ *   `options.shardSnapshotRowBytes`) or a global's packed rows (`k = 'packed'`, pack.js, see
+ *   `options.globalPackedRowBytes`).
+ * - `shardtally_pages`: a packed global's write-log records in pages (`k` the first record's
+ *   key, `last` the last one's, `v` the page; pack.js).
  */
 const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS shardtally_rows (tbl TEXT NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID",
@@ -31,6 +35,7 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS shardtally_children (shard INTEGER NOT NULL PRIMARY KEY, incarnation INTEGER NOT NULL, name TEXT NOT NULL) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS shardtally_chunks (tbl TEXT NOT NULL, k BLOB NOT NULL, i INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (tbl, k, i)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS shardtally_state (k TEXT NOT NULL PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS shardtally_pages (k BLOB NOT NULL PRIMARY KEY, last BLOB NOT NULL, v BLOB NOT NULL) WITHOUT ROWID",
 ];
 
 /** Largest value stored in one row; larger ones go in pieces of this size. */
@@ -129,11 +134,39 @@ export class Writes {
    * @param {boolean} replacingRows
    */
   snapshot(bytes, replacingRows) {
-    if (replacingRows) {
-      this.statements.push(["DELETE FROM shardtally_rows", [], 0]);
-      this.statements.push(["DELETE FROM shardtally_chunks", [], 0]);
-    }
+    if (replacingRows) this.dropRows();
     this.statements.push(["INSERT OR REPLACE INTO shardtally_state (k, v) VALUES ('snapshot', ?)", [bytes], 8 + bytes.length]);
+    return this;
+  }
+
+  /** Every engine row goes (the state is stored as one row from this write on). */
+  dropRows() {
+    this.statements.push(["DELETE FROM shardtally_rows", [], 0]);
+    this.statements.push(["DELETE FROM shardtally_chunks", [], 0]);
+    return this;
+  }
+
+  /**
+   * A packed global's write (pack.js): the pages its write log filled, the pages the ring
+   * passed deleted (`trimmedBelow`: every page whose last record is below it; `cleared`:
+   * every page), and the packed row.
+   * @param {Uint8Array} bytes the packed row (`RowPack.encode()`)
+   * @param {{pages: Array<{first: Uint8Array, last: Uint8Array, value: Uint8Array}>, trimmedBelow: Uint8Array | null, cleared: boolean}} paged
+   */
+  packed(bytes, { pages, trimmedBelow, cleared }) {
+    if (cleared) this.statements.push(["DELETE FROM shardtally_pages", [], 0]);
+    if (trimmedBelow !== null) this.statements.push(["DELETE FROM shardtally_pages WHERE last < ?", [trimmedBelow], 0]);
+    for (const { first, last, value } of pages) {
+      this.statements.push(["INSERT OR REPLACE INTO shardtally_pages (k, last, v) VALUES (?, ?, ?)", [first, last, value], first.length + last.length + value.length]);
+    }
+    this.statements.push(["INSERT OR REPLACE INTO shardtally_state (k, v) VALUES ('packed', ?)", [bytes], 6 + bytes.length]);
+    return this;
+  }
+
+  /** The packed row and its pages go (the state is stored as engine rows from this write on). */
+  dropPacked() {
+    this.statements.push(["DELETE FROM shardtally_state WHERE k = 'packed'", [], 0]);
+    this.statements.push(["DELETE FROM shardtally_pages", [], 0]);
     return this;
   }
 
@@ -187,7 +220,7 @@ export class Storage {
     this.storage = ctx.storage;
     this.sql = ctx.storage.sql;
     try {
-      // One transaction: one commit for a new object's five tables.
+      // One transaction: one commit for a new object's tables.
       ctx.storage.transactionSync(() => {
         for (const statement of SCHEMA) this.sql.exec(statement);
       });
@@ -250,14 +283,29 @@ export class Storage {
     return this.sql.exec("SELECT 1 FROM shardtally_rows LIMIT 1").toArray().length > 0;
   }
 
-  /** Whether the engine's state is stored (as rows or as one snapshot row). */
+  /** Whether the engine's state is stored (as rows, or as one snapshot or packed row). */
   hasEngineState() {
-    return this.hasEngineRows() || this.sql.exec("SELECT 1 FROM shardtally_state WHERE k = 'snapshot'").toArray().length > 0;
+    return this.hasEngineRows() || this.sql.exec("SELECT 1 FROM shardtally_state LIMIT 1").toArray().length > 0;
   }
 
   /** How many engine rows are stored. */
   engineRowCount() {
     return this.sql.exec("SELECT count(*) AS n FROM shardtally_rows").one().n;
+  }
+
+  /**
+   * Whether at most `n` engine rows are stored outside table `except` (reads at most n + 1).
+   * @param {number} n
+   * @param {string} except
+   */
+  engineRowsAtMost(n, except) {
+    return this.sql.exec("SELECT count(*) AS n FROM (SELECT 1 FROM shardtally_rows WHERE tbl != ? LIMIT ?)", except, n + 1).one().n <= n;
+  }
+
+  /** The state stored as packed rows (`Writes.packed`), without its pages, or null. */
+  storedPack() {
+    const row = this.sql.exec("SELECT v FROM shardtally_state WHERE k = 'packed'").toArray()[0];
+    return row === undefined ? null : RowPack.decode(new Uint8Array(row.v));
   }
 
   /** The state stored as one row (`Writes.snapshot`), or null. */
@@ -268,7 +316,7 @@ export class Storage {
 
   /**
    * Every stored engine row as `[table, value]` (what a builder's `add` takes), split values
-   * joined, a page of at most `pageRows` at a time, so memory holds one page, never every
+   * joined (or the rows of the packed row and its pages), a page of at most `pageRows` at a time, so memory holds one page, never every
    * row. The tables of `first` come first, in that order (the builder's `readFirst()`: then
    * no row waits in the builder for another), then every other table.
    *
@@ -282,6 +330,12 @@ export class Storage {
    * @returns {Generator<Array<[string, Uint8Array]>>}
    */
   *engineRowPages(first = [], pageRows = READ_PAGE) {
+    const pack = this.storedPack();
+    if (pack !== null) {
+      const pages = this.sql.exec("SELECT v FROM shardtally_pages ORDER BY k").toArray();
+      yield* pack.pairs(first, pages.map((p) => new Uint8Array(p.v)));
+      return;
+    }
     const tables = [...new Set(first)];
     // The other tables, by name: each found by one index lookup.
     const next = (after) => this.sql.exec("SELECT min(tbl) AS t FROM shardtally_rows WHERE tbl > ?", after).one().t;

@@ -12,6 +12,8 @@ test("defaults fill every option", () => {
   assert.deepEqual(o.shard, {});
   assert.equal(o.shardSnapshotRowBytes, 4096);
   assert.equal(resolveOptions({ shardSnapshotRowBytes: 0 }).shardSnapshotRowBytes, 0);
+  assert.equal(o.globalPackedRowBytes, 16384);
+  assert.equal(resolveOptions({ globalPackedRowBytes: 0 }).globalPackedRowBytes, 0);
   assert.ok(Object.isFrozen(o));
 });
 
@@ -42,6 +44,8 @@ test("bad options are typed errors naming the option", () => {
     [{ shardSnapshotRowBytes: -1 }, "shardSnapshotRowBytes"],
     [{ shardSnapshotRowBytes: 1.5 }, "shardSnapshotRowBytes"],
     [{ shardSnapshotRowBytes: 2 ** 20 + 1 }, "shardSnapshotRowBytes"],
+    [{ globalPackedRowBytes: -1 }, "globalPackedRowBytes"],
+    [{ globalPackedRowBytes: 2 ** 20 + 1 }, "globalPackedRowBytes"],
   ];
   for (const [options, option] of bad) {
     assert.throws(() => resolveOptions(options), { code: "INVALID_OPTIONS", option }, JSON.stringify(options));

@@ -2,7 +2,8 @@
 // engine's journal row by row, so a batch costs rows for its own counters whatever the
 // number of counters stored; a `changes` publish writes only the changed counters'
 // published rows; published totals page through their rows; the KV mirror stops beyond
-// `kvMaxKeys`. And the shard's RPC for coalesced increments.
+// `kvMaxKeys`. And the shard's RPC for coalesced increments. The global is kept in the
+// row layout here (`globalPackedRowBytes: 0`); its packed layout has packed-row.test.js.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { MANUAL, call, flushTree, startCounter } from "./counter-harness.js";
@@ -14,6 +15,7 @@ before(async () => {
     ...MANUAL,
     PUBLISH_MODE: "changes",
     KV_MAX_KEYS: "1000",
+    GLOBAL_PACKED_ROW_BYTES: "0",
   });
 });
 after(() => worker?.dispose());

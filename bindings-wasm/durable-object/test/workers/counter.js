@@ -21,6 +21,7 @@ export const options = (env) => ({
   kvPrefix: "test",
   kvMaxKeys: num(env.KV_MAX_KEYS, 100_000),
   ...(env.SHARD_SNAPSHOT_ROW_BYTES ? { shardSnapshotRowBytes: Number(env.SHARD_SNAPSHOT_ROW_BYTES) } : {}),
+  ...(env.GLOBAL_PACKED_ROW_BYTES ? { globalPackedRowBytes: Number(env.GLOBAL_PACKED_ROW_BYTES) } : {}),
   // Admin routes open: these tests are about counting (auth has its own tests).
   authorize: allowAll,
   shard: {
@@ -42,6 +43,7 @@ export const options = (env) => ({
     retryMaxMs: 200,
     ...(env.PUBLISH_MODE ? { publishMode: env.PUBLISH_MODE } : {}),
     ...(env.GLOBAL_MAX_KEYS ? { maxKeys: Number(env.GLOBAL_MAX_KEYS) } : {}),
+    ...(env.WRITE_LOG_CAPACITY ? { writeLogCapacity: Number(env.WRITE_LOG_CAPACITY) } : {}),
   },
   aggregator: {
     flushAfterRequests: num(env.AGG_FLUSH_AFTER_REQUESTS, 100),
@@ -76,10 +78,14 @@ const hooks = (Base) =>
       this.store.failAfter = after;
     }
 
-    /** Stored engine rows per table (`snapshot`: the state as one row). */
+    /**
+     * Stored engine rows per table (`snapshot` or `packed`: the state as one row; `pages`:
+     * a packed global's write-log pages).
+     */
     async storedRows() {
       const out = {};
-      for (const { n } of this.ctx.storage.sql.exec("SELECT count(*) AS n FROM shardtally_state")) if (n > 0) out.snapshot = n;
+      for (const { k, n } of this.ctx.storage.sql.exec("SELECT k, count(*) AS n FROM shardtally_state GROUP BY k")) out[k] = n;
+      for (const { n } of this.ctx.storage.sql.exec("SELECT count(*) AS n FROM shardtally_pages")) if (n > 0) out.pages = n;
       for (const { tbl, n } of this.ctx.storage.sql.exec("SELECT tbl, count(*) AS n FROM shardtally_rows GROUP BY tbl")) out[tbl] = n;
       for (const { tbl, n } of this.ctx.storage.sql.exec("SELECT tbl, count(*) AS n FROM shardtally_chunks GROUP BY tbl")) out[`${tbl} (pieces)`] = n;
       return out;
@@ -110,7 +116,7 @@ export class TestShard extends hooks(ShardObject) {
   async seedLegacy(incarnation, entries) {
     const engine = new Shard({ shard: this.index, incarnation, flushAfterRequests: 0 });
     engine.increments(entries, Date.now());
-    for (const table of ["shardtally_rows", "shardtally_state", "shardtally_meta"]) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
+    for (const table of ["shardtally_rows", "shardtally_state", "shardtally_pages", "shardtally_meta"]) this.ctx.storage.sql.exec(`DELETE FROM ${table}`);
     await this.ctx.storage.put({ name: this.name, shard: engine.snapshot() });
   }
 
