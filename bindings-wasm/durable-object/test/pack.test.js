@@ -40,6 +40,14 @@ class Pages {
   }
 }
 
+/** Increments `entries` at shard `s`, flushes, and hands the batch to `g` and its acknowledgement back. */
+function deliver(s, entries, g, now) {
+  s.increments(entries, now);
+  if (s.flush(now).type !== "sent") return;
+  let out;
+  while ((out = s.pollOutput()) !== null && out !== undefined) if (out.type === "batch") s.handleAck(g.handleBatch(out.bytes, now), now);
+}
+
 function rebuilt(pack, pages, settings) {
   const builder = new GlobalBuilder(settings);
   for (const page of RowPack.decode(pack.encode()).pairs(GlobalBuilder.readFirst(), pages.values())) builder.add(page);
@@ -68,11 +76,7 @@ test("a global rebuilt from its packed row and pages equals the live one after e
         const s = shards[draw(shards.length)];
         const entries = {};
         for (let i = 0, n = 1 + draw(6); i < n; i++) entries[`k${draw(30)}`] = 1 + draw(9);
-        s.increments(entries, now);
-        if (s.flush(now).type === "sent") {
-          let out;
-          while ((out = s.pollOutput()) !== null && out !== undefined) if (out.type === "batch") s.handleAck(g.handleBatch(out.bytes, now), now);
-        }
+        deliver(s, entries, g, now);
       } else if (action < 8) {
         g.reset(`k${draw(30)}`, now);
       } else if (action < 9) {
@@ -126,11 +130,7 @@ test("an aggregator (a global with an upstream shard) rebuilt from its packed ro
       const action = draw(5);
       if (action < 3) {
         const s = leaves[draw(leaves.length)];
-        s.increments({ [`k${draw(12)}`]: 1 + draw(5) }, now);
-        if (s.flush(now).type === "sent") {
-          let out;
-          while ((out = s.pollOutput()) !== null && out !== undefined) if (out.type === "batch") s.handleAck(g.handleBatch(out.bytes, now), now);
-        }
+        deliver(s, { [`k${draw(12)}`]: 1 + draw(5) }, g, now);
       } else if (action < 4 && held.length > 0) {
         // A forwarded batch reaches the parent; its acknowledgement comes back.
         g.handleUpstreamAck(top.handleBatch(held.shift(), now), now);
