@@ -677,10 +677,8 @@ export class GlobalObject extends DurableObject {
     this.forwardWaiters.clear();
     this.children = this.store.children();
     this.publishedHeader = this.store.value("published") ?? { version: 0, reason: null, at: null };
-    const stored = this.store.hasEngineState();
-    if (stored) this.#storedLayout();
-    else this.#layoutOf(null, false);
-    this.engine = stored ? this.#rebuild() : null;
+    this.#storedLayout();
+    this.engine = this.store.hasEngineState() ? this.#rebuild() : null;
     if (this.engine !== null) {
       this.#drain();
       // Sends a forward that was in flight; a restored publish waits for the next write.

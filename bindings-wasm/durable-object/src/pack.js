@@ -109,17 +109,6 @@ export class RowPack {
   }
 
   /**
-   * Every engine row of `ops` (a machine's `rows()`, or its first `takeChanges()`) packed,
-   * with the pages its write log fills.
-   * @returns {{pack: RowPack, pages: Array<{first: Uint8Array, last: Uint8Array, value: Uint8Array}>}}
-   */
-  static of(ops) {
-    const pack = new RowPack();
-    const { pages } = pack.apply(ops);
-    return { pack, pages };
-  }
-
-  /**
    * Applies the engine's row operations (`takeChanges()`), in order.
    * @param {Array<{op: string, table: string, key: Uint8Array, value: Uint8Array | null}>} ops
    * @returns {{pages: Array<{first: Uint8Array, last: Uint8Array, value: Uint8Array}>, trimmedBelow: Uint8Array | null, cleared: boolean}}

@@ -159,7 +159,8 @@ test("a corrupt packed row or page is DECODE_CORRUPT", () => {
   s.increments({ a: 1, b: 2 }, 1);
   s.flush(2);
   g.handleBatch(s.pollOutput().bytes, 3);
-  const pack = RowPack.of(g.takeChanges()).pack;
+  const pack = new RowPack();
+  pack.apply(g.takeChanges());
   const bytes = pack.encode();
   assert.throws(() => RowPack.decode(bytes.subarray(0, bytes.length - 3)), { code: "DECODE_CORRUPT" });
   const magic = bytes.slice();
